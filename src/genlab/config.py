@@ -1,0 +1,175 @@
+"""One typed config per model: every parameter once, with its default, help line and check.
+
+The notebooks' ``parameters`` cells, the command line and the grids all build these.
+Fields marked ``identity=False`` (where to run, how often to log) do not change what a
+run computes, so they are left out of the run's hash and may differ on resume.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+from genlab.data import DATASETS
+from genlab.device import DEVICES
+
+C = TypeVar("C", bound="Config")
+
+
+def param(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple | None = None,
+    min: float | None = None,
+    gt: float | None = None,
+    identity: bool = True,
+) -> Any:
+    """A config field: its default, a one-line help, and the check its value must pass."""
+    meta = {"help": help, "choices": choices, "min": min, "gt": gt, "identity": identity}
+    return field(default=default, metadata=meta)
+
+
+class ConfigError(ValueError):
+    """A parameter value that is not accepted; the message names it and what would be."""
+
+
+@dataclass
+class Config:
+    model: ClassVar[str] = "model"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @classmethod
+    def fields(cls) -> tuple[dataclasses.Field, ...]:
+        return dataclasses.fields(cls)
+
+    def validate(self) -> None:
+        for f in self.fields():
+            value, meta, kind = getattr(self, f.name), f.metadata, _kind(f)
+            if kind is bool:
+                ok = isinstance(value, bool)
+            elif kind is int:
+                ok = isinstance(value, int) and not isinstance(value, bool)
+            elif kind is float:
+                ok = isinstance(value, int | float) and not isinstance(value, bool)
+            else:
+                ok = isinstance(value, str)
+            if not ok:
+                raise ConfigError(
+                    f"{self.model} parameter {f.name}={value!r} must be of type {kind.__name__}"
+                )
+            if kind is float:
+                setattr(self, f.name, float(value))
+            if meta["choices"] is not None and value not in meta["choices"]:
+                accepted = ", ".join(map(str, meta["choices"]))
+                raise ConfigError(
+                    f"{self.model} parameter {f.name}={value!r}; accepted: {accepted}"
+                )
+            if meta["min"] is not None and value < meta["min"]:
+                raise ConfigError(
+                    f"{self.model} parameter {f.name}={value!r} must be >= {meta['min']}"
+                )
+            if meta["gt"] is not None and not value > meta["gt"]:
+                raise ConfigError(
+                    f"{self.model} parameter {f.name}={value!r} must be > {meta['gt']}"
+                )
+
+    @classmethod
+    def from_dict(cls: type[C], values: dict[str, Any]) -> C:
+        """Build from a mapping; unknown names are an error that lists the accepted ones."""
+        names = {f.name for f in cls.fields()}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ConfigError(
+                f"unknown {cls.model} parameter(s) {', '.join(unknown)}; "
+                f"accepted: {', '.join(sorted(names))}"
+            )
+        return cls(**values)
+
+    def replace(self: C, **changes: Any) -> C:
+        return type(self).from_dict({**self.to_dict(), **changes})
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def identity(self) -> dict[str, Any]:
+        """The values that decide what the run computes (its hash and its run folder)."""
+        ident = {f.name: getattr(self, f.name) for f in self.fields() if f.metadata["identity"]}
+        return {"model": self.model, **ident}
+
+    def digest(self) -> str:
+        blob = json.dumps(self.identity(), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:10]
+
+    @classmethod
+    def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
+        for f in cls.fields():
+            flag = "--" + f.name.replace("_", "-")
+            kind, meta = _kind(f), f.metadata
+            if kind is bool:
+                parser.add_argument(flag, action=argparse.BooleanOptionalAction,
+                                    default=f.default, help=meta["help"])  # fmt: skip
+            else:
+                parser.add_argument(flag, type=kind, default=f.default, choices=meta["choices"],
+                                    help=f"{meta['help']} (default: {f.default})")  # fmt: skip
+
+    @classmethod
+    def from_namespace(cls: type[C], ns: argparse.Namespace) -> C:
+        return cls(**{f.name: getattr(ns, f.name) for f in cls.fields()})
+
+
+def _kind(f: dataclasses.Field) -> type:
+    return {"bool": bool, "int": int, "float": float, "str": str}[str(f.type)]
+
+
+@dataclass
+class VAEConfig(Config):
+    """The course's VAE (the classic PyTorch example); defaults are the course's."""
+
+    model: ClassVar[str] = "vae"
+
+    dataset: str = param("mnist", "data set", choices=DATASETS)
+    batch_size: int = param(128, "input batch size for training", min=1)
+    epochs: int = param(10, "number of epochs to train", min=1)
+    lr: float = param(1e-3, "Adam learning rate", gt=0)
+    latent_dim: int = param(20, "size of the latent code z", min=1)
+    hidden_dim: int = param(400, "size of the hidden layer of encoder and decoder", min=1)
+    seed: int = param(1, "random seed (weights, shuffling, sampling)")
+    train_limit: int = param(0, "use only the first N training images (0: all 60,000)", min=0)
+    test_limit: int = param(0, "use only the first N test images (0: all 10,000)", min=0)
+    log_interval: int = param(10, "batches between progress updates", min=1, identity=False)
+    no_cuda: bool = param(False, "disables CUDA training", identity=False)
+    device: str = param("auto", "auto | cpu | cuda | mps", choices=DEVICES, identity=False)
+
+
+@dataclass
+class GANConfig(Config):
+    """The GAN of problem 5.3 and, with ``conditional=True``, the cGAN of 5.5.
+
+    20 epochs by default: with equal learning rates that is enough for recognisable
+    clothing (see the README for the time it takes on a CPU).
+    """
+
+    model: ClassVar[str] = "gan"
+
+    dataset: str = param("fashion-mnist", "data set", choices=DATASETS)
+    conditional: bool = param(False, "condition both networks on the class label (cGAN)")
+    batch_size: int = param(64, "input batch size for training", min=1)
+    epochs: int = param(20, "number of epochs to train", min=1)
+    lr_g: float = param(2e-4, "generator Adam learning rate", gt=0)
+    lr_d: float = param(2e-4, "discriminator Adam learning rate", gt=0)
+    beta1: float = param(0.5, "Adam beta1 of both networks", min=0)
+    g_steps: int = param(1, "generator updates per discriminator update", min=1)
+    latent_dim: int = param(100, "size of the noise vector z", min=1)
+    embed_dim: int = param(10, "size of the label embedding (cGAN only)", min=1)
+    seed: int = param(1, "random seed (weights, shuffling, noise)")
+    train_limit: int = param(0, "use only the first N training images (0: all 60,000)", min=0)
+    log_interval: int = param(100, "batches between progress updates", min=1, identity=False)
+    no_cuda: bool = param(False, "disables CUDA training", identity=False)
+    device: str = param("auto", "auto | cpu | cuda | mps", choices=DEVICES, identity=False)

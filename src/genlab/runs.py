@@ -1,0 +1,185 @@
+"""Run folders, shared by every model: atomic writes, metrics.json, checkpoints, resume.
+
+A run folder holds ``config.json`` (the parameters that decide the results), ``metrics.json``
+(the full config, the device, one record per epoch, the status), the images of each epoch,
+the loss-curve plot and ``checkpoint.pt`` (the state after the last complete epoch). Every
+file is written to a temporary name and renamed, so a killed run never leaves half a file.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import random
+import tempfile
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genlab.config import Config
+
+CHECKPOINT = "checkpoint.pt"
+STATUSES = ("running", "complete", "diverged", "failed", "interrupted")
+
+
+def repo_root() -> Path:
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+def atomic_write(path: Path | str, write: Callable[[io.BufferedWriter], None]) -> None:
+    """Write through ``write(file)`` into a temporary file beside ``path``, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path | str, obj: Any) -> None:
+    text = json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def read_json(path: Path | str) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def save_image(tensor: torch.Tensor, path: Path | str, **grid_kwargs: Any) -> None:
+    """torchvision's ``save_image`` (a ``make_grid`` of ``tensor``), written atomically."""
+    from torchvision.utils import save_image as tv_save_image
+
+    atomic_write(path, lambda f: tv_save_image(tensor, f, format="png", **grid_kwargs))
+
+
+def save_figure(fig: Any, path: Path | str, dpi: int = 110) -> None:
+    """Save a matplotlib figure atomically as PNG."""
+    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight"))
+
+
+class RunConflictError(ValueError):
+    """A run folder that already holds a run with other parameters."""
+
+
+def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+    }
+    if generator is not None:
+        state["generator"] = generator.get_state()
+    return state
+
+
+def set_rng_state(state: dict[str, Any], generator: torch.Generator | None = None) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    if generator is not None:
+        generator.set_state(state["generator"])
+
+
+class Run:
+    """One run folder. ``Run.open`` refuses a folder whose parameters differ."""
+
+    def __init__(self, path: Path, config: Config, metrics: dict[str, Any]):
+        self.path, self.config, self.metrics = path, config, metrics
+
+    @classmethod
+    def open(cls, path: Path | str | None, config: Config) -> Run:
+        """Open (creating or resuming) the run folder ``path`` for ``config``.
+
+        ``None`` picks ``results/runs/<model>-<dataset>-<hash>`` at the repository root.
+        """
+        config.validate()
+        path = Path(path) if path is not None else default_run_dir(config)
+        saved = path / "config.json"
+        if saved.exists():
+            before = read_json(saved)
+            if before != config.identity():
+                diff = [
+                    f"{k}: {before.get(k)!r} -> {v!r}"
+                    for k, v in config.identity().items()
+                    if before.get(k) != v
+                ]
+                raise RunConflictError(
+                    f"run folder {path} holds a run with other parameters ({'; '.join(diff)}); "
+                    "choose another folder, or delete this one to start over"
+                )
+        else:
+            write_json(saved, config.identity())
+        metrics_path = path / "metrics.json"
+        metrics = read_json(metrics_path) if metrics_path.exists() else {}
+        metrics.setdefault("epochs", [])
+        metrics["config"] = {"model": config.model, **config.to_dict()}
+        metrics.setdefault("status", "running")
+        return cls(path, config, metrics)
+
+    # --- metrics ---------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        return self.metrics["status"]
+
+    @property
+    def epochs_done(self) -> int:
+        return len(self.metrics["epochs"])
+
+    @property
+    def complete(self) -> bool:
+        return self.status == "complete" and self.epochs_done >= self.config.epochs
+
+    def update(self, **fields: Any) -> None:
+        self.metrics.update(fields)
+        self.metrics["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        write_json(self.path / "metrics.json", self.metrics)
+
+    def add_epoch(self, record: dict[str, Any]) -> None:
+        self.metrics["epochs"].append(record)
+        self.update()
+
+    def series(self, key: str) -> list[float]:
+        return [e[key] for e in self.metrics["epochs"]]
+
+    # --- checkpoints -----------------------------------------------------------------
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        atomic_write(self.path / CHECKPOINT, lambda f: torch.save(state, f))
+
+    def load_checkpoint(self, map_location: torch.device | str = "cpu") -> dict[str, Any] | None:
+        """The last checkpoint; metrics of epochs after it (a run killed mid-save) are dropped."""
+        path = self.path / CHECKPOINT
+        if not path.exists():
+            if self.metrics["epochs"]:  # metrics without a checkpoint: start over cleanly
+                self.metrics["epochs"] = []
+            return None
+        state = torch.load(path, map_location=map_location, weights_only=False)
+        del self.metrics["epochs"][state["epoch"] :]
+        return state
+
+    def image(self, name: str) -> Path:
+        return self.path / name
+
+
+def default_run_dir(config: Config) -> Path:
+    name = f"{config.model}-{getattr(config, 'dataset', 'data')}-{config.digest()}"
+    return repo_root() / "results" / "runs" / name
+
+
+def load_metrics(path: Path | str) -> dict[str, Any]:
+    """``metrics.json`` of a run folder."""
+    return read_json(Path(path) / "metrics.json")

@@ -1,0 +1,131 @@
+"""The epoch loop every model shares: resume, progress, per-epoch records, checkpoints, status."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Protocol
+
+import torch
+from tqdm.auto import tqdm
+
+from genlab.runs import Run, rng_state, set_rng_state
+
+
+class Diverged(Exception):
+    """A loss became NaN or infinite; ``batch`` is 1-based within the epoch."""
+
+    def __init__(self, batch: int, losses: dict[str, float]):
+        super().__init__(f"non-finite loss at batch {batch}: {losses}")
+        self.batch, self.losses = batch, losses
+
+
+class Trainer(Protocol):
+    """What a model's trainer gives the shared loop."""
+
+    generator: torch.Generator  # the shuffling generator (checkpointed with the RNGs)
+    batches_per_epoch: int
+    images_per_epoch: int
+
+    def state_dict(self) -> dict[str, Any]: ...
+    def load_state_dict(self, state: dict[str, Any]) -> None: ...
+    def train_epoch(self, epoch: int, progress: Progress) -> dict[str, float]: ...
+    def end_epoch(self, epoch: int, run: Run) -> dict[str, Any]: ...
+    def plot(self, run: Run) -> None: ...
+
+
+class Progress:
+    """One bar for the whole run; trainers report every ``log_interval`` batches."""
+
+    def __init__(self, total: int, initial: int, log_interval: int, enabled: bool, desc: str):
+        self.log_interval = log_interval
+        self.bar = tqdm(total=total, initial=initial, disable=not enabled, desc=desc,
+                        unit="batch", mininterval=2.0, dynamic_ncols=True)  # fmt: skip
+        self._pending = 0
+
+    def step(self, batch: int, **losses: float) -> None:
+        """Batch ``batch`` (1-based) is done; show ``losses`` every ``log_interval`` batches."""
+        self._pending += 1
+        if batch % self.log_interval == 0:
+            self.bar.update(self._pending)
+            self._pending = 0
+            self.bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
+
+    def flush(self) -> None:
+        self.bar.update(self._pending)
+        self._pending = 0
+
+    def write(self, line: str) -> None:
+        self.bar.write(line)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def check_finite(batch: int, **losses: torch.Tensor | float) -> None:
+    values = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items()}
+    if not all(math.isfinite(v) for v in values.values()):
+        raise Diverged(batch, values)
+
+
+def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
+    """Train ``run.config.epochs`` epochs, resuming after the last checkpoint in ``run``.
+
+    Each epoch: train, evaluate and save images, record, plot, checkpoint. A non-finite loss
+    ends the run with status ``diverged``; Ctrl-C leaves status ``interrupted`` and the last
+    complete epoch's checkpoint, from which the next call resumes.
+    """
+    if run.complete:
+        return run
+    state = run.load_checkpoint()
+    if state is not None:
+        trainer.load_state_dict(state["trainer"])
+        set_rng_state(state["rng"], trainer.generator)
+    epochs = run.config.epochs
+    start = run.epochs_done + 1
+    run.update(status="running", device=str(getattr(trainer, "device", "cpu")))
+    bar = Progress(
+        total=epochs * trainer.batches_per_epoch,
+        initial=(start - 1) * trainer.batches_per_epoch,
+        log_interval=run.config.log_interval,
+        enabled=progress,
+        desc=run.path.name,
+    )
+    if start > 1:
+        bar.write(f"resuming {run.path} after epoch {start - 1}")
+    try:
+        for epoch in range(start, epochs + 1):
+            t0 = time.perf_counter()
+            try:
+                record: dict[str, Any] = trainer.train_epoch(epoch, bar)
+            except Diverged as d:
+                bar.flush()
+                run.update(status="diverged", diverged={"epoch": epoch, "batch": d.batch,
+                                                        "losses": d.losses})  # fmt: skip
+                bar.write(f"{run.path.name}: diverged at epoch {epoch}, batch {d.batch}")
+                return run
+            seconds = time.perf_counter() - t0
+            bar.flush()
+            record = {"epoch": epoch, **record, "seconds": seconds,
+                      "images_per_second": trainer.images_per_epoch / seconds}  # fmt: skip
+            record.update(trainer.end_epoch(epoch, run))
+            run.add_epoch(record)
+            trainer.plot(run)
+            run.save_checkpoint({"epoch": epoch, "trainer": trainer.state_dict(),
+                                 "rng": rng_state(trainer.generator)})  # fmt: skip
+            bar.write(_summary(record))
+        run.update(status="complete", train_seconds=sum(run.series("seconds")))
+    except KeyboardInterrupt:
+        run.update(status="interrupted")
+        raise
+    finally:
+        bar.close()
+    return run
+
+
+def _summary(record: dict[str, Any]) -> str:
+    parts = [f"====> Epoch {record['epoch']}"]
+    for key, value in record.items():
+        if key != "epoch" and isinstance(value, float):
+            parts.append(f"{key} {value:.4f}" if abs(value) < 1e4 else f"{key} {value:.0f}")
+    return "  ".join(parts)
