@@ -1,0 +1,185 @@
+"""The VAE, its loss, its training loop and the run folder it writes."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from genlab import ConfigError, RunConflictError, VAEConfig
+from genlab.models.vae import VAE, vae_loss
+from genlab.runs import atomic_write, load_metrics
+from genlab.train.vae import train_vae
+
+TINY = dict(train_limit=1024, test_limit=256, batch_size=64)
+
+
+def test_shapes_of_the_model_and_its_samples():
+    model = VAE()
+    logits, mu, logvar = model(torch.rand(5, 1, 28, 28))
+    assert logits.shape == (5, 784) and mu.shape == (5, 20) and logvar.shape == (5, 20)
+    samples = model.decode(torch.randn(64, 20))
+    assert samples.shape == (64, 784) and 0 <= samples.min() and samples.max() <= 1
+    assert sum(p.numel() for p in model.parameters()) == 652_824  # as the classic example
+
+
+def test_loss_on_a_hand_computed_case():
+    # one image of two pixels, x = (1, 0), logits (0, 0): BCE = 2 ln 2
+    # mu = (1,), logvar = (0,): KL = -1/2 (1 + 0 - 1 - 1) = 1/2
+    loss = vae_loss(torch.zeros(1, 2), torch.tensor([[1.0, 0.0]]), torch.ones(1, 1),
+                    torch.zeros(1, 1))  # fmt: skip
+    assert loss.item() == pytest.approx(2 * math.log(2) + 0.5, abs=1e-6)
+
+
+def test_loss_from_logits_equals_the_examples_sigmoid_bce():
+    torch.manual_seed(0)
+    logits, x = torch.randn(3, 784), torch.rand(3, 784)
+    mu, logvar = torch.randn(3, 20), torch.randn(3, 20)
+    classic = torch.nn.functional.binary_cross_entropy(torch.sigmoid(logits), x, reduction="sum")
+    classic = classic - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+    assert vae_loss(logits, x, mu, logvar).item() == pytest.approx(classic.item(), rel=1e-5)
+
+
+def test_defaults_are_the_courses():
+    c = VAEConfig()
+    assert (c.batch_size, c.epochs, c.seed, c.log_interval, c.no_cuda) == (128, 10, 1, 10, False)
+    assert (c.lr, c.latent_dim, c.dataset) == (1e-3, 20, "mnist")
+
+
+@pytest.mark.parametrize(
+    ("bad", "name"),
+    [
+        ({"batch_size": 0}, "batch_size"),
+        ({"epochs": 0}, "epochs"),
+        ({"lr": 0.0}, "lr"),
+        ({"lr": -1e-3}, "lr"),
+        ({"dataset": "cifar10"}, "dataset"),
+        ({"epochs": "ten"}, "epochs"),
+        ({"device": "tpu"}, "device"),
+    ],
+)
+def test_bad_parameters_fail_before_anything_is_written(tmp_path, bad, name):
+    with pytest.raises(ConfigError, match=name):
+        train_vae(run_dir=tmp_path / "run", **bad)
+    assert not (tmp_path / "run").exists()
+
+
+def test_unknown_parameter_lists_the_accepted_ones():
+    with pytest.raises(ConfigError, match="batchsize.*accepted: batch_size"):
+        VAEConfig.from_dict({"batchsize": 64})
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_cuda_where_none_exists_names_the_device(tmp_path):
+    with pytest.raises(ValueError, match="'cuda'.*no CUDA GPU"):
+        train_vae(run_dir=tmp_path / "run", device="cuda", **TINY)
+    assert not (tmp_path / "run").exists()
+
+
+def test_short_training_improves_the_loss_and_writes_the_run_folder(tmp_path):
+    run = train_vae(run_dir=tmp_path / "run", epochs=3, progress=False, **TINY)
+    assert run.status == "complete"
+    train, test = run.series("train_loss"), run.series("test_loss")
+    assert train[-1] < train[0] - 20 and test[-1] < test[0] - 20
+    files = {p.name for p in run.path.iterdir()}
+    for epoch in (1, 2, 3):
+        assert {f"reconstruction_{epoch}.png", f"sample_{epoch}.png"} <= files
+    assert {"config.json", "metrics.json", "loss_curves.png", "checkpoint.pt"} <= files
+    assert not [f for f in files if f.endswith(".tmp")]
+    metrics = load_metrics(run.path)
+    assert metrics["device"] == "cpu" and metrics["config"]["batch_size"] == 64
+    assert all(e["images_per_second"] > 0 and e["seconds"] > 0 for e in metrics["epochs"])
+
+
+def test_a_complete_run_is_reused_and_a_different_one_refused(tmp_path):
+    run = train_vae(run_dir=tmp_path / "run", epochs=1, progress=False, **TINY)
+    before = (run.path / "metrics.json").read_text()
+    again = train_vae(run_dir=tmp_path / "run", epochs=1, progress=False, log_interval=3, **TINY)
+    assert again.status == "complete" and (run.path / "metrics.json").read_text() == before
+    with pytest.raises(RunConflictError, match="epochs: 1 -> 2"):
+        train_vae(run_dir=tmp_path / "run", epochs=2, progress=False, **TINY)
+    assert (run.path / "metrics.json").read_text() == before
+
+
+def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+    from genlab.train import vae as vae_module
+
+    reference = train_vae(run_dir=tmp_path / "reference", epochs=3, progress=False, **TINY)
+
+    original = vae_module.VAETrainer.train_epoch
+
+    def interrupt_in_epoch_2(self, epoch, progress):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return original(self, epoch, progress)
+
+    monkeypatch.setattr(vae_module.VAETrainer, "train_epoch", interrupt_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_vae(run_dir=tmp_path / "resumed", epochs=3, progress=False, **TINY)
+    assert load_metrics(tmp_path / "resumed")["status"] == "interrupted"
+    monkeypatch.setattr(vae_module.VAETrainer, "train_epoch", original)
+    resumed = train_vae(run_dir=tmp_path / "resumed", epochs=3, progress=False, **TINY)
+    assert_same_results(reference.path, resumed.path)
+
+
+def test_a_killed_process_resumes_to_the_same_figures(tmp_path):
+    args = ["--epochs", "4", "--train-limit", "12000", "--test-limit", "500", "--no-progress"]
+    cmd = [sys.executable, "-m", "genlab", "vae", *args]
+    subprocess.run([*cmd, "--run-dir", str(tmp_path / "reference")], check=True)
+
+    victim = subprocess.Popen([*cmd, "--run-dir", str(tmp_path / "killed")])
+    metrics = tmp_path / "killed" / "metrics.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and victim.poll() is None:
+        if metrics.exists() and json.loads(metrics.read_text())["epochs"]:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # now somewhere inside epoch 2
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    partial = json.loads(metrics.read_text())
+    assert partial["status"] == "running" and len(partial["epochs"]) < 4
+    subprocess.run([*cmd, "--run-dir", str(tmp_path / "killed")], check=True)
+    assert_same_results(tmp_path / "reference", tmp_path / "killed")
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    ma, mb = load_metrics(a), load_metrics(b)
+    assert mb["status"] == "complete"
+    for key in ("train_loss", "test_loss"):
+        assert [e[key] for e in ma["epochs"]] == [e[key] for e in mb["epochs"]]  # bit for bit
+    wa = torch.load(a / "checkpoint.pt", weights_only=False)["trainer"]["model"]
+    wb = torch.load(b / "checkpoint.pt", weights_only=False)["trainer"]["model"]
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    last = len(ma["epochs"])
+    assert (a / f"sample_{last}.png").read_bytes() == (b / f"sample_{last}.png").read_bytes()
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path):
+    target = tmp_path / "metrics.json"
+    target.write_text("old")
+
+    def write_half_then_die(f):
+        f.write(b"half of the new")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(target, write_half_then_die)
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+
+
+@pytest.mark.slow
+def test_mnist_default_parameters_reach_the_classic_examples_loss(tmp_path):
+    """The course's defaults on the full MNIST, on the CPU: 10 epochs (about a minute)."""
+    run = train_vae(run_dir=tmp_path / "run", device="cpu", progress=False)
+    assert run.metrics["config"]["epochs"] == 10
+    assert run.series("test_loss")[-1] <= 106.0
