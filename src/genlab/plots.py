@@ -61,3 +61,56 @@ def show_images(
 
 def show_image(path: Path | str, title: str = "", width: float = 6.0) -> Figure:
     return show_images([path], [title or Path(path).stem], width=width)
+
+
+def class_grid(images: Sequence, classes: Sequence[str], path: Path | str, title: str = "") -> Path:
+    """Save a grid with one row per class, each row labelled with its class name.
+
+    ``images`` holds ``len(classes)`` rows of equally many images, row after row, as a
+    tensor or array of shape (rows * columns, 1, 28, 28) (or (.., 28, 28)) with pixels in
+    [0, 1]. The figure is written atomically as PNG to ``path``.
+    """
+    import numpy as np
+
+    from genlab.runs import save_figure
+
+    pixels = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images)
+    rows = len(classes)
+    pixels = pixels.reshape(rows, -1, *pixels.shape[-2:])
+    cols, h, w = pixels.shape[1:]
+    # one image: rows of tiles separated by a 2-pixel white gap
+    gap = 2
+    canvas = np.ones((rows * (h + gap) - gap, cols * (w + gap) - gap), dtype=np.float32)
+    for r in range(rows):
+        for c in range(cols):
+            top, left = r * (h + gap), c * (w + gap)
+            canvas[top : top + h, left : left + w] = pixels[r, c]
+    fig = Figure(figsize=(0.55 * cols + 1.6, 0.55 * rows + (0.5 if title else 0.1)))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.imshow(canvas.clip(0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_yticks([r * (h + gap) + h / 2 for r in range(rows)], labels=list(classes))
+    ax.set_xticks([])
+    ax.tick_params(length=0)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    if title:
+        ax.set_title(title)
+    save_figure(fig, path)
+    return Path(path)
+
+
+def show_epochs(
+    run_path: Path | str,
+    epochs: Sequence[int],
+    pattern: str = "sample_{epoch}.png",
+    width: float = 4.5,
+) -> Figure | None:
+    """Show the images ``pattern`` of ``epochs`` of a run folder side by side, titled by epoch.
+
+    With no epochs (a run that stopped before its first), print that and return None.
+    """
+    if not epochs:
+        print(f"{Path(run_path).name}: no epoch completed, no images to show")
+        return None
+    paths = [Path(run_path) / pattern.format(epoch=e) for e in epochs]
+    return show_images(paths, [f"epoch {e}" for e in epochs], width=width)

@@ -1,0 +1,114 @@
+"""The course's GAN (Goodfellow et al., 2014) as multilayer perceptrons, and its conditional form.
+
+Generator: noise of size 100 -> 128 -> 256 -> 512 -> 1024 -> 784, LeakyReLU(0.2), batch norm
+on the hidden layers after the first, tanh output (images in [-1, 1]). Discriminator:
+784 -> 512 -> 256 -> 1 logit, LeakyReLU(0.2). With ``num_classes`` both networks also take the
+class label: an embedding of it is concatenated with the noise (generator) and with the
+flattened image (discriminator), as in the conditional GAN of Mirza & Osindero (2014).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+IMAGE_SIZE = 28 * 28
+GENERATOR_WIDTHS = (128, 256, 512, 1024)
+DISCRIMINATOR_WIDTHS = (512, 256)
+SLOPE = 0.2
+
+
+class _Conditioning(nn.Module):
+    """Concatenates an embedding of the class label to the input, when the model has classes."""
+
+    def __init__(self, num_classes: int, embed_dim: int):
+        super().__init__()
+        self.num_classes, self.embed_dim = num_classes, embed_dim
+        self.embedding = nn.Embedding(num_classes, embed_dim) if num_classes else None
+
+    @property
+    def width(self) -> int:
+        return self.embed_dim if self.num_classes else 0
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None) -> torch.Tensor:
+        if self.embedding is None:
+            if labels is not None:
+                raise ValueError("labels given to an unconditional model")
+            return x
+        if labels is None:
+            raise ValueError("a conditional model needs the class labels")
+        return torch.cat([x, self.embedding(labels)], dim=1)
+
+
+class Generator(nn.Module):
+    """Noise ``z`` (N, latent_dim) [and labels (N,)] -> images (N, 1, 28, 28) in [-1, 1]."""
+
+    def __init__(self, latent_dim: int = 100, num_classes: int = 0, embed_dim: int = 10):
+        super().__init__()
+        self.latent_dim = latent_dim
+        self.condition = _Conditioning(num_classes, embed_dim)
+        layers: list[nn.Module] = []
+        width = latent_dim + self.condition.width
+        for i, out in enumerate(GENERATOR_WIDTHS):
+            layers.append(nn.Linear(width, out))
+            if i > 0:
+                layers.append(nn.BatchNorm1d(out))
+            layers.append(nn.LeakyReLU(SLOPE, inplace=True))
+            width = out
+        layers += [nn.Linear(width, IMAGE_SIZE), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    @property
+    def num_classes(self) -> int:
+        return self.condition.num_classes
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(self.condition(z, labels)).view(-1, 1, 28, 28)
+
+
+class Discriminator(nn.Module):
+    """Images (N, ...) with 784 pixels in [-1, 1] [and labels (N,)] -> one logit each (N,)."""
+
+    def __init__(self, num_classes: int = 0, embed_dim: int = 10):
+        super().__init__()
+        self.condition = _Conditioning(num_classes, embed_dim)
+        layers: list[nn.Module] = []
+        width = IMAGE_SIZE + self.condition.width
+        for out in DISCRIMINATOR_WIDTHS:
+            layers += [nn.Linear(width, out), nn.LeakyReLU(SLOPE, inplace=True)]
+            width = out
+        layers.append(nn.Linear(width, 1))
+        self.net = nn.Sequential(*layers)
+
+    @property
+    def num_classes(self) -> int:
+        return self.condition.num_classes
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(self.condition(x.reshape(len(x), IMAGE_SIZE), labels)).squeeze(1)
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """Non-saturating generator loss: -log D(G(z)), the mean BCE of fakes against 'real'."""
+    return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
+
+
+def discriminator_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Mean BCE of the discriminator's logits against 1 (real) / 0 (generated) targets.
+
+    With as many real as generated images this is (BCE(real, 1) + BCE(fake, 0)) / 2, the
+    usual discriminator loss.
+    """
+    return F.binary_cross_entropy_with_logits(logits, targets)
+
+
+def macs_per_image(latent_dim: int = 100, conditional_width: int = 0) -> dict[str, int]:
+    """Multiply-adds of one forward pass per image through each network's linear layers."""
+    g, width = 0, latent_dim + conditional_width
+    for out in (*GENERATOR_WIDTHS, IMAGE_SIZE):
+        g, width = g + width * out, out
+    d, width = 0, IMAGE_SIZE + conditional_width
+    for out in (*DISCRIMINATOR_WIDTHS, 1):
+        d, width = d + width * out, out
+    return {"generator": g, "discriminator": d}

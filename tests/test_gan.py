@@ -1,0 +1,263 @@
+"""The GAN and cGAN: networks, losses, one batch, g_steps, divergence, resume, parameters."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from genlab import ConfigError, GANConfig
+from genlab.data import FASHION_CLASSES
+from genlab.models.gan import Discriminator, Generator, discriminator_loss, generator_loss
+from genlab.runs import load_metrics
+from genlab.train import gan as gan_module
+from genlab.train.gan import GANTrainer, observations, sample_epochs, train_gan
+
+TINY = dict(train_limit=256, batch_size=64, device="cpu")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny batches gain nothing from a second thread, and lose a lot on a busy machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def test_shapes_of_both_networks():
+    G, D = Generator(), Discriminator()
+    images = G(torch.randn(5, 100))
+    assert images.shape == (5, 1, 28, 28)
+    assert -1 <= images.min() and images.max() <= 1  # tanh output
+    assert D(images).shape == (5,) and D(images.flatten(1)).shape == (5,)
+    # 100 -> 128 -> 256 -> 512 -> 1024 -> 784 with batch norm on the three hidden layers
+    # after the first; 784 -> 512 -> 256 -> 1
+    widths = [m.out_features for m in G.modules() if isinstance(m, torch.nn.Linear)]
+    assert widths == [128, 256, 512, 1024, 784]
+    assert [m.num_features for m in G.modules() if isinstance(m, torch.nn.BatchNorm1d)] == [
+        256,
+        512,
+        1024,
+    ]
+    assert [m.out_features for m in D.modules() if isinstance(m, torch.nn.Linear)] == [
+        512,
+        256,
+        1,
+    ]
+    assert all(m.negative_slope == 0.2 for m in G.modules() if isinstance(m, torch.nn.LeakyReLU))
+
+
+def test_the_conditional_networks_take_the_label():
+    G, D = Generator(100, num_classes=10, embed_dim=10), Discriminator(10, embed_dim=10)
+    assert G.net[0].in_features == 110 and D.net[0].in_features == 784 + 10
+    z, labels = torch.randn(4, 100), torch.tensor([0, 3, 7, 9])
+    G.eval()
+    images = G(z, labels)
+    assert images.shape == (4, 1, 28, 28) and D(images, labels).shape == (4,)
+    # the label changes the image for the same noise, and D's verdict for the same image
+    other = G(z, torch.tensor([1, 4, 8, 0]))
+    assert not torch.allclose(images, other)
+    assert not torch.allclose(D(images, labels), D(images, torch.tensor([1, 4, 8, 0])))
+    with pytest.raises(ValueError, match="labels"):
+        G(z)
+    with pytest.raises(ValueError, match="labels"):
+        Generator()(z, labels)
+
+
+def test_losses_from_logits_equal_the_tutorials_sigmoid_bce():
+    torch.manual_seed(0)
+    real, fake = torch.randn(6), torch.randn(6)
+    bce = torch.nn.BCELoss()
+    ones, zeros = torch.ones(6), torch.zeros(6)
+    expected_d = (bce(torch.sigmoid(real), ones) + bce(torch.sigmoid(fake), zeros)) / 2
+    got_d = discriminator_loss(torch.cat([real, fake]), torch.cat([ones, zeros]))
+    assert got_d.item() == pytest.approx(expected_d.item(), rel=1e-6)
+    assert generator_loss(fake).item() == pytest.approx(
+        bce(torch.sigmoid(fake), ones).item(), rel=1e-6
+    )
+    # non-saturating: -log D(G(z)) at logit 0 is ln 2
+    assert generator_loss(torch.zeros(3)).item() == pytest.approx(math.log(2))
+
+
+def test_defaults():
+    c = GANConfig()
+    assert (c.lr_g, c.lr_d, c.g_steps, c.beta1, c.latent_dim) == (2e-4, 2e-4, 1, 0.5, 100)
+    assert (c.batch_size, c.seed, c.dataset, c.conditional) == (64, 1, "fashion-mnist", False)
+
+
+@pytest.mark.parametrize(
+    ("bad", "name"),
+    [
+        ({"lr_g": 0.0}, "lr_g"),
+        ({"lr_d": -2e-4}, "lr_d"),
+        ({"g_steps": 0}, "g_steps"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"epochs": 0}, "epochs"),
+        ({"latent_dim": 0}, "latent_dim"),
+        ({"g_steps": 1.5}, "g_steps"),
+        ({"dataset": "cifar10"}, "dataset"),
+        ({"lr_g": "fast"}, "lr_g"),
+    ],
+)
+def test_bad_parameters_fail_before_anything_is_written(tmp_path, bad, name):
+    with pytest.raises(ConfigError, match=name):
+        train_gan(run_dir=tmp_path / "run", **bad)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_a_few_steps_change_both_networks(conditional):
+    trainer = GANTrainer(GANConfig(conditional=conditional, **TINY), torch.device("cpu"))
+    before = {k: v.clone() for k, v in trainer.state_dict()["generator"].items()}
+    before_d = {k: v.clone() for k, v in trainer.state_dict()["discriminator"].items()}
+    stats = torch.zeros(3, 4)
+    for i in range(3):
+        x = trainer.train_x[i * 64 : (i + 1) * 64]
+        y = None if trainer.train_y is None else trainer.train_y[i * 64 : (i + 1) * 64]
+        trainer.train_batch(x, y, stats[i])
+    after, after_d = trainer.G.state_dict(), trainer.D.state_dict()
+    assert all(not torch.equal(before[k], after[k]) for k in before if k.endswith("weight"))
+    assert all(not torch.equal(before_d[k], after_d[k]) for k in before_d)
+    assert torch.isfinite(stats).all() and ((stats[:, 2:] > 0) & (stats[:, 2:] < 1)).all()
+    if conditional:
+        assert not torch.equal(before["condition.embedding.weight"],
+                               after["condition.embedding.weight"])  # fmt: skip
+
+
+def test_g_steps_three_updates_the_generator_three_times_per_discriminator_update():
+    trainer = GANTrainer(GANConfig(g_steps=3, **TINY), torch.device("cpu"))
+    d_forward = []
+    trainer.D.register_forward_hook(lambda m, i, o: d_forward.append(len(o)))
+    stats = torch.zeros(2, 4)
+    for i in range(2):
+        trainer.train_batch(trainer.train_x[i * 64 : (i + 1) * 64], None, stats[i])
+
+    def steps(optimizer):
+        return {int(s["step"]) for s in optimizer.state.values()}
+
+    assert steps(trainer.opt_g) == {6} and steps(trainer.opt_d) == {2}
+    # per batch: three passes over 64 generated images, one over 64 real + 64 generated
+    assert d_forward == [64, 64, 64, 128] * 2
+
+
+def test_run_folder_metrics_and_grids(tmp_path):
+    run = train_gan(run_dir=tmp_path / "gan", epochs=2, progress=False, **TINY)
+    assert run.status == "complete"
+    metrics = load_metrics(run.path)
+    assert metrics["device"] == "cpu" and metrics["config"]["lr_g"] == 2e-4
+    for e in metrics["epochs"]:
+        for key in ("generator_loss", "discriminator_loss", "d_real", "d_fake", "seconds",
+                    "images_per_second", "sample_std"):  # fmt: skip
+            assert math.isfinite(e[key]) and e[key] > 0, key
+        assert 0 < e["d_real"] < 1 and 0 < e["d_fake"] < 1
+    files = {p.name for p in run.path.iterdir()}
+    assert {"sample_1.png", "sample_2.png", "loss_curves.png", "checkpoint.pt"} <= files
+    assert not [f for f in files if f.endswith(".tmp")]
+    assert sample_epochs(metrics) == [1, 2]
+    lines = observations(metrics)
+    assert "trained all 2 epochs" in lines[0] and "D(G(z))" in lines[1]
+
+
+def test_the_fixed_noise_gives_the_same_grid_each_time(tmp_path):
+    trainer = GANTrainer(GANConfig(conditional=True, **TINY), torch.device("cpu"))
+    first = trainer.samples()
+    assert first.shape == (100, 1, 28, 28) and 0 <= first.min() and first.max() <= 1
+    assert torch.equal(first, trainer.samples())
+    # the same 10 noise vectors in every class row
+    assert torch.equal(trainer.fixed_z[:10], trainer.fixed_z[90:])
+    assert trainer.fixed_labels.tolist() == [c for c in range(10) for _ in range(10)]
+    assert trainer.classes == FASHION_CLASSES
+
+
+def test_an_absurd_learning_rate_diverges_cleanly(tmp_path):
+    run = train_gan(run_dir=tmp_path / "run", epochs=2, lr_g=1e30, lr_d=1e30, progress=False,
+                    **TINY)  # fmt: skip
+    metrics = load_metrics(run.path)
+    assert run.status == metrics["status"] == "diverged"
+    d = metrics["diverged"]
+    assert d["epoch"] == 1 and 1 <= d["batch"] <= 4
+    assert not all(math.isfinite(v) for v in d["losses"].values())
+    assert (run.path / "config.json").exists() and metrics["epochs"] == []
+    assert "DIVERGED" in observations(metrics)[0]
+
+
+def test_divergence_in_a_later_epoch_keeps_the_earlier_ones(tmp_path, monkeypatch):
+    original = GANTrainer.train_batch
+
+    def nan_in_epoch_2_batch_3(self, x, y, stats):
+        original(self, x, y, stats)
+        calls.append(1)
+        if len(calls) == self.batches_per_epoch + 3:
+            stats[0] = float("nan")
+
+    calls: list[int] = []
+    monkeypatch.setattr(GANTrainer, "train_batch", nan_in_epoch_2_batch_3)
+    run = train_gan(run_dir=tmp_path / "run", epochs=3, progress=False, **TINY)
+    assert run.status == "diverged"
+    assert run.metrics["diverged"]["epoch"] == 2 and run.metrics["diverged"]["batch"] == 3
+    assert [e["epoch"] for e in run.metrics["epochs"]] == [1]
+    assert (run.path / "sample_1.png").exists() and not (run.path / "sample_2.png").exists()
+
+
+def test_ctrl_c_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+    config = dict(epochs=2, conditional=True, progress=False, **TINY)
+    reference = train_gan(run_dir=tmp_path / "reference", **config)
+
+    original = GANTrainer.train_batch
+    calls: list[int] = []
+
+    def ctrl_c_in_epoch_2_batch_2(self, x, y, stats):
+        calls.append(1)
+        if len(calls) == self.batches_per_epoch + 2:
+            raise KeyboardInterrupt
+        original(self, x, y, stats)
+
+    monkeypatch.setattr(GANTrainer, "train_batch", ctrl_c_in_epoch_2_batch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_gan(run_dir=tmp_path / "resumed", **config)
+    partial = load_metrics(tmp_path / "resumed")
+    assert partial["status"] == "interrupted" and len(partial["epochs"]) == 1
+    monkeypatch.undo()
+    resumed = train_gan(run_dir=tmp_path / "resumed", **config)
+    assert_same_results(reference.path, resumed.path)
+
+
+def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(tmp_path, monkeypatch):
+    config = dict(epochs=2, g_steps=2, progress=False, **TINY)
+    reference = train_gan(run_dir=tmp_path / "reference", **config)
+
+    original = gan_module.GANTrainer.train_epoch
+
+    def interrupt_in_epoch_2(self, epoch, progress):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return original(self, epoch, progress)
+
+    monkeypatch.setattr(gan_module.GANTrainer, "train_epoch", interrupt_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train_gan(run_dir=tmp_path / "resumed", **config)
+    partial = load_metrics(tmp_path / "resumed")
+    assert partial["status"] == "interrupted" and len(partial["epochs"]) == 1
+    monkeypatch.undo()
+    resumed = train_gan(run_dir=tmp_path / "resumed", **config)
+    assert_same_results(reference.path, resumed.path)
+    # a complete run is reused as it is
+    before = (resumed.path / "metrics.json").read_text()
+    assert train_gan(run_dir=tmp_path / "resumed", **config).status == "complete"
+    assert (resumed.path / "metrics.json").read_text() == before
+
+
+def assert_same_results(a: Path, b: Path) -> None:
+    ma, mb = load_metrics(a), load_metrics(b)
+    assert mb["status"] == "complete"
+    for key in ("generator_loss", "discriminator_loss", "d_real", "d_fake", "sample_std"):
+        assert [e[key] for e in ma["epochs"]] == [e[key] for e in mb["epochs"]]  # bit for bit
+    ca = torch.load(a / "checkpoint.pt", weights_only=False)["trainer"]
+    cb = torch.load(b / "checkpoint.pt", weights_only=False)["trainer"]
+    for net in ("generator", "discriminator"):
+        assert all(torch.equal(ca[net][k], cb[net][k]) for k in ca[net])
+    last = len(ma["epochs"])
+    assert (a / f"sample_{last}.png").read_bytes() == (b / f"sample_{last}.png").read_bytes()
