@@ -1,0 +1,147 @@
+"""One epoch of the GAN (batch size 64) two ways, in one process, on the CPU.
+
+- ours: ``genlab.train.gan.GANTrainer.train_epoch``: the data as one tensor in [-1, 1],
+  shuffled index batches, BCE from logits, the discriminator frozen during the generator's
+  step, one discriminator pass over real and generated images together, fused Adam, and no
+  host sync per batch;
+- conventional: the loop of the common tutorials (e.g. PyTorch-GAN's ``gan.py``):
+  torchvision's dataset with ``ToTensor`` + ``Normalize``, a ``DataLoader``, a discriminator
+  ending in a sigmoid with ``nn.BCELoss``, separate passes over real and generated images,
+  default Adam, and the losses read back (``.item()``) every batch for the log.
+
+Both use the same networks, the same batch size and the same number of threads. The printout
+gives seconds per epoch of each, the ratio, and the fraction of this machine's float32 matmul
+throughput (measured here on a large square product) that each achieves, counting the
+multiply-adds of the linear layers, forward and backward, of the algorithm both implement:
+generator forward + weight and input gradients; discriminator forward on the generated
+batch and its input gradient (generator step); forward on real and generated images and
+their weight gradients (discriminator step).
+
+    .venv/bin/python bench/bench_gan.py              # the full 60,000 images
+    .venv/bin/python bench/bench_gan.py --limit 6400 # quick
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import torch
+from torch import nn
+
+from genlab.config import GANConfig
+from genlab.data import data_root, fetch
+from genlab.models.gan import IMAGE_SIZE, Discriminator, Generator, macs_per_image
+from genlab.train.gan import GANTrainer
+from genlab.train.loop import Progress
+
+BATCH_SIZE = 64
+LATENT = 100
+
+
+def matmul_gflops(n: int = 2048, seconds: float = 2.0) -> float:
+    """Best float32 GFLOP/s of an n x n x n matmul over about ``seconds``."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best, t_end = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < t_end:
+        t = time.perf_counter()
+        a @ b
+        best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+
+def macs_per_real_image() -> int:
+    m = macs_per_image(LATENT)
+    g, d = m["generator"], m["discriminator"]
+    first = LATENT * 128  # the generator's first layer needs no input gradient
+    return (3 * g - first) + (d + d) + (2 * d + 2 * d)
+
+
+def ours(limit: int, seed: int) -> float:
+    config = GANConfig(batch_size=BATCH_SIZE, epochs=1, train_limit=limit, seed=seed,
+                       device="cpu")  # fmt: skip
+    trainer = GANTrainer(config, torch.device("cpu"))
+    bar = Progress(trainer.batches_per_epoch, 0, config.log_interval, False, "ours")
+    t = time.perf_counter()
+    trainer.train_epoch(1, bar)
+    return time.perf_counter() - t
+
+
+def conventional(limit: int, seed: int) -> float:
+    from torch.utils.data import DataLoader, Subset
+    from torchvision import datasets, transforms
+
+    torch.manual_seed(seed)
+    fetch("fashion-mnist")
+    dataset = datasets.FashionMNIST(
+        str(data_root()),
+        train=True,
+        download=False,
+        transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize([0.5], [0.5])]),
+    )
+    if limit:
+        dataset = Subset(dataset, range(limit))
+    loader = DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True)
+    generator = Generator(LATENT)
+    discriminator = nn.Sequential(Discriminator(), nn.Sigmoid())
+    adversarial_loss = nn.BCELoss()
+    optimizer_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    log = []
+    t = time.perf_counter()
+    for imgs, _ in loader:
+        valid = torch.ones(imgs.size(0))
+        fake = torch.zeros(imgs.size(0))
+        real_imgs = imgs.view(imgs.size(0), IMAGE_SIZE)
+
+        optimizer_g.zero_grad()
+        z = torch.randn(imgs.size(0), LATENT)
+        gen_imgs = generator(z)
+        g_loss = adversarial_loss(discriminator(gen_imgs), valid)
+        g_loss.backward()
+        optimizer_g.step()
+
+        optimizer_d.zero_grad()
+        real_loss = adversarial_loss(discriminator(real_imgs), valid)
+        fake_loss = adversarial_loss(discriminator(gen_imgs.detach()), fake)
+        d_loss = (real_loss + fake_loss) / 2
+        d_loss.backward()
+        optimizer_d.step()
+        log.append((d_loss.item(), g_loss.item()))
+    return time.perf_counter() - t
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--limit", type=int, default=0, help="train on the first N images (0: all)")
+    parser.add_argument("--repeats", type=int, default=1, help="alternate this many times; best")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    images = args.limit or 60_000
+    peak = matmul_gflops()
+    times: dict[str, list[float]] = {"ours": [], "conventional": []}
+    for _ in range(args.repeats):
+        times["ours"].append(ours(args.limit, args.seed))
+        times["conventional"].append(conventional(args.limit, args.seed))
+    flops = 2 * macs_per_real_image() * images
+    print(f"GAN, one epoch of {images} Fashion-MNIST images, batch size {BATCH_SIZE}, "
+          f"{torch.get_num_threads()} threads, torch {torch.__version__}")  # fmt: skip
+    print(f"float32 matmul throughput here (2048^3): {peak:.1f} GFLOP/s")
+    print(f"work counted: {flops / 1e9:.1f} GFLOP per epoch "
+          f"({macs_per_real_image() / 1e6:.2f} M multiply-adds per image)")  # fmt: skip
+    best = {name: min(ts) for name, ts in times.items()}
+    for name, seconds in best.items():
+        achieved = flops / seconds / 1e9
+        all_runs = ", ".join(f"{t:.2f}" for t in times[name])
+        print(f"{name:>12}: {seconds:7.2f} s/epoch  {images / seconds:8.0f} images/s  "
+              f"{achieved:6.1f} GFLOP/s = {achieved / peak:5.1%} of matmul  "
+              f"(runs: {all_runs})")  # fmt: skip
+    print(f"ratio: ours is {best['conventional'] / best['ours']:.2f}x faster")
+
+
+if __name__ == "__main__":
+    main()
