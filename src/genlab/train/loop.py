@@ -7,7 +7,7 @@ import time
 from typing import Any, Protocol
 
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from genlab.runs import Run, rng_state, set_rng_state
 

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Re-executes every problem's notebook for each grid point (see src/genlab/grids.py), then writes
+# results/index.html. Set-up is skipped when done. ./run_all.sh --help lists the options.
+set -euo pipefail
+cd "$(dirname "$0")"
+case " $* " in *" --help "* | *" -h "*) ;; *) ./scripts/setup.sh ;; esac
+exec .venv/bin/python -m genlab.pipeline "$@"

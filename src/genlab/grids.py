@@ -1,0 +1,68 @@
+"""The course's problems and their grids, in one place. ``./run_all.sh`` executes these.
+
+Each grid point is one executed copy of its problem's notebook, written to
+``<results>/<problem>/<point>.ipynb``, with its run folder at ``<results>/<problem>/<point>/``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    notebook: str  # in notebooks/
+    title: str
+    points: dict[str, dict[str, Any]]  # grid point name -> parameters injected by papermill
+    key_image: str  # the image of a run folder a summary shows ({last} = last epoch)
+    needs: tuple[str, ...] = field(default=())  # problems whose run folders this one reads
+
+
+GAN_SETTINGS = {
+    "equal_lr": {"lr_g": 0.0002, "lr_d": 0.0002, "g_steps": 1},
+    "g_faster": {"lr_g": 0.002, "lr_d": 0.0002, "g_steps": 1},
+    "d_faster": {"lr_g": 0.0002, "lr_d": 0.002, "g_steps": 1},
+    "g_steps3": {"lr_g": 0.0002, "lr_d": 0.0002, "g_steps": 3},
+}
+
+PROBLEMS: dict[str, Problem] = {
+    "4.2": Problem(
+        "4.2_vae_mnist.ipynb",
+        "VAE on MNIST, the course's defaults",
+        {"default": {}},
+        key_image="reconstruction_{last}.png",
+    ),
+    "4.3": Problem(
+        "4.3_vae_fashion_mnist.ipynb",
+        "VAE on Fashion-MNIST: batch size and epochs",
+        {
+            f"bs{bs}_ep{ep}": {"batch_size": bs, "epochs": ep}
+            for bs, ep in [(64, 10), (128, 10), (256, 10), (64, 20), (64, 50), (128, 300)]
+        },
+        key_image="reconstruction_{last}.png",
+    ),
+    "5.3": Problem(
+        "5.3_gan_fashion_mnist.ipynb",
+        "GAN on Fashion-MNIST: four training settings",
+        GAN_SETTINGS,
+        key_image="sample_{last}.png",
+    ),
+    "5.5": Problem(
+        "5.5_cgan_fashion_mnist.ipynb",
+        "Conditional GAN on Fashion-MNIST: samples per class",
+        {"equal_lr": {}},
+        key_image="sample_{last}.png",
+    ),
+    "5.6": Problem(
+        "5.6_vae_vs_gan.ipynb",
+        "VAE versus GAN",
+        {"comparison": {}},
+        key_image="comparison.png",
+        needs=("4.3", "5.3", "5.5"),
+    ),
+}
+
+# --quick: the same notebooks and grids on a few hundred images and one or two epochs.
+QUICK_OVERRIDES = {"train_limit": 512, "test_limit": 256}
+QUICK_MAX_EPOCHS = 2

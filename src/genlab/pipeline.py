@@ -1,0 +1,250 @@
+"""``./run_all.sh``: every problem's notebook executed by papermill for each grid point.
+
+Resumable (a point whose executed notebook finished with the same parameters is skipped; an
+interrupted run resumes from its checkpoint), parallel (``-j N``, CPU threads split between
+jobs), and a failed point never stops the others. At the end: one status line per point,
+the summary figures and ``index.html``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from genlab.grids import PROBLEMS, QUICK_MAX_EPOCHS, QUICK_OVERRIDES
+from genlab.runs import repo_root
+
+NOTEBOOKS = repo_root() / "notebooks"
+
+
+@dataclass
+class Point:
+    problem: str
+    name: str
+    parameters: dict[str, Any]
+    out: Path  # results folder
+
+    @property
+    def notebook(self) -> Path:
+        return self.out / self.problem / f"{self.name}.ipynb"
+
+    @property
+    def log(self) -> Path:
+        return self.out / self.problem / f"{self.name}.log"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.out / self.problem / self.name
+
+    @property
+    def label(self) -> str:
+        return f"{self.problem}/{self.name}"
+
+
+@dataclass
+class Outcome:
+    point: Point
+    status: str  # done | skipped | failed
+    seconds: float
+    detail: str = ""
+
+
+def plan(
+    out: Path,
+    only: list[str] | None = None,
+    quick: bool = False,
+    no_cuda: bool = False,
+    sets: dict[str, dict[str, Any]] | None = None,
+) -> list[Point]:
+    """The grid points to execute, in order, with the parameters each notebook receives."""
+    problems = only or list(PROBLEMS)
+    unknown = [p for p in problems if p not in PROBLEMS]
+    if unknown:
+        raise ValueError(
+            f"unknown problem(s) {', '.join(unknown)}; accepted: {', '.join(PROBLEMS)}"
+        )
+    points = []
+    for problem in PROBLEMS:  # always in the course's order
+        if problem not in problems:
+            continue
+        spec = PROBLEMS[problem]
+        for name, grid_params in spec.points.items():
+            point = Point(problem, name, {}, out)
+            params: dict[str, Any] = {**grid_params, "run_dir": str(point.run_dir),
+                                      "progress": False}  # fmt: skip
+            if spec.needs:
+                params["results_dir"] = str(out)
+            if quick and spec.needs:
+                params["quick"] = True
+            elif quick:
+                params["epochs"] = min(grid_params.get("epochs", QUICK_MAX_EPOCHS),
+                                       QUICK_MAX_EPOCHS)  # fmt: skip
+                params["overrides"] = dict(QUICK_OVERRIDES)
+            if no_cuda:
+                params["no_cuda"] = True
+            for target in ("", problem, f"{problem}/{name}"):
+                params.update((sets or {}).get(target, {}))
+            point.parameters = params
+            points.append(point)
+    return points
+
+
+def is_complete(point: Point) -> bool:
+    """The executed notebook exists, ran without error, with exactly these parameters."""
+    if not point.notebook.exists():
+        return False
+    try:
+        meta = nbformat.read(point.notebook, as_version=4).metadata.get("papermill", {})
+    except Exception:  # an unreadable notebook is simply executed again
+        return False
+    done = meta.get("end_time") and not meta.get("exception")
+    return bool(done) and meta.get("parameters") == point.parameters
+
+
+def execute(point: Point, threads: int, force: bool) -> Outcome:
+    t0 = time.monotonic()
+    if not force and is_complete(point):
+        return Outcome(point, "skipped", 0.0, "complete with the same parameters")
+    if force and point.run_dir.exists():
+        shutil.rmtree(point.run_dir)
+    point.notebook.parent.mkdir(parents=True, exist_ok=True)
+    print(f"[start] {point.label}  log: {point.log}", flush=True)
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    cmd = [
+        sys.executable, "-m", "papermill", str(NOTEBOOKS / PROBLEMS[point.problem].notebook),
+        str(point.notebook), "-y", yaml.safe_dump(point.parameters), "-k", "python3",
+        "--cwd", str(NOTEBOOKS), "--log-output", "--no-progress-bar",
+    ]  # fmt: skip
+    with open(point.log, "w") as log:
+        done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    seconds = time.monotonic() - t0
+    status = "done" if done.returncode == 0 else "failed"
+    detail = "" if status == "done" else _last_error(point.log)
+    print(f"[{status}] {point.label}  {seconds:.0f} s  {detail}".rstrip(), flush=True)
+    return Outcome(point, status, seconds, detail)
+
+
+def _last_error(log: Path) -> str:
+    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "Error" in ln or "error:" in ln]
+    return (errors or lines or ["(no output)"])[-1][-200:]
+
+
+def run_points(points: list[Point], jobs: int, force: bool) -> list[Outcome]:
+    """Execute the points, ``jobs`` at a time; a problem that needs others waits for them."""
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    first = [p for p in points if not PROBLEMS[p.problem].needs]
+    later = [p for p in points if PROBLEMS[p.problem].needs]
+    outcomes: list[Outcome] = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        for batch in (first, later):
+            outcomes += list(pool.map(lambda p: execute(p, threads, force), batch))
+    return outcomes
+
+
+def report(outcomes: list[Outcome]) -> str:
+    width = max((len(o.point.label) for o in outcomes), default=10)
+    lines = [f"{'grid point':<{width}}  {'status':<8} {'time':>8}"]
+    for o in outcomes:
+        lines.append(f"{o.point.label:<{width}}  {o.status:<8} {o.seconds:>7.0f}s  {o.detail}")
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
+    """``[TARGET:]NAME=VALUE`` items -> {target: {name: value}}; target "" is every point."""
+    sets: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, _, assignment = (
+            item.rpartition(":") if ":" in item.split("=")[0] else ("", "", item)
+        )
+        name, sep, value = assignment.partition("=")
+        if not sep or not name:
+            raise ValueError(f"--set expects [PROBLEM[/POINT]:]NAME=VALUE, got {item!r}")
+        try:
+            parsed = json.loads(value)  # JSON first: YAML 1.1 reads 1e-30 as a string
+        except json.JSONDecodeError:
+            parsed = yaml.safe_load(value)
+        sets.setdefault(target, {})[name] = parsed
+    return sets
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="./run_all.sh",
+        description="Re-execute every problem's notebook for each grid point of genlab.grids, "
+        "then write the summaries and index.html.",
+    )
+    add = parser.add_argument
+    add(
+        "--quick",
+        action="store_true",
+        help="tiny configuration (a few hundred images, at most "
+        "2 epochs), written to results-quick/ unless --out is given",
+    )
+    add(
+        "--only",
+        nargs="+",
+        metavar="PROBLEM",
+        choices=list(PROBLEMS),
+        help=f"only these problems ({', '.join(PROBLEMS)})",
+    )
+    add(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        help="grid points in parallel (the CPU threads are split between them)",
+    )
+    add(
+        "--force",
+        action="store_true",
+        help="re-run even complete points (their run folders are deleted first)",
+    )
+    add("--no-cuda", action="store_true", help="train on the CPU even where a GPU exists")
+    add(
+        "--out",
+        type=Path,
+        default=None,
+        help="results folder (default: results/, or results-quick/ with --quick)",
+    )
+    add(
+        "--set",
+        action="append",
+        default=[],
+        metavar="[PROBLEM[/POINT]:]NAME=VALUE",
+        help="inject a parameter (a JSON or YAML value) into every notebook, one problem's "
+        "or one point's",
+    )
+    args = parser.parse_args(argv)
+    if args.jobs < 1:
+        parser.error(f"-j must be at least 1, got {args.jobs}")
+    try:
+        sets = parse_sets(args.set)
+    except ValueError as e:
+        parser.error(str(e))
+    out = (args.out or repo_root() / ("results-quick" if args.quick else "results")).resolve()
+    points = plan(out, args.only, args.quick, args.no_cuda, sets)
+    t0 = time.monotonic()
+    print(f"run_all: {len(points)} grid points -> {out} (-j {args.jobs})", flush=True)
+    outcomes = run_points(points, args.jobs, args.force)
+    from genlab.site import write_site
+
+    index = write_site(out)
+    print(f"\n{report(outcomes)}\n\nindex: {index}\ntotal: {time.monotonic() - t0:.0f} s")
+    return 1 if any(o.status == "failed" for o in outcomes) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""What graders open: ``index.html`` over the executed notebooks, and one summary per grid.
+
+Everything here is read back from the results folder (executed notebooks, run folders'
+``metrics.json`` and images); nothing is typed in.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from genlab.grids import PROBLEMS, Problem
+from genlab.report import duration
+from genlab.runs import atomic_write, read_json, save_figure
+
+# headline figures, in the order shown: metrics key of the last epoch -> label
+EPOCH_HEADLINES = {
+    "train_loss": "train loss",
+    "test_loss": "test loss",
+    "generator_loss": "G loss",
+    "discriminator_loss": "D loss",
+    "d_real": "D(x)",
+    "d_fake": "D(G(z))",
+}
+EVALUATION_HEADLINES = {
+    "frechet_distance": "Fréchet distance",
+    "classes_covered": "classes covered",
+    "conditional_accuracy": "conditional accuracy",
+}
+
+
+def point_metrics(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / "metrics.json"
+    return read_json(path) if path.exists() else None
+
+
+def headlines(metrics: dict[str, Any] | None) -> dict[str, str]:
+    """Label -> formatted value of a run's headline figures."""
+    if metrics is None:
+        return {}
+    epochs = metrics.get("epochs", [])
+    out = {"status": metrics.get("status", "?")}
+    if "diverged" in metrics:
+        out["status"] += (
+            f" (epoch {metrics['diverged']['epoch']}, batch {metrics['diverged']['batch']})"
+        )
+    out["epochs"] = f"{len(epochs)} / {metrics.get('config', {}).get('epochs', '?')}"
+    if epochs:
+        last = epochs[-1]
+        for key, label in EPOCH_HEADLINES.items():
+            if key in last:
+                out[label] = f"{last[key]:.4g}"
+        out["training time"] = (
+            f"{duration(sum(e['seconds'] for e in epochs))} on {metrics.get('device', '?')}"
+        )
+    evaluation = _flat_evaluation(metrics.get("evaluation", {}))
+    for key, label in EVALUATION_HEADLINES.items():
+        if key in evaluation:
+            value = evaluation[key]
+            out[label] = f"{value:.3g}" if isinstance(value, float) else str(value)
+    return out
+
+
+def _flat_evaluation(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The first value found for each headline key, however the evaluation nests them."""
+    found: dict[str, Any] = {}
+    stack = [evaluation]
+    while stack:
+        node = stack.pop(0)
+        for key, value in node.items():
+            if isinstance(value, dict):
+                stack.append(value)
+            elif key in EVALUATION_HEADLINES and key not in found:
+                found[key] = value
+    return found
+
+
+def key_image(problem: Problem, run_dir: Path, metrics: dict[str, Any] | None) -> Path | None:
+    last = len(metrics["epochs"]) if metrics and metrics.get("epochs") else 0
+    path = run_dir / problem.key_image.format(last=last)
+    return path if path.exists() else None
+
+
+def notebook_html(notebook: Path) -> Path | None:
+    """The notebook as HTML beside it (nbconvert), rebuilt only when the notebook is newer."""
+    if not notebook.exists():
+        return None
+    target = notebook.with_suffix(".html")
+    if target.exists() and target.stat().st_mtime >= notebook.stat().st_mtime:
+        return target
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    atomic_write(target, lambda f: f.write(body.encode()))
+    return target
+
+
+def notebook_failed(notebook: Path) -> bool:
+    meta = nbformat.read(notebook, as_version=4).metadata.get("papermill", {})
+    return bool(meta.get("exception"))
+
+
+def grid_summary(out: Path, problem_id: str) -> Path | None:
+    """Every grid point of a problem side by side: key image, headline figures, time."""
+    import matplotlib.image as mpimg
+    from matplotlib.figure import Figure
+
+    problem = PROBLEMS[problem_id]
+    panels = []
+    for name in problem.points:
+        run_dir = out / problem_id / name
+        metrics = point_metrics(run_dir)
+        image = key_image(problem, run_dir, metrics)
+        if image is not None:
+            facts = headlines(metrics)
+            lines = [name] + [f"{k}: {v}" for k, v in facts.items() if k != "epochs"]
+            panels.append((image, "\n".join(lines)))
+    if len(panels) < 2:
+        return None
+    images = [mpimg.imread(image) for image, _ in panels]
+    wide = images[0].shape[1] > 2 * images[0].shape[0]  # reconstructions: one point per row
+    n = len(panels)
+    if wide:
+        fig = Figure(figsize=(11, 1.6 * n + 0.6))
+        axes = [fig.add_subplot(n, 1, i + 1) for i in range(n)]
+    else:
+        fig = Figure(figsize=(3.3 * n, 5.0))
+        axes = [fig.add_subplot(1, n, i + 1) for i in range(n)]
+    for ax, image, (_, text) in zip(axes, images, panels, strict=True):
+        ax.imshow(image, cmap="gray", interpolation="nearest")
+        if wide:
+            ax.text(-0.02, 0.5, text, transform=ax.transAxes, ha="right", va="center", fontsize=8)
+        else:
+            ax.set_title(text, fontsize=8, loc="left")
+        ax.axis("off")
+    fig.suptitle(f"{problem_id}: {problem.title}")
+    fig.tight_layout()
+    path = out / problem_id / "summary.png"
+    save_figure(fig, path)
+    return path
+
+
+def write_site(out: Path) -> Path:
+    """Write the grid summaries and ``out/index.html``; return the page's path."""
+    sections = []
+    for problem_id, problem in PROBLEMS.items():
+        if not (out / problem_id).is_dir():
+            continue
+        summary = grid_summary(out, problem_id)
+        cards = [_card(out, problem_id, problem, name) for name in problem.points]
+        summary_html = (
+            f'<p><img class="summary" src="{_rel(summary, out)}" alt="summary of {problem_id}"></p>'
+            if summary
+            else ""
+        )
+        sections.append(
+            f'<section id="p{problem_id}"><h2>{problem_id}: {html.escape(problem.title)}</h2>'
+            f'{summary_html}<div class="cards">{"".join(cards)}</div></section>'
+        )
+    page = PAGE.format(sections="\n".join(sections) or "<p>No results yet.</p>")
+    index = out / "index.html"
+    atomic_write(index, lambda f: f.write(page.encode()))
+    return index
+
+
+def _card(out: Path, problem_id: str, problem: Problem, name: str) -> str:
+    notebook = out / problem_id / f"{name}.ipynb"
+    run_dir = out / problem_id / name
+    metrics = point_metrics(run_dir)
+    page = notebook_html(notebook)
+    image = key_image(problem, run_dir, metrics)
+    facts = headlines(metrics)
+    if page is None:
+        facts = {"status": "not run"}
+    elif notebook_failed(notebook):
+        facts["notebook"] = "failed (the error is shown in the notebook)"
+    rows = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts.items()
+    )
+    img = f'<img src="{_rel(image, out)}" alt="{html.escape(name)}">' if image else ""
+    link = f'<a href="{_rel(page, out)}">notebook</a>' if page else ""
+    return f'<div class="card"><h3>{html.escape(name)}</h3>{img}<table>{rows}</table>{link}</div>'
+
+
+def _rel(path: Path, out: Path) -> str:
+    return html.escape(path.relative_to(out).as_posix(), quote=True)
+
+
+PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>genlab results</title>
+<style>
+body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 1400px; }}
+.cards {{ display: flex; flex-wrap: wrap; gap: 1em; }}
+.card {{ border: 1px solid #ccc; border-radius: 6px; padding: 0.8em; width: 300px; }}
+.card img {{ width: 100%; image-rendering: pixelated; }}
+img.summary {{ max-width: 100%; }}
+th {{ text-align: left; padding-right: 1em; font-weight: 600; }}
+td, th {{ font-size: 0.9em; }}
+</style></head><body>
+<h1>genlab: generative models, every problem re-executed</h1>
+<p>Each card is one grid point: its executed notebook, its key image and the headline figures
+from its run folder's <code>metrics.json</code>. Generated by <code>./run_all.sh</code>.</p>
+{sections}
+</body></html>
+"""

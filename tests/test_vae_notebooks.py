@@ -1,0 +1,43 @@
+"""The VAE notebooks of problems 4.2 and 4.3, executed for real by papermill on tiny runs."""
+
+from __future__ import annotations
+
+import pytest
+from notebook_utils import execute, outputs
+
+from genlab import load_metrics
+
+TINY = {"train_limit": 512, "test_limit": 128}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("name", "dataset", "parameters"),
+    [
+        ("4.2_vae_mnist.ipynb", "mnist", {"epochs": 2}),
+        ("4.3_vae_fashion_mnist.ipynb", "fashion-mnist", {"epochs": 2, "batch_size": 64}),
+    ],
+)
+def test_vae_notebook_executes_and_shows_its_results(tmp_path, name, dataset, parameters):
+    run_dir = tmp_path / "run"
+    nb = execute(name, tmp_path / name, run_dir=str(run_dir), overrides=TINY, progress=False,
+                 **parameters)  # fmt: skip
+    metrics = load_metrics(run_dir)
+    assert metrics["status"] == "complete" and len(metrics["epochs"]) == 2
+    assert metrics["config"]["dataset"] == dataset
+    assert metrics["config"]["batch_size"] == parameters.get("batch_size", 128)
+    assert len(outputs(nb, "image/png")) == 3  # reconstructions, loss curves, samples
+    text = "".join(outputs(nb, "text"))
+    assert f"run folder: {run_dir}" in text and "status: complete" in text
+    observations = outputs(nb, "text/markdown")[-1]
+    assert f"{metrics['epochs'][-1]['test_loss']:.2f}" in observations
+
+
+@pytest.mark.slow
+def test_a_bad_parameter_fails_the_notebook_with_a_clear_error(tmp_path):
+    import papermill
+
+    with pytest.raises(papermill.PapermillExecutionError, match="batch_size=0 must be >= 1"):
+        execute("4.2_vae_mnist.ipynb", tmp_path / "out.ipynb", batch_size=0,
+                run_dir=str(tmp_path / "run"))  # fmt: skip
+    assert not (tmp_path / "run").exists()
