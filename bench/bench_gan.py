@@ -1,9 +1,9 @@
 """One epoch of the GAN (batch size 64) two ways, in one process, on the CPU.
 
 - ours: ``genlab.train.gan.GANTrainer.train_epoch``: the data as one tensor in [-1, 1],
-  shuffled index batches, BCE from logits, the discriminator frozen during the generator's
-  step, one discriminator pass over real and generated images together, fused Adam, and no
-  host sync per batch;
+  shuffled index batches, BCE from logits, one discriminator pass over the real and the
+  generated batch shared by the generator's and the discriminator's update (each backward
+  pass restricted to its own network's weights), fused Adam, and no host sync per batch;
 - conventional: the loop of the common tutorials (e.g. PyTorch-GAN's ``gan.py``):
   torchvision's dataset with ``ToTensor`` + ``Normalize``, a ``DataLoader``, a discriminator
   ending in a sigmoid with ``nn.BCELoss``, separate passes over real and generated images,

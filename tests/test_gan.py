@@ -129,7 +129,8 @@ def test_a_few_steps_change_both_networks(conditional):
 
 def test_g_steps_three_updates_the_generator_three_times_per_discriminator_update():
     trainer = GANTrainer(GANConfig(g_steps=3, **TINY), torch.device("cpu"))
-    d_forward = []
+    g_forward, d_forward = [], []
+    trainer.G.register_forward_hook(lambda m, i, o: g_forward.append(len(o)))
     trainer.D.register_forward_hook(lambda m, i, o: d_forward.append(len(o)))
     stats = torch.zeros(2, 4)
     for i in range(2):
@@ -139,8 +140,38 @@ def test_g_steps_three_updates_the_generator_three_times_per_discriminator_updat
         return {int(s["step"]) for s in optimizer.state.values()}
 
     assert steps(trainer.opt_g) == {6} and steps(trainer.opt_d) == {2}
-    # per batch: three passes over 64 generated images, one over 64 real + 64 generated
-    assert d_forward == [64, 64, 64, 128] * 2
+    # per batch: three generated batches (fresh noise each), each judged once by D; the
+    # last one together with the real batch, a pass the discriminator update shares
+    assert g_forward == [64] * 6 and d_forward == [64, 64, 128] * 2
+
+
+def test_the_shared_pass_gives_the_gradients_of_the_usual_loop():
+    """Generator step first, then D on real and the detached generated batch, as in tutorials."""
+    trainer = GANTrainer(GANConfig(**TINY), torch.device("cpu"))
+    G, D = trainer.G, trainer.D
+    x = trainer.train_x[:64]
+    state = {k: v.clone() for k, v in trainer.state_dict()["generator"].items()}
+    # the usual loop's two gradients, at the same weights and noise
+    torch.manual_seed(7)
+    z = torch.randn(64, 100)
+    fake = G(z)
+    generator_loss(D(fake)).backward()
+    expected_g = [p.grad.clone() for p in G.parameters()]
+    D.zero_grad()
+    ones, zeros = torch.ones(64), torch.zeros(64)
+    d_loss = (discriminator_loss(D(x), ones) + discriminator_loss(D(fake.detach()), zeros)) / 2
+    d_loss.backward()
+    expected_d = [p.grad.clone() for p in D.parameters()]
+    # ours, from the same starting point (batch norm's running statistics restored)
+    G.load_state_dict(state)
+    for opt in (trainer.opt_g, trainer.opt_d):
+        opt.step = lambda: None  # keep the gradients, skip the updates
+    torch.manual_seed(7)
+    trainer.train_batch(x, None, torch.zeros(4))
+    for got, want in zip([p.grad for p in G.parameters()], expected_g, strict=True):
+        torch.testing.assert_close(got, want)
+    for got, want in zip([p.grad for p in D.parameters()], expected_d, strict=True):
+        torch.testing.assert_close(got, want)
 
 
 def test_run_folder_metrics_and_grids(tmp_path):

@@ -76,7 +76,8 @@ def test_the_gan_notebook_reports_a_divergence_instead_of_crashing(tmp_path):
 
 @pytest.mark.slow
 def test_the_cgan_notebook_shows_the_labelled_grid(tmp_path):
-    text, pngs = execute(CGAN, tmp_path, epochs=1)
+    text, pngs = execute(CGAN, tmp_path, epochs=1, overrides={"train_limit": 128})
     assert "status: complete" in text and "conditional GAN" in text
+    assert "| `train_limit` | `128` |" in text and "| `conditional` | `True` |" in text
     assert pngs == 2  # the class-per-row grid of the last epoch; the loss curves
     assert (tmp_path / "run" / "sample_1.png").exists()

@@ -1,11 +1,12 @@
 """Training the GAN and the conditional GAN on whole tensors, in a run folder.
 
-Each batch: ``g_steps`` generator updates (fresh noise each, the discriminator frozen), then
-one discriminator update on the real batch and the last generated batch, in one forward pass
-over both. Losses are binary cross-entropies computed from logits (the non-saturating
-generator loss). Every batch's losses are kept on the device and checked for NaN/inf at each
-progress update and at the end of the epoch, so a divergence is reported with the exact batch
-without a host-device sync per batch.
+Each batch: ``g_steps`` generator updates (fresh noise each), then one discriminator update on
+the real batch and the last generated batch; the last generator update and the discriminator
+update share one discriminator pass over both batches (see ``GANTrainer.train_batch``).
+Losses are binary cross-entropies computed from logits (the non-saturating generator loss).
+Every batch's losses are kept on the device and checked for NaN/inf at each progress update
+and at the end of the epoch, so a divergence is reported with the exact batch without a
+host-device sync per batch.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class GANTrainer:
         betas = (config.beta1, 0.999)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas, fused=True)
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas, fused=True)
+        self.g_params, self.d_params = list(self.G.parameters()), list(self.D.parameters())
         self.generator = torch.Generator().manual_seed(config.seed)
         fixed = torch.Generator().manual_seed(config.seed + 10_000)
         if config.conditional:
@@ -84,31 +86,41 @@ class GANTrainer:
         return z, torch.randint(len(self.classes), (n,), device=self.device)
 
     def train_batch(self, x: torch.Tensor, y: torch.Tensor | None, stats: torch.Tensor) -> None:
-        """Update both networks on one real batch; write its 4 statistics into ``stats``."""
+        """Update both networks on one real batch; write its 4 statistics into ``stats``.
+
+        As in the usual loop: ``g_steps`` generator updates, each on fresh noise, then one
+        discriminator update on the real batch and the last generated batch (detached). The
+        last generator update and the discriminator update are taken at the same weights, so
+        they share one discriminator pass over the real and the last generated batch: one
+        backward pass takes the generator's gradient through it (from the generated half),
+        another the discriminator's weights' gradient (from both halves).
+        """
         n, G, D = len(x), self.G, self.D
-        D.requires_grad_(False)  # the generator's steps need no gradient for D's weights
         g_total = torch.zeros((), device=self.device)
-        for _ in range(self.config.g_steps):
+        D.requires_grad_(False)  # the earlier generator steps need no gradient for D's weights
+        for _ in range(self.config.g_steps - 1):
             z, fake_y = self._noise(n)
-            fake = G(z, fake_y)
-            g_loss = generator_loss(D(fake, fake_y))
+            g_loss = generator_loss(D(G(z, fake_y), fake_y))
             self.opt_g.zero_grad(set_to_none=True)
             g_loss.backward()
             self.opt_g.step()
             g_total += g_loss.detach()
         D.requires_grad_(True)
-        # the discriminator sees the real batch and the last generated one in one pass
-        both = torch.cat([x, fake.detach().flatten(1)])
-        both_y = None if y is None else torch.cat([y, fake_y])
-        logits = D(both, both_y)
+        z, fake_y = self._noise(n)
+        fake = G(z, fake_y).flatten(1)
+        logits = D(torch.cat([x, fake]), None if y is None else torch.cat([y, fake_y]))
+        g_loss = generator_loss(logits[n:])
         targets = self._targets if n == self.config.batch_size else self._targets_for(n)
         d_loss = discriminator_loss(logits, targets)
+        self.opt_g.zero_grad(set_to_none=True)
         self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
+        g_loss.backward(inputs=self.g_params, retain_graph=True)  # through D, into G only
+        d_loss.backward(inputs=self.d_params)  # D's weights only: nothing flows into G
+        self.opt_g.step()
         self.opt_d.step()
         with torch.no_grad():
             p = torch.sigmoid(logits.detach())
-            stats[0] = g_total / self.config.g_steps
+            stats[0] = (g_total + g_loss.detach()) / self.config.g_steps
             stats[1] = d_loss.detach()
             stats[2] = p[:n].mean()
             stats[3] = p[n:].mean()
