@@ -1,0 +1,194 @@
+"""The evaluation module: the domain classifiers, the metrics' sanity on real data, run folders.
+
+The classifiers are cached in the data root: the first run of these tests trains them (a few
+minutes on a small CPU), later runs load them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from genlab import evaluate as ev
+from genlab.config import GANConfig, VAEConfig
+from genlab.data import DATASETS, load
+from genlab.runs import load_metrics, read_json
+
+pytestmark = pytest.mark.slow
+
+
+# --- pieces without a classifier ------------------------------------------------------------
+
+
+def test_coverage_counts_classes_and_kl():
+    one = ev.coverage(torch.zeros(1000, dtype=torch.long))
+    assert one["classes_covered"] == 1
+    assert one["class_histogram"] == [1.0] + [0.0] * 9
+    assert one["kl_from_uniform"] == pytest.approx(math.log(10))
+    even = ev.coverage(torch.arange(1000) % 10)
+    assert even["classes_covered"] == 10 and even["kl_from_uniform"] == pytest.approx(0, abs=1e-12)
+    # 4.9% of the samples is not coverage, 5% is
+    preds = torch.cat([torch.zeros(951), torch.ones(49)]).long()
+    assert ev.coverage(preds)["classes_covered"] == 1
+    preds = torch.cat([torch.zeros(950), torch.ones(50)]).long()
+    assert ev.coverage(preds)["classes_covered"] == 2
+
+
+def test_conditional_accuracy_overall_and_per_class():
+    labels = torch.tensor([0, 0, 1, 1, 2, 2, 2, 2])
+    preds = torch.tensor([0, 1, 1, 1, 2, 0, 0, 0])
+    out = ev.conditional_accuracy(preds, labels)
+    assert out["conditional_accuracy"] == pytest.approx(4 / 8)
+    assert out["conditional_accuracy_per_class"][:3] == pytest.approx([0.5, 1.0, 0.25])
+    assert out["conditional_accuracy_per_class"][3:] == [None] * 7
+
+
+def test_frechet_distance_of_gaussians():
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(20_000, 8, generator=g, dtype=torch.float64)
+    b = torch.randn(20_000, 8, generator=g, dtype=torch.float64)
+    assert ev.frechet_distance(a, a) == pytest.approx(0, abs=1e-6)
+    # N(0, I) against N(mu, 4 I): |mu|^2 + d (1 + 4 - 2 * 2) = 4 + 8
+    mu = torch.full((8,), 2 / math.sqrt(8), dtype=torch.float64)
+    assert ev.frechet_distance(a, 2 * b + mu) == pytest.approx(12, rel=0.03)
+
+
+def test_images_must_be_unit_range():
+    signed = torch.rand(16, 1, 28, 28) * 2 - 1
+    with pytest.raises(ValueError, match="from_signed"):
+        ev.image_metrics(signed, "mnist")
+    with pytest.raises(ValueError, match="shape"):
+        ev.image_metrics(torch.rand(16, 1, 32, 32), "mnist")
+    with pytest.raises(TypeError):
+        ev.image_metrics(torch.zeros(16, 1, 28, 28, dtype=torch.uint8), "mnist")
+    unit = ev.from_signed(signed)
+    assert unit.min() >= 0 and unit.max() <= 1
+    assert torch.allclose(ev.from_signed(torch.tensor([-1.0, 0.0, 1.0])), torch.tensor([0, 0.5, 1]))
+
+
+# --- the classifiers ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_classifier_reaches_its_accuracy_bar(dataset):
+    clf = ev.load_classifier(dataset)  # trained and cached on the first call
+    rec = clf.record
+    print(f"{dataset}: {rec['test_accuracy']:.2%}, trained in {rec['train_seconds']:.0f} s")
+    assert rec["test_accuracy"] >= ev.ACCURACY_BAR[dataset] == rec["accuracy_bar"]
+    path = ev.classifier_path(dataset)
+    assert rec["file"] == str(path) and path.exists()
+    assert path.name == f"{dataset}-{ev.classifier_params(dataset).digest()}.pt"
+    side = read_json(path.with_suffix(".json"))
+    assert side["classifier"]["test_accuracy"] == rec["test_accuracy"]
+    # the cached weights give the recorded accuracy
+    test = load(dataset, "test")
+    _, preds = clf.embed(test.pixels())
+    assert preds.eq(test.labels).float().mean().item() == pytest.approx(
+        rec["test_accuracy"], abs=2e-4
+    )
+    assert clf.num_features == clf.features(test.pixels()[:2].to(_device(clf))).shape[1]
+
+
+def _device(module: torch.nn.Module) -> torch.device:
+    return next(module.parameters()).device
+
+
+# --- the metrics on real data ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_metrics_of_real_images(dataset):
+    test = load(dataset, "test")
+    refs = ev.reference_distances(dataset)
+    print(f"{dataset}: reference distances {refs}")
+    m = ev.image_metrics(test.pixels(), dataset, labels=test.labels)
+    assert m["n"] == 10_000 and m["reference_distances"] == refs
+    # the test split against itself: zero; train against test: small; noise: far larger
+    assert m["frechet_distance"] == pytest.approx(0, abs=1e-3 * refs["train_vs_test"] + 1e-6)
+    assert 0 < refs["train_vs_test"] < 0.02 * refs["noise_vs_test"]
+    # the real test split covers the 10 classes, nearly uniformly
+    assert m["classes_covered"] == 10 and m["kl_from_uniform"] < 0.01
+    assert sum(m["class_histogram"]) == pytest.approx(1)
+    # conditioned on the true labels: the classifier's test accuracy
+    clf = ev.load_classifier(dataset)
+    assert m["conditional_accuracy"] == pytest.approx(clf.record["test_accuracy"], abs=2e-4)
+    assert min(m["conditional_accuracy_per_class"]) > 0.5
+    # a "generator" of one class only: mode collapse
+    ones = test.pixels()[test.labels == 1]
+    m1 = ev.image_metrics(ones, dataset, reference=False)
+    assert m1["classes_covered"] == 1 and m1["kl_from_uniform"] > 2
+    assert m1["frechet_distance"] > 10 * refs["train_vs_test"]
+    # the references are cached beside the classifier
+    side = read_json(ev.classifier_path(dataset).with_suffix(".json"))
+    assert side["reference_distances"][str(ev.DEFAULT_N)] == refs
+
+
+# --- run folders ----------------------------------------------------------------------------
+
+
+def test_evaluate_vae_run(tmp_path):
+    from genlab.train.vae import train_vae
+
+    config = VAEConfig(epochs=1, train_limit=512, test_limit=256, device="cpu")
+    run = train_vae(config, run_dir=tmp_path / "vae", progress=False)
+    before = load_metrics(run.path)
+    result = ev.evaluate_run(run.path, n=512, device="cpu")
+    metrics = load_metrics(run.path)
+    assert metrics["evaluation"] == result
+    assert {k: v for k, v in metrics.items() if k != "evaluation"} == before
+    assert result["n"] == 512 and result["epoch"] == 1 and result["dataset"] == "mnist"
+    for part in ("samples", "reconstructions"):
+        m = result[part]
+        assert m["n"] == 512 and len(m["class_histogram"]) == 10
+        assert 0 <= m["classes_covered"] <= 10 and m["kl_from_uniform"] >= 0
+        # a VAE of one epoch on 512 images is far from the real data
+        assert math.isfinite(m["frechet_distance"])
+        assert m["frechet_distance"] > m["reference_distances"]["train_vs_test"]
+    assert "conditional_accuracy" not in result["samples"]
+    # recorded: returned as is; reproducible when forced
+    assert ev.evaluate_run(run.path, n=512, device="cpu") == result
+    again = ev.evaluate_run(run.path, n=512, device="cpu", force=True, write=False)
+    for part in ("samples", "reconstructions"):
+        assert again[part]["frechet_distance"] == pytest.approx(result[part]["frechet_distance"])
+        assert again[part]["class_histogram"] == result[part]["class_histogram"]
+
+
+@pytest.mark.parametrize("conditional", [False, True], ids=["gan", "cgan"])
+def test_evaluate_gan_run(tmp_path, conditional):
+    from genlab.train.gan import train_gan
+
+    config = GANConfig(epochs=1, train_limit=256, conditional=conditional, device="cpu")
+    run = train_gan(config, run_dir=tmp_path / "gan", progress=False)
+    result = ev.evaluate_run(run.path, n=500, device="cpu")
+    assert load_metrics(run.path)["evaluation"] == result
+    m = result["samples"]
+    assert m["n"] == 500 and result["dataset"] == "fashion-mnist"
+    assert math.isfinite(m["frechet_distance"]) and len(m["class_histogram"]) == 10
+    assert "reconstructions" not in result
+    if conditional:
+        assert 0 <= m["conditional_accuracy"] <= 1
+        assert len(m["conditional_accuracy_per_class"]) == 10
+        assert None not in m["conditional_accuracy_per_class"]  # balanced: 50 per class
+    else:
+        assert "conditional_accuracy" not in m
+    # the samples are drawn from a seeded generator: the same images again
+    net = ev._load_generator(
+        load_metrics(run.path)["config"],
+        torch.load(run.path / "checkpoint.pt", weights_only=False)["trainer"],
+        "cpu",
+    )
+    a, labels_a = ev.gan_images(net, 20)
+    b, labels_b = ev.gan_images(net, 20)
+    assert torch.equal(a, b) and (labels_a is None) == (not conditional)
+    assert a.min() >= 0 and a.max() <= 1
+
+
+def test_evaluate_run_without_checkpoint(tmp_path):
+    from genlab.runs import Run
+
+    run = Run.open(tmp_path / "empty", VAEConfig(epochs=1))
+    run.update()
+    with pytest.raises(FileNotFoundError, match="checkpoint"):
+        ev.evaluate_run(run.path)
