@@ -1,4 +1,4 @@
-"""Command line: ``python -m genlab {data,vae,gan} ...``; ``--help`` lists every parameter."""
+"""Command line: ``python -m genlab {data,evaluate,vae,gan} ...``; ``--help`` lists all."""
 
 from __future__ import annotations
 
@@ -18,9 +18,14 @@ def main(argv: list[str] | None = None) -> int:
         from genlab.data import main as data_main
 
         return data_main(argv[1:])
+    if argv[:1] == ["evaluate"]:
+        from genlab.evaluate import main as evaluate_main
+
+        return evaluate_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m genlab", description=__doc__)
-    sub = parser.add_subparsers(dest="model", required=True, metavar="{data,vae,gan}")
+    sub = parser.add_subparsers(dest="model", required=True, metavar="{data,evaluate,vae,gan}")
     sub.add_parser("data", help="fetch and verify the data sets (python -m genlab data fetch)")
+    sub.add_parser("evaluate", help="classifiers and sample-quality metrics of run folders")
     for name, cls in MODELS.items():
         p = sub.add_parser(name, help=f"train a {name.upper()} ({cls.__doc__.splitlines()[0]})")
         cls.add_arguments(p)

@@ -1,0 +1,146 @@
+"""./run_all.sh --quick end to end, its resumption and failure handling, and index.html in a browser."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import shutil
+import subprocess
+import threading
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from genlab.grids import PROBLEMS
+from genlab.pipeline import plan
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+
+
+def run_all(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(ROOT / "run_all.sh"), *args], capture_output=True, text=True,
+                          timeout=1800)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    out = tmp_path_factory.mktemp("results-quick")
+    return out, run_all("--quick", "-j", "2", "--out", str(out))
+
+
+def all_points(out: Path):
+    return plan(out, quick=True)
+
+
+@pytest.mark.slow
+def test_quick_run_executes_every_notebook_and_writes_the_index(quick):
+    out, done = quick
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    points = all_points(out)
+    assert {p.problem for p in points} == set(PROBLEMS)
+    for point in points:
+        nb = nbformat.read(point.notebook, as_version=4)
+        assert not nb.metadata.papermill.get("exception"), point.label
+        assert nb.metadata.papermill.parameters == point.parameters
+        assert f"[done] {point.label}" in done.stdout
+    assert (out / "index.html").exists() and (out / "4.3" / "summary.png").exists()
+
+
+@pytest.mark.slow
+def test_a_second_quick_run_skips_everything_complete(quick):
+    out, first = quick
+    assert first.returncode == 0
+    stamps = {p: p.notebook.stat().st_mtime_ns for p in all_points(out)}
+    again = run_all("--quick", "--out", str(out))
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "[start]" not in again.stdout
+    for point, stamp in stamps.items():
+        assert point.notebook.stat().st_mtime_ns == stamp
+    assert again.stdout.count(" skipped ") == len(stamps)
+
+
+@pytest.mark.slow
+def test_a_failing_point_is_reported_while_the_others_complete(quick, tmp_path):
+    out, first = quick
+    assert first.returncode == 0
+    # a copy, so the browser test below still sees a clean run
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    failed = run_all("--quick", "--only", "4.2", "4.3", "--out", str(copy),
+                     "--set", "4.3/bs64_ep10:batch_size=0")  # fmt: skip
+    assert failed.returncode != 0
+    summary = failed.stdout[failed.stdout.index("grid point") :]
+    assert "4.3/bs64_ep10" in summary and "failed" in summary
+    assert "batch_size=0 must be >= 1" in summary
+    for point in plan(copy, ["4.2", "4.3"], quick=True):
+        if point.name != "bs64_ep10":
+            assert f"{point.label}" in summary and " skipped " in summary
+    nb = nbformat.read(copy / "4.3" / "bs64_ep10.ipynb", as_version=4)
+    assert nb.metadata.papermill.exception  # papermill wrote the notebook with its error
+    assert "failed" in (copy / "index.html").read_text()
+
+
+def test_bad_options_are_refused_with_the_accepted_values():
+    done = run_all("--only", "4.4")
+    assert done.returncode == 2 and "invalid choice: '4.4'" in done.stderr
+    assert "4.2" in done.stderr and "5.6" in done.stderr
+    done = run_all("-j", "0")
+    assert done.returncode == 2 and "-j must be at least 1, got 0" in done.stderr
+
+
+# --- index.html in a real browser --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def served(quick):
+    out, _ = quick
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
+    reason="Debian's chromium and chromium-driver are not installed (./run_tests.sh installs them)",
+)
+def test_index_loads_in_chromium_with_every_link_and_image(served):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.get(served + "index.html")
+        assert driver.title == "genlab results"
+        sections = driver.find_elements(By.CSS_SELECTOR, "section h2")
+        assert [s.text.split(":")[0] for s in sections] == list(PROBLEMS)
+        images = driver.find_elements(By.TAG_NAME, "img")
+        assert len(images) >= sum(len(p.points) for p in PROBLEMS.values())
+        for img in images:
+            loaded = driver.execute_script(
+                "return arguments[0].complete && arguments[0].naturalWidth > 0", img
+            )
+            assert loaded, img.get_attribute("src")
+        links = [a.get_attribute("href") for a in driver.find_elements(By.TAG_NAME, "a")]
+        assert len(links) == sum(len(p.points) for p in PROBLEMS.values())
+        for link in links:
+            assert urllib.parse.urlparse(link).netloc == urllib.parse.urlparse(served).netloc
+            with urllib.request.urlopen(link) as response:
+                assert response.status == 200
+            driver.get(link)  # the notebook's HTML renders, with its figures
+            assert driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook, .jp-Cell")
+    finally:
+        driver.quit()
