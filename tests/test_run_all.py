@@ -1,4 +1,4 @@
-"""./run_all.sh --quick end to end, its resumption and failure handling, and index.html in a browser."""
+"""./run_all.sh --quick end to end, resumption, failures, and index.html in a browser."""
 
 from __future__ import annotations
 
