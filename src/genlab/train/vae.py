@@ -30,7 +30,7 @@ class VAETrainer:
         self.train_x = train.pixels().flatten(1)
         self.test_x = test.pixels().flatten(1)
         self.model = VAE(config.latent_dim, config.hidden_dim).to(device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True)
         self.generator = torch.Generator().manual_seed(config.seed)
         fixed = torch.Generator().manual_seed(config.seed + 10_000)
         self.fixed_z = torch.randn(SAMPLES, config.latent_dim, generator=fixed).to(device)
