@@ -19,11 +19,17 @@ their weight gradients (discriminator step).
 
     .venv/bin/python bench/bench_gan.py              # the full 60,000 images
     .venv/bin/python bench/bench_gan.py --limit 6400 # quick
+
+On a machine whose cores other processes share, OpenMP's spinning threads can make every
+parallel region hundreds of times slower (seen here with 2 threads on 2 shared cores); use
+``--threads 1`` or ``OMP_WAIT_POLICY=PASSIVE`` there. The load average is printed with the
+results.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import torch
@@ -130,7 +136,8 @@ def main(argv: list[str] | None = None) -> None:
     flops = 2 * macs_per_real_image() * images
     print(f"GAN, one epoch of {images} Fashion-MNIST images, batch size {BATCH_SIZE}, "
           f"{torch.get_num_threads()} threads, torch {torch.__version__}")  # fmt: skip
-    print(f"float32 matmul throughput here (2048^3): {peak:.1f} GFLOP/s")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"float32 matmul throughput here (2048^3): {peak:.1f} GFLOP/s; load average {load}")
     print(f"work counted: {flops / 1e9:.1f} GFLOP per epoch "
           f"({macs_per_real_image() / 1e6:.2f} M multiply-adds per image)")  # fmt: skip
     best = {name: min(ts) for name, ts in times.items()}

@@ -292,3 +292,38 @@ def assert_same_results(a: Path, b: Path) -> None:
         assert all(torch.equal(ca[net][k], cb[net][k]) for k in ca[net])
     last = len(ma["epochs"])
     assert (a / f"sample_{last}.png").read_bytes() == (b / f"sample_{last}.png").read_bytes()
+
+
+def fake_metrics(**last) -> dict:
+    epoch = dict(epoch=1, generator_loss=0.9, discriminator_loss=0.6, d_real=0.6, d_fake=0.4)
+    epoch.update(seconds=10.0, images_per_second=6000.0, sample_std=0.25, real_std=0.275)
+    config = GANConfig(epochs=2).to_dict()
+    epochs = [epoch, {**epoch, "epoch": 2, **last}]
+    return {"config": config, "status": "complete", "device": "cpu", "epochs": epochs}
+
+
+@pytest.mark.parametrize(
+    ("last", "expected"),
+    [
+        ({"d_real": 0.97, "d_fake": 0.03, "generator_loss": 4.2}, "almost perfectly"),
+        ({"d_real": 0.51, "d_fake": 0.50}, "about 1/2"),
+        ({"d_real": 0.30, "d_fake": 0.80}, "more real than real"),
+        ({"d_real": 0.60, "d_fake": 0.45}, "only 0.15 apart"),
+        ({"d_real": 0.80, "d_fake": 0.30}, "= 0.50) without winning"),
+    ],
+)
+def test_observations_quote_the_metrics(last, expected):
+    lines = observations(fake_metrics(**last))
+    assert lines[0].startswith("The GAN with lr_g = 0.0002, lr_d = 0.0002, g_steps = 1")
+    assert "trained all 2 epochs in 20 s" in lines[0]
+    assert f"mean D(x) on real images {last['d_real']:.3f}" in lines[1]
+    assert expected in lines[2]
+
+
+def test_observations_of_a_collapsed_and_of_a_diverged_run():
+    lines = observations(fake_metrics(sample_std=0.01, generator_loss=3.0))
+    assert "generator loss rose from 0.900 to 3.000" in lines[3]
+    assert "vary by 0.010" in lines[4] and "nearly the same image" in lines[4]
+    where = {"epoch": 3, "batch": 17, "losses": {"generator_loss": math.nan}}
+    diverged = {**fake_metrics(), "status": "diverged", "diverged": where}
+    assert "DIVERGED" in observations(diverged)[0] and "batch 17" in observations(diverged)[0]

@@ -162,7 +162,7 @@ class GANTrainer:
         images = self.samples().cpu()
         path = run.path / sample_name(epoch)
         if self.config.conditional:
-            class_grid(images, self.classes, path, title=f"epoch {epoch}")
+            class_grid(images, self.classes, path)
         else:
             save_image(images, path, nrow=8)
         # per-pixel standard deviation across the fixed batch, averaged over pixels: near 0
@@ -234,10 +234,16 @@ def observations(metrics: dict[str, Any]) -> list[str]:
             "The discriminator separates real from generated images almost perfectly, so it "
             "is winning and gives the generator little to learn from."
         )
-    elif d_fake >= d_real:
+    elif abs(d_real - d_fake) < 0.05 and 0.35 < d_fake < 0.65:
         lines.append(
-            "The discriminator rates generated images at least as real as real ones: it "
-            "has stopped telling them apart, so the generator can pass anything."
+            "The discriminator outputs about 1/2 for real and generated images alike: it "
+            "cannot tell them apart. That is the game's equilibrium if the samples look like "
+            "clothing, and a discriminator that has lost if they are blobs."
+        )
+    elif d_fake > d_real:
+        lines.append(
+            "The discriminator rates generated images as more real than real ones: it has "
+            "stopped telling them apart, so the generator can pass anything."
         )
     elif d_real - d_fake < 0.2:
         lines.append(
