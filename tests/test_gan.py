@@ -86,6 +86,7 @@ def test_defaults():
     c = GANConfig()
     assert (c.lr_g, c.lr_d, c.g_steps, c.beta1, c.latent_dim) == (2e-4, 2e-4, 1, 0.5, 100)
     assert (c.batch_size, c.seed, c.dataset, c.conditional) == (64, 1, "fashion-mnist", False)
+    assert c.epochs == 10  # enough for recognisable clothing (GANConfig docstring)
 
 
 @pytest.mark.parametrize(
