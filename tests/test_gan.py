@@ -15,7 +15,7 @@ from genlab.runs import load_metrics
 from genlab.train import gan as gan_module
 from genlab.train.gan import GANTrainer, observations, sample_epochs, train_gan
 
-TINY = dict(train_limit=256, batch_size=64, device="cpu")
+TINY = dict(train_limit=256, batch_size=64, device="cpu", eval_samples=0)
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -19,7 +19,7 @@ from genlab.models.vae import VAE, vae_loss
 from genlab.runs import atomic_write, load_metrics
 from genlab.train.vae import train_vae
 
-TINY = dict(train_limit=1024, test_limit=256, batch_size=64)
+TINY = dict(train_limit=1024, test_limit=256, batch_size=64, eval_samples=0)
 
 
 def test_shapes_of_the_model_and_its_samples():
@@ -131,7 +131,8 @@ def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
 
 
 def test_a_killed_process_resumes_to_the_same_figures(tmp_path):
-    args = ["--epochs", "4", "--train-limit", "12000", "--test-limit", "500", "--no-progress"]
+    args = ["--epochs", "4", "--train-limit", "12000", "--test-limit", "500", "--eval-samples", "0",
+            "--no-progress"]  # fmt: skip
     cmd = [sys.executable, "-m", "genlab", "vae", *args]
     subprocess.run([*cmd, "--run-dir", str(tmp_path / "reference")], check=True)
 
@@ -180,6 +181,6 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path):
 @pytest.mark.slow
 def test_mnist_default_parameters_reach_the_classic_examples_loss(tmp_path):
     """The course's defaults on the full MNIST, on the CPU: 10 epochs (about a minute)."""
-    run = train_vae(run_dir=tmp_path / "run", device="cpu", progress=False)
+    run = train_vae(run_dir=tmp_path / "run", device="cpu", progress=False, eval_samples=0)
     assert run.metrics["config"]["epochs"] == 10
     assert run.series("test_loss")[-1] <= 106.0

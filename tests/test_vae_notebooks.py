@@ -7,7 +7,7 @@ from notebook_utils import execute, outputs
 
 from genlab import load_metrics
 
-TINY = {"train_limit": 512, "test_limit": 128}
+TINY = {"train_limit": 512, "test_limit": 128, "eval_samples": 0}
 
 
 @pytest.mark.slow

@@ -18,6 +18,7 @@ from genlab.data import DATASETS
 from genlab.device import DEVICES
 
 C = TypeVar("C", bound="Config")
+EVAL_HELP = "samples for the sample-quality metrics at the end of training (0: none)"
 
 
 def param(
@@ -143,6 +144,7 @@ class VAEConfig(Config):
     seed: int = param(1, "random seed (weights, shuffling, sampling)")
     train_limit: int = param(0, "use only the first N training images (0: all 60,000)", min=0)
     test_limit: int = param(0, "use only the first N test images (0: all 10,000)", min=0)
+    eval_samples: int = param(10_000, EVAL_HELP, min=0, identity=False)
     log_interval: int = param(10, "batches between progress updates", min=1, identity=False)
     no_cuda: bool = param(False, "disables CUDA training", identity=False)
     device: str = param("auto", "auto | cpu | cuda | mps", choices=DEVICES, identity=False)
@@ -173,6 +175,7 @@ class GANConfig(Config):
     embed_dim: int = param(10, "size of the label embedding (cGAN only)", min=1)
     seed: int = param(1, "random seed (weights, shuffling, noise)")
     train_limit: int = param(0, "use only the first N training images (0: all 60,000)", min=0)
+    eval_samples: int = param(10_000, EVAL_HELP, min=0, identity=False)
     log_interval: int = param(100, "batches between progress updates", min=1, identity=False)
     no_cuda: bool = param(False, "disables CUDA training", identity=False)
     device: str = param("auto", "auto | cpu | cuda | mps", choices=DEVICES, identity=False)

@@ -13,6 +13,7 @@ from typing import Any
 @dataclass(frozen=True)
 class Problem:
     notebook: str  # in notebooks/
+    model: str  # "vae" | "gan" | "" (a notebook that reads other problems' runs)
     title: str
     points: dict[str, dict[str, Any]]  # grid point name -> parameters injected by papermill
     key_image: str  # the image of a run folder a summary shows ({last} = last epoch)
@@ -29,12 +30,14 @@ GAN_SETTINGS = {
 PROBLEMS: dict[str, Problem] = {
     "4.2": Problem(
         "4.2_vae_mnist.ipynb",
+        "vae",
         "VAE on MNIST, the course's defaults",
         {"default": {}},
         key_image="reconstruction_{last}.png",
     ),
     "4.3": Problem(
         "4.3_vae_fashion_mnist.ipynb",
+        "vae",
         "VAE on Fashion-MNIST: batch size and epochs",
         {
             f"bs{bs}_ep{ep}": {"batch_size": bs, "epochs": ep}
@@ -44,18 +47,21 @@ PROBLEMS: dict[str, Problem] = {
     ),
     "5.3": Problem(
         "5.3_gan_fashion_mnist.ipynb",
+        "gan",
         "GAN on Fashion-MNIST: four training settings",
         GAN_SETTINGS,
         key_image="sample_{last}.png",
     ),
     "5.5": Problem(
         "5.5_cgan_fashion_mnist.ipynb",
+        "gan",
         "Conditional GAN on Fashion-MNIST: samples per class",
         {"equal_lr": {}},
         key_image="sample_{last}.png",
     ),
     "5.6": Problem(
         "5.6_vae_vs_gan.ipynb",
+        "",
         "VAE versus GAN",
         {"comparison": {}},
         key_image="comparison.png",
@@ -64,5 +70,8 @@ PROBLEMS: dict[str, Problem] = {
 }
 
 # --quick: the same notebooks and grids on a few hundred images and one or two epochs.
-QUICK_OVERRIDES = {"train_limit": 512, "test_limit": 256}
+QUICK_OVERRIDES = {
+    "vae": {"train_limit": 512, "test_limit": 256, "eval_samples": 512},
+    "gan": {"train_limit": 512, "eval_samples": 512},
+}
 QUICK_MAX_EPOCHS = 2

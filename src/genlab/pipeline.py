@@ -91,7 +91,7 @@ def plan(
             elif quick:
                 params["epochs"] = min(grid_params.get("epochs", QUICK_MAX_EPOCHS),
                                        QUICK_MAX_EPOCHS)  # fmt: skip
-                params["overrides"] = dict(QUICK_OVERRIDES)
+                params["overrides"] = dict(QUICK_OVERRIDES[spec.model])
             if no_cuda:
                 params["no_cuda"] = True
             for target in ("", problem, f"{problem}/{name}"):

@@ -18,11 +18,11 @@ import torch
 
 from genlab.config import GANConfig
 from genlab.data import load, shuffled_batches
-from genlab.device import resolve_device, seed_everything
+from genlab.device import seed_everything
 from genlab.models.gan import Discriminator, Generator, discriminator_loss, generator_loss
 from genlab.plots import class_grid, loss_curves
 from genlab.runs import Run, save_image
-from genlab.train.loop import Progress, check_finite, fit
+from genlab.train.loop import Progress, check_finite, train
 
 SAMPLES = 64  # fixed noise vectors of the GAN's 8 x 8 grid
 COLUMNS_PER_CLASS = 10  # fixed noise vectors of the cGAN's grid, the same in every class row
@@ -300,9 +300,4 @@ def train_gan(
     ``overrides`` replace fields of ``config`` (default: ``GANConfig()``, the GAN with equal
     learning rates; ``conditional=True`` for the cGAN).
     """
-    config = (config or GANConfig()).replace(**overrides)
-    device = resolve_device(config.device, config.no_cuda)  # fails before anything is written
-    run = Run.open(run_dir, config)
-    if run.complete:
-        return run
-    return fit(GANTrainer(config, device), run, progress=progress)
+    return train((config or GANConfig()).replace(**overrides), GANTrainer, run_dir, progress)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol
 
 import torch
 from tqdm import tqdm
 
+from genlab.device import resolve_device
 from genlab.runs import Run, rng_state, set_rng_state
 
 
@@ -120,6 +123,28 @@ def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
         raise
     finally:
         bar.close()
+    return run
+
+
+def train(
+    config: Any,
+    make_trainer: Callable[[Any, torch.device], Trainer],
+    run_dir: str | Path | None,
+    progress: bool,
+) -> Run:
+    """Open the run folder, train what is missing, evaluate the complete run once.
+
+    The device is resolved (and every parameter checked) before anything is written.
+    """
+    device = resolve_device(config.device, config.no_cuda)
+    run = Run.open(run_dir, config)
+    if not run.complete:
+        fit(make_trainer(config, device), run, progress=progress)
+    n = config.eval_samples
+    if n and run.status == "complete" and run.metrics.get("evaluation", {}).get("n") != n:
+        from genlab.evaluate import evaluate_run
+
+        run.update(evaluation=evaluate_run(run.path, n=n, device=device.type, write=False))
     return run
 
 

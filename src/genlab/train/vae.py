@@ -9,11 +9,11 @@ import torch
 
 from genlab.config import VAEConfig
 from genlab.data import load, shuffled_batches
-from genlab.device import resolve_device, seed_everything
+from genlab.device import seed_everything
 from genlab.models.vae import VAE, vae_loss
 from genlab.plots import loss_curves
 from genlab.runs import Run, save_image
-from genlab.train.loop import Progress, check_finite, fit
+from genlab.train.loop import Progress, check_finite, train
 
 RECONSTRUCTIONS = 8  # test images in the top row of the reconstruction grid
 SAMPLES = 64  # fixed prior draws decoded every epoch
@@ -95,11 +95,8 @@ def train_vae(
 ) -> Run:
     """Train (or resume, or just reopen when complete) a VAE run; returns its run folder.
 
+    A complete run is evaluated once (``genlab.evaluate``, ``eval_samples`` samples).
+
     ``overrides`` replace fields of ``config`` (default: the course's ``VAEConfig()``).
     """
-    config = (config or VAEConfig()).replace(**overrides)
-    device = resolve_device(config.device, config.no_cuda)  # fails before anything is written
-    run = Run.open(run_dir, config)
-    if run.complete:
-        return run
-    return fit(VAETrainer(config, device), run, progress=progress)
+    return train((config or VAEConfig()).replace(**overrides), VAETrainer, run_dir, progress)
