@@ -56,3 +56,45 @@ def vae_observations(metrics: dict[str, Any]) -> str:
             f"epoch {best['epoch']}: longer training no longer helps reconstruction here."
         )
     return "\n".join(lines)
+
+
+def evaluation_markdown(metrics: dict[str, Any]) -> str:
+    """The sample-quality measurements of a run (``genlab.evaluate``) as a markdown list."""
+    evaluation = metrics.get("evaluation")
+    if not evaluation:
+        return (
+            f"No sample-quality evaluation recorded (status: {metrics.get('status', '?')}; "
+            "runs are evaluated when they complete, unless `eval_samples` is 0)."
+        )
+    names = None
+    if metrics["config"].get("dataset") == "fashion-mnist":
+        from genlab.data import FASHION_CLASSES as names
+    lines = [
+        f"Classifier: test accuracy {evaluation['classifier_test_accuracy']:.2%} on "
+        f"{evaluation['dataset']}; its features measure the distances below."
+    ]
+    parts = [("samples", "generated samples")]
+    if "reconstructions" in evaluation:
+        parts.append(("reconstructions", "reconstructions of the test split"))
+    for key, label in parts:
+        m = evaluation[key]
+        ref = m.get("reference_distances", {})
+        hist = m["class_histogram"]
+        top = sorted(range(len(hist)), key=lambda i: -hist[i])[:3]
+        top_text = ", ".join(f"{names[i] if names else i} {hist[i]:.0%}" for i in top)
+        lines.append(
+            f"{m['n']:,} {label}: Fréchet distance {m['frechet_distance']:.2f} to the test "
+            f"split (real training images: {ref.get('train_vs_test', float('nan')):.2f}, "
+            f"uniform noise: {ref.get('noise_vs_test', float('nan')):.1f}); "
+            f"{m['classes_covered']} of 10 classes get at least 5% (KL from uniform "
+            f"{m['kl_from_uniform']:.3f}); most frequent: {top_text}."
+        )
+        if "conditional_accuracy" in m:
+            per = m["conditional_accuracy_per_class"]
+            worst = min((i for i in range(len(per)) if per[i] is not None), key=lambda i: per[i])
+            lines.append(
+                f"Conditional accuracy: the classifier assigns {m['conditional_accuracy']:.1%} "
+                f"of the samples to the class they were asked for (lowest: "
+                f"{names[worst] if names else worst}, {per[worst]:.0%})."
+            )
+    return "\n".join(f"- {line}" for line in lines)
