@@ -17,12 +17,11 @@ linear layers: forward, weight gradients, and input gradients of every layer but
 
 from __future__ import annotations
 
-import argparse
 import time
 
 import torch
 import torch.nn.functional as F
-from common import matmul_gflops, report
+from common import compare
 
 from genlab.config import VAEConfig
 from genlab.data import data_root, fetch
@@ -84,22 +83,8 @@ def conventional(limit: int, seed: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--limit", type=int, default=0, help="train on the first N images (0: all)")
-    parser.add_argument("--repeats", type=int, default=2, help="alternate this many times; best")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
-    parser.add_argument("--seed", type=int, default=1)
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    images = args.limit or 60_000
-    peak = matmul_gflops()
-    times: dict[str, list[float]] = {"ours": [], "conventional": []}
-    for _ in range(args.repeats):
-        times["ours"].append(ours(args.limit, args.seed))
-        times["conventional"].append(conventional(args.limit, args.seed))
-    report(f"VAE, one epoch of {images} MNIST images, batch size {BATCH_SIZE}", images,
-           macs_per_image(VAE()), peak, times)  # fmt: skip
+    compare(f"VAE on MNIST, batch size {BATCH_SIZE}", __doc__.split("\n\n")[0], ours,
+            conventional, macs_per_image(VAE()), argv)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+"""What the repository promises about itself: clean, thin notebooks; grids that point at them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from genlab.grids import PROBLEMS
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def test_every_problem_has_its_notebook_and_every_notebook_a_problem():
+    assert {p.name for p in NOTEBOOKS} == {p.notebook for p in PROBLEMS.values()}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_are_kept_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             and (c.outputs or c.execution_count is not None)]  # fmt: skip
+    assert not dirty, f"{path.name}: cells {dirty} have outputs; executed copies go to results/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_have_one_parameters_cell_and_no_model_code(path):
+    nb = nbformat.read(path, as_version=4)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0].cell_type == "code"
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    for forbidden in ("nn.Module", "nn.Linear", "optimizer.step", "class ", "def "):
+        assert forbidden not in code, f"{path.name} defines {forbidden!r}: it belongs in genlab"
+    assert "genlab" in code
+
+
+def test_command_line_help_lists_every_parameter_with_its_default():
+    done = subprocess.run([sys.executable, "-m", "genlab", "vae", "--help"], capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    for flag in ("--batch-size", "--epochs", "--seed", "--log-interval", "--no-cuda", "--lr"):
+        assert flag in done.stdout
+    assert "(default: 128)" in done.stdout
+    bad = subprocess.run([sys.executable, "-m", "genlab", "gan", "--g-steps", "0"],
+                         capture_output=True, text=True)  # fmt: skip
+    assert bad.returncode == 2 and "g_steps=0 must be >= 1" in bad.stderr
