@@ -1,0 +1,286 @@
+"""Problem 5.6: the answer builder (numbers in, claims whose direction follows them), the
+reuse of run folders, a diverged run, and the notebook executed by papermill on tiny runs."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import torch
+from notebook_utils import execute, outputs
+
+from genlab import compare
+from genlab.compare import Row, answer_markdown, table_markdown
+from genlab.config import GANConfig, VAEConfig
+from genlab.grids import GAN_SETTINGS
+from genlab.pipeline import plan
+from genlab.runs import read_json, repo_root
+
+NOTEBOOK = "5.6_vae_vs_gan.ipynb"
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+@pytest.fixture
+def one_thread(monkeypatch):
+    """Tiny models gain nothing from a second thread on a busy machine (kernels included)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+# --- the answer, from numbers ------------------------------------------------------------------
+
+
+def uniform(top: int | None = None, share: float = 0.1) -> list[float]:
+    if top is None:
+        return [0.1] * 10
+    rest = (1 - share) / 9
+    return [share if i == top else rest for i in range(10)]
+
+
+def make_rows(**changes: dict) -> list[Row]:
+    """A plausible table; ``changes`` maps a row key (real, vae, recon, gan, g_faster,
+    d_faster, g_steps3, cgan, noise) to the fields to replace."""
+    common = dict(status="complete", epochs_done=10, epochs_planned=10, device="cpu", n=1000)
+    rows = {
+        "real": Row("real images", setting="fashion-mnist training split", n=1000, frechet=2.5,
+                    classes_covered=10, kl=0.01, histogram=uniform(), background_mean=0.018,
+                    background_dark=0.964, neighbour_difference=0.078),
+        "vae": Row("VAE", run="4.3/bs128_ep10", train_seconds=60.0, frechet=40.0,
+                   classes_covered=8, kl=0.2, histogram=uniform(8, 0.3), background_mean=0.01,
+                   background_dark=0.99, neighbour_difference=0.04, **common),
+        "recon": Row("VAE reconstructions", run="4.3/bs128_ep10", train_seconds=60.0,
+                     frechet=15.0, classes_covered=10, kl=0.02, background_mean=0.01,
+                     background_dark=0.98, neighbour_difference=0.05, **common),
+        "gan": Row("GAN", run="5.3/equal_lr", train_seconds=240.0, frechet=20.0,
+                   classes_covered=4, kl=0.9, histogram=uniform(1, 0.4), background_mean=0.05,
+                   background_dark=0.80, neighbour_difference=0.09, **common),
+        "g_faster": Row("GAN", run="5.3/g_faster", train_seconds=240.0, frechet=90.0,
+                        classes_covered=2, kl=1.5, histogram=uniform(3, 0.6), **common),
+        "d_faster": Row("GAN", run="5.3/d_faster", train_seconds=240.0, frechet=70.0,
+                        classes_covered=3, kl=1.2, histogram=uniform(0, 0.5), **common),
+        "g_steps3": Row("GAN", run="5.3/g_steps3", train_seconds=600.0, frechet=50.0,
+                        classes_covered=5, kl=0.7, histogram=uniform(2, 0.4), **common),
+        "cgan": Row("cGAN", run="5.5/equal_lr", train_seconds=250.0, frechet=25.0,
+                    classes_covered=9, kl=0.05, histogram=uniform(), conditional_accuracy=0.72,
+                    background_mean=0.04, background_dark=0.85, neighbour_difference=0.095,
+                    **common),
+        "noise": Row("uniform noise", setting="pixels uniform in [0, 1]", n=1000, frechet=300.0,
+                     background_mean=0.5, background_dark=0.1, neighbour_difference=0.33),
+    }  # fmt: skip
+    for key, fields in changes.items():
+        rows[key] = dataclasses.replace(rows[key], **fields)
+    return list(rows.values())
+
+
+def claim(answer: str, title: str) -> str:
+    """The bullet of the answer that starts with the bold ``title``."""
+    found = [line for line in answer.splitlines() if line.startswith(f"- **{title}")]
+    assert len(found) == 1, answer
+    return found[0]
+
+
+def test_the_class_claims_follow_the_numbers():
+    text = claim(answer_markdown(make_rows()), "Variety of classes")
+    assert "the cGAN 9 (0.05)" in text and "the GAN 4 (0.90)" in text
+    assert "The cGAN covers more classes than the GAN (9 vs 4) and is more balanced" in text
+    assert "The VAE covers more classes than the GAN (8 vs 4)" in text
+    assert "The most frequent class of the GAN's samples is Trouser (40.0%)" in text
+    text = claim(
+        answer_markdown(
+            make_rows(cgan=dict(classes_covered=4, kl=0.9), gan=dict(classes_covered=9, kl=0.05))
+        ),  # fmt: skip
+        "Variety of classes",
+    )
+    assert "The cGAN covers fewer classes than the GAN (4 vs 9) and is less balanced" in text
+    text = claim(answer_markdown(make_rows(cgan=dict(classes_covered=4, kl=0.5))), "Variety")
+    assert "covers as many classes as the GAN (4 vs 4) and is more balanced (KL 0.50 vs 0.90)" in (
+        text
+    )
+    text = claim(answer_markdown(make_rows(cgan=dict(classes_covered=9, kl=1.2))), "Variety")
+    assert "covers more classes than the GAN (9 vs 4) but is less balanced (KL 1.20 vs 0.90)" in (
+        text
+    )
+
+
+def test_the_sharpness_and_background_claims_follow_the_numbers():
+    answer = answer_markdown(make_rows())
+    text = claim(answer, "Sharpness")
+    assert "(real images 0.078): the VAE 0.040, the GAN 0.090, the cGAN 0.095." in text
+    assert "The VAE is smoother than real images" in text
+    assert "The GAN and the cGAN change more abruptly" in text
+    assert "The GAN's samples are sharper (or noisier) than the VAE's (0.090 vs 0.040)" in text
+    text = claim(answer, "Background")
+    assert "(real images 96.4%, 0.018): the VAE 99.0% (0.010), the GAN 80.0% (0.050)" in text
+    assert "The VAE has the most solid black background, the GAN the least" in text
+    assert "The GAN and the cGAN stay below the real images' share" in text
+    assert "The VAE reaches the real images' share or more" in text
+
+    swapped = make_rows(vae=dict(neighbour_difference=0.09, background_dark=0.80),
+                        gan=dict(neighbour_difference=0.04, background_dark=0.99))  # fmt: skip
+    answer = answer_markdown(swapped)
+    assert "The GAN's samples are smoother than the VAE's (0.040 vs 0.090)" in answer
+    assert "The GAN has the most solid black background, the VAE the least" in answer
+    alike = answer_markdown(make_rows(vae=dict(neighbour_difference=0.08)))
+    assert "The VAE is within 15% of the real images" in alike
+
+
+def test_the_closeness_label_and_summary_claims_follow_the_numbers():
+    answer = answer_markdown(make_rows())
+    text = claim(answer, "Closeness")
+    assert "(lower is closer; real training images 2.5, uniform noise 300.0)" in text
+    assert "the VAE 40.0, the GAN 20.0, the cGAN 25.0" in text
+    assert "The GAN is the closest to the real images, the VAE the farthest" in text
+    assert "reconstructions of test images (15.0) are closer than its samples" in text
+    text = claim(answer, "Control by label")
+    assert "72.0% of its samples" in text and "mostly draws the class it is asked for" in text
+    text = claim(answer, "The four GAN settings")
+    assert "`d_faster` 70.0 with 3 classes (complete)" in text
+    assert "The lowest distance is `equal_lr`'s, the highest `g_faster`'s" in text
+    assert "as the course found" in text
+    summary = claim(answer, "In short")
+    assert "the GAN is the closest" in summary and "the VAE has the cleanest background" in summary
+    assert "the cGAN covers the most classes" in summary and "only the cGAN can be told" in summary
+    assert "The VAE trained 4.0 times faster than the GAN" in claim(answer, "Training time")
+
+    answer = answer_markdown(make_rows(
+        vae=dict(frechet=10.0), recon=dict(frechet=30.0), cgan=dict(conditional_accuracy=0.09),
+        g_steps3=dict(frechet=12.0), gan=dict(train_seconds=30.0),
+    ))  # fmt: skip
+    assert "The VAE is the closest to the real images, the cGAN the farthest" in answer
+    assert "reconstructions of test images (30.0) are farther than its samples" in answer
+    assert "it does no better than chance: it ignores the label" in answer
+    assert "the cGAN does not follow its labels yet (9.0% of its samples match)" in answer
+    assert "The lowest distance is `g_steps3`'s" in answer and "are not the best setting" in answer
+    assert "The GAN trained 2.0 times faster than the VAE" in answer
+
+
+def test_every_number_of_the_answer_is_in_the_table():
+    rows = make_rows()
+    table, answer = table_markdown(rows), answer_markdown(rows)
+    quoted = set(re.findall(r"\d+\.\d+%?", answer)) - {"10.0%"}  # chance, not measured
+    quoted -= set(re.findall(r"(\d+\.\d+) times", answer))  # ratios of two table cells
+    assert quoted and all(q in table for q in quoted), sorted(q for q in quoted if q not in table)
+    for r in rows:
+        if r.classes_covered is not None:
+            assert f"| {r.classes_covered} |" in table
+
+
+def test_a_diverged_run_without_numbers_is_named_not_a_crash():
+    diverged = dict(status="diverged (epoch 1, batch 3)", note="not evaluated: no epoch finished",
+                    epochs_done=0, train_seconds=0.0, frechet=None, classes_covered=None, kl=None,
+                    histogram=None, background_mean=None, background_dark=None,
+                    neighbour_difference=None, conditional_accuracy=None)  # fmt: skip
+    rows = make_rows(gan=diverged, cgan=diverged)
+    table, answer = table_markdown(rows), answer_markdown(rows)
+    assert "diverged (epoch 1, batch 3); not evaluated: no epoch finished" in table
+    # the GAN compared with is then the evaluated setting with the lowest distance
+    assert "GAN `5.3/g_steps3`" in answer
+    assert "`equal_lr` no distance (diverged (epoch 1, batch 3); not evaluated" in answer
+    assert "the cGAN has none (diverged (epoch 1, batch 3)" in answer
+    assert "its accuracy is unknown" in answer
+    compare.histogram_figure(rows)  # the bars of the rows that have a histogram
+    # nothing evaluated at all
+    bare = [r for r in rows if r.model in ("real images", "uniform noise")]
+    assert "Closeness" in answer_markdown(bare)
+
+
+# --- the runs -----------------------------------------------------------------------------------
+
+
+def test_the_default_results_folder_and_the_sample_count(tmp_path):
+    assert compare.results_root(None) == repo_root() / "results"
+    assert compare.results_root(None, quick=True) == repo_root() / "results-quick"
+    assert compare.results_root(tmp_path) == tmp_path.resolve()
+    assert compare.sample_count(10000, quick=False) == 10000
+    assert compare.sample_count(10000, quick=True) == compare.QUICK_EVAL_SAMPLES
+    assert compare.sample_count(256, quick=True) == 256
+    with pytest.raises(ValueError, match="at least 2"):
+        compare.sample_count(1, quick=False)
+
+
+def test_configs_are_the_grid_points_as_their_notebooks_build_them(tmp_path):
+    points = {p.label: p for p in plan(tmp_path, ["4.3", "5.3", "5.5"], quick=True)}
+    vae = compare.point_config(points["4.3/bs128_ep10"])
+    assert vae == VAEConfig(dataset="fashion-mnist", batch_size=128, epochs=2, train_limit=512,
+                            test_limit=256, eval_samples=512)  # fmt: skip
+    for name, setting in GAN_SETTINGS.items():
+        gan = compare.point_config(points[f"5.3/{name}"])
+        assert gan == GANConfig(epochs=2, train_limit=512, eval_samples=512, **setting)
+    assert compare.point_config(points["5.5/equal_lr"]) == GANConfig(
+        conditional=True, epochs=2, train_limit=512, eval_samples=512
+    )
+    full = {p.label: p for p in plan(tmp_path, ["4.3"])}
+    assert compare.point_config(full["4.3/bs128_ep10"]) == VAEConfig(dataset="fashion-mnist")
+
+
+@pytest.mark.slow
+def test_a_diverged_run_is_reused_and_reported_without_evaluation(tmp_path, one_thread):
+    from genlab.train.gan import train_gan
+
+    point = next(p for p in plan(tmp_path, ["5.3"], quick=True) if p.name == "d_faster")
+    config = compare.point_config(point).replace(lr_g=1e30, lr_d=1e30, g_steps=3, epochs=1,
+                                                 train_limit=128)  # fmt: skip
+    assert train_gan(config, run_dir=point.run_dir, progress=False).status == "diverged"
+    before = (point.run_dir / "metrics.json").stat().st_mtime_ns
+    source = compare.open_point(point, progress=False)
+    assert source.action == "reused" and source.run.status == "diverged"
+    assert "lr_g = 1e+30 (grid: 0.0002)" in source.note
+    assert (point.run_dir / "metrics.json").stat().st_mtime_ns == before  # not retrained
+    (row,) = compare.source_rows(source, n=64, device="cpu")
+    assert row.status.startswith("diverged (epoch 1, batch") and row.frechet is None
+    assert "not evaluated: no epoch finished" in row.note
+    compare.comparison_figure([source], tmp_path / "comparison.png")
+    assert (tmp_path / "comparison.png").exists()
+
+
+# --- the notebook -------------------------------------------------------------------------------
+
+
+def test_committed_without_outputs_and_with_one_parameters_cell():
+    nb = nbformat.read(NOTEBOOKS / NOTEBOOK, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(c.outputs == [] and c.execution_count is None for c in code)
+    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    for line in ("results_dir = None", "run_dir = None", "quick = False", "eval_samples = 10000",
+                 "no_cuda = False", "progress = True"):  # fmt: skip
+        assert f"\n{line}" in "\n" + tagged[0].source, line
+    source = "\n".join(c.source for c in code)
+    assert "from genlab" in source and "import torch" not in source
+    assert "bs128_ep10" in nb.cells[0].source  # says which VAE run and why
+
+
+@pytest.mark.slow
+def test_the_notebook_trains_what_is_missing_then_compares(tmp_path, one_thread):
+    out = tmp_path / "5.6" / "comparison"
+    out.parent.mkdir()
+    nb = execute(NOTEBOOK, tmp_path / "5.6" / "comparison.ipynb", results_dir=str(tmp_path),
+                 run_dir=str(out), quick=True, eval_samples=256, progress=False)  # fmt: skip
+    text = "\n".join(outputs(nb, "text"))
+    markdown = "\n".join(outputs(nb, "text/markdown"))
+    for label in ["4.3/bs128_ep10", *(f"5.3/{s}" for s in GAN_SETTINGS), "5.5/equal_lr"]:
+        assert f"{label}" in text and (tmp_path / label / "metrics.json").exists()
+        metrics = read_json(tmp_path / label / "metrics.json")
+        assert metrics["status"] == "complete" and len(metrics["epochs"]) == 2
+        assert metrics["config"]["train_limit"] == 512
+        assert metrics["evaluation"]["n"] == 512  # the quick run's own, kept
+        assert f"`{label}` (trained)" in markdown
+    assert "| **VAE** |" in markdown and "| **cGAN** |" in markdown
+    assert "| **real images** |" in markdown and "Fréchet distance" in markdown
+    assert "**Closeness to the real images.**" in markdown and "**Control by label.**" in markdown
+    assert len(outputs(nb, "image/png")) == 2  # the side-by-side figure, the histograms
+    assert (out / "comparison.png").exists() and (out / "class_histograms.png").exists()
+    assert len(read_json(out / "comparison.json")) == 9  # 2 references, VAE x 2, GAN x 4, cGAN
+
+    # run again: every run folder is reused as it is
+    stamps = {p: p.stat().st_mtime_ns for p in tmp_path.glob("[45].*/*/checkpoint.pt")}
+    assert len(stamps) == 6
+    sources = compare.locate(tmp_path, quick=True, progress=False)
+    assert [s.action for s in sources] == ["reused"] * 6
+    assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
