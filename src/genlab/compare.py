@@ -696,9 +696,16 @@ def _cost(p: Picked) -> str:
     models = [(n, r) for n, r in p.models() if r.train_seconds]
     if not models:
         return ""
-    listing = ", ".join(f"{n} {duration(r.train_seconds)} for {r.epochs_done} epochs on "
-                        f"{r.device}" for n, r in models)  # fmt: skip
-    text = f"**Training time.** {_cap(listing)}."
+    devices = {r.device for _, r in models}
+    epochs = {r.epochs_done for _, r in models}
+    each = [f"{n} {duration(r.train_seconds)}" for n, r in models]
+    if len(devices) > 1:
+        each = [f"{e} on {r.device}" for e, (_, r) in zip(each, models, strict=True)]
+    if len(epochs) > 1:
+        each = [f"{e} ({r.epochs_done} epochs)" for e, (_, r) in zip(each, models, strict=True)]
+    where = [f"on {devices.pop()}"] if len(devices) == 1 else []
+    where += [f"for {epochs.pop()} epochs each"] if len(epochs) == 1 else []
+    text = f"**Training time**{' ' + ', '.join(where) if where else ''}: {', '.join(each)}."
     if p.vae and p.gan and p.vae.train_seconds and p.gan.train_seconds:
         ratio = p.gan.train_seconds / p.vae.train_seconds
         if ratio >= 1.1:
@@ -712,27 +719,32 @@ def _cost(p: Picked) -> str:
 
 def _summary(p: Picked) -> str:
     models = p.models()
-    facts = []
+    facts: dict[str, list[str]] = {}  # subject -> predicates, in the order found
+
+    def add(names: list[str], one: str, many: str) -> None:
+        facts.setdefault(_and(names), []).append(_verb(names, one, many))
+
     ends = _ends(models, lambda r: r.frechet, fmt_distance)
     if ends:
-        facts.append(f"{_and(ends[0])} {_verb(ends[0], 'is', 'are')} the closest to the data "
-                     "by the classifier's features")  # fmt: skip
+        closest = "the closest to the data by the classifier's features"
+        add(ends[0], f"is {closest}", f"are {closest}")
     ends = _ends(models, lambda r: r.background_dark, fmt_share)
     if ends:
-        facts.append(f"{_and(ends[1])} {_verb(ends[1], 'has', 'have')} the cleanest background")
+        add(ends[1], "has the cleanest background", "have the cleanest background")
     ends = _ends(models, lambda r: r.classes_covered, str)
     if ends:
-        facts.append(f"{_and(ends[1])} {_verb(ends[1], 'covers', 'cover')} the most classes")
+        add(ends[1], "covers the most classes", "cover the most classes")
     if p.cgan and p.cgan.conditional_accuracy is not None:
         acc = fmt_share(p.cgan.conditional_accuracy)
-        facts.append(
-            f"only the cGAN can be told which class to draw ({acc} of its samples match)"
-            if p.cgan.conditional_accuracy > LABEL_FOLLOWED
-            else f"the cGAN does not follow its labels yet ({acc} of its samples match)"
-        )
+        if p.cgan.conditional_accuracy > LABEL_FOLLOWED:
+            facts.setdefault("only the cGAN", []).append(
+                f"can be told which class to draw ({acc} of its samples match)"
+            )
+        else:
+            add(["the cGAN"], f"does not follow its labels yet ({acc} of its samples match)", "")
     if not facts:
         return ""
-    return "**In short,** " + _and(facts) + "."
+    return "**In short,** " + "; ".join(f"{s} {_and(ps)}" for s, ps in facts.items()) + "."
 
 
 def answer_markdown(rows: Sequence[Row]) -> str:
