@@ -232,6 +232,11 @@ def test_divergence_in_a_later_epoch_keeps_the_earlier_ones(tmp_path, monkeypatc
     assert run.metrics["diverged"]["epoch"] == 2 and run.metrics["diverged"]["batch"] == 3
     assert [e["epoch"] for e in run.metrics["epochs"]] == [1]
     assert (run.path / "sample_1.png").exists() and not (run.path / "sample_2.png").exists()
+    # reopening a diverged run does not train it again: the divergence is its result
+    trained = len(calls)
+    again = train_gan(run_dir=tmp_path / "run", epochs=3, progress=False, **TINY)
+    assert again.status == "diverged" and len(calls) == trained
+    assert again.metrics["diverged"] == run.metrics["diverged"]
 
 
 def test_ctrl_c_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):

@@ -138,7 +138,7 @@ def train(
     """
     device = resolve_device(config.device, config.no_cuda)
     run = Run.open(run_dir, config)
-    if not run.complete:
+    if not run.complete and run.status != "diverged":  # a diverged run is final, as it stopped
         fit(make_trainer(config, device), run, progress=progress)
     n = config.eval_samples
     if n and run.status == "complete" and run.metrics.get("evaluation", {}).get("n") != n:
