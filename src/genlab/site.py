@@ -64,6 +64,25 @@ def headlines(metrics: dict[str, Any] | None) -> dict[str, str]:
     return out
 
 
+def comparison_headlines(run_dir: Path) -> dict[str, str]:
+    """Problem 5.6's card: distance and classes covered of each compared run."""
+    path = run_dir / "comparison.json"
+    if not path.exists():
+        return {}
+    facts = {}
+    for row in read_json(path):
+        if row.get("frechet") is None:
+            facts[f"{row['model']} {row['setting']}"] = row.get("status") or "not evaluated"
+            continue
+        text = f"distance {row['frechet']:.3g}"
+        if row.get("classes_covered") is not None:
+            text += f", {row['classes_covered']} classes"
+        if row.get("conditional_accuracy") is not None:
+            text += f", conditional accuracy {row['conditional_accuracy']:.0%}"
+        facts[f"{row['model']} ({row['setting']})"] = text
+    return facts
+
+
 def _flat_evaluation(evaluation: dict[str, Any]) -> dict[str, Any]:
     """The first value found for each headline key, however the evaluation nests them."""
     found: dict[str, Any] = {}
@@ -172,7 +191,7 @@ def _card(out: Path, problem_id: str, problem: Problem, name: str) -> str:
     metrics = point_metrics(run_dir)
     page = notebook_html(notebook)
     image = key_image(problem, run_dir, metrics)
-    facts = headlines(metrics)
+    facts = headlines(metrics) if metrics else comparison_headlines(run_dir)
     if page is None:
         facts = {"status": "not run"}
     elif notebook_failed(notebook):
