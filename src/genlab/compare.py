@@ -36,12 +36,12 @@ from genlab.config import Config, GANConfig, VAEConfig
 from genlab.data import FASHION_CLASSES, load
 from genlab.evaluate import (
     EVAL_SEED,
-    _load_generator,
-    _load_vae,
     coverage,
     evaluate_run,
     gan_images,
     load_classifier,
+    load_generator,
+    load_vae,
     reference_distances,
     vae_images,
 )
@@ -224,10 +224,10 @@ def run_images(
     config = load_metrics(run_dir)["config"]
     state = torch.load(Path(run_dir) / CHECKPOINT, map_location="cpu", weights_only=False)
     if config["model"] == "vae":
-        vae = _load_vae(config, state["trainer"], device)
+        vae = load_vae(config, state["trainer"], device)
         test = load(config["dataset"], "test").pixels()[:n]
         return vae_images(vae, n, test)
-    return gan_images(_load_generator(config, state["trainer"], device), n)[0], None
+    return gan_images(load_generator(config, state["trainer"], device), n)[0], None
 
 
 @dataclass

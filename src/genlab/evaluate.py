@@ -538,7 +538,8 @@ def gan_images(
     return torch.cat(images).view(-1, 1, 28, 28), labels
 
 
-def _load_vae(config: dict[str, Any], trainer_state: dict[str, Any], device: torch.device):
+def load_vae(config: dict[str, Any], trainer_state: dict[str, Any], device: torch.device):
+    """The VAE of a run from its config and its trainer's state dict."""
     from genlab.models.vae import VAE
 
     model = VAE(config["latent_dim"], config["hidden_dim"])
@@ -546,7 +547,7 @@ def _load_vae(config: dict[str, Any], trainer_state: dict[str, Any], device: tor
     return model.to(device)
 
 
-def _load_generator(config: dict[str, Any], trainer_state: dict[str, Any], device: torch.device):
+def load_generator(config: dict[str, Any], trainer_state: dict[str, Any], device: torch.device):
     """The generator of a GAN run from its trainer's state dict."""
     from genlab.models.gan import Generator
 
@@ -605,13 +606,13 @@ def evaluate_run(
         "classifier_test_accuracy": clf.record["test_accuracy"],
     }
     if model == "vae":
-        vae = _load_vae(config, state["trainer"], device)
+        vae = load_vae(config, state["trainer"], device)
         test = load(dataset, "test", root=root).pixels()[:n]
         samples, recons = vae_images(vae, n, test)
         evaluation["samples"] = image_metrics(samples, dataset, device=device, root=root)
         evaluation["reconstructions"] = image_metrics(recons, dataset, device=device, root=root)
     elif model == "gan":
-        net = _load_generator(config, state["trainer"], device)
+        net = load_generator(config, state["trainer"], device)
         samples, labels = gan_images(net, n)
         evaluation["samples"] = image_metrics(samples, dataset, labels, device, root)
     else:
