@@ -131,7 +131,9 @@ def test_metrics_of_real_images(dataset):
 def test_evaluate_vae_run(tmp_path):
     from genlab.train.vae import train_vae
 
-    config = VAEConfig(epochs=1, train_limit=512, test_limit=256, device="cpu")
+    config = VAEConfig(
+        epochs=1, train_limit=512, test_limit=256, device="cpu", eval_samples=0
+    )  # evaluated below, by hand
     run = train_vae(config, run_dir=tmp_path / "vae", progress=False)
     before = load_metrics(run.path)
     result = ev.evaluate_run(run.path, n=512, device="cpu")
@@ -159,7 +161,9 @@ def test_evaluate_vae_run(tmp_path):
 def test_evaluate_gan_run(tmp_path, conditional):
     from genlab.train.gan import train_gan
 
-    config = GANConfig(epochs=1, train_limit=256, conditional=conditional, device="cpu")
+    config = GANConfig(
+        epochs=1, train_limit=256, conditional=conditional, device="cpu", eval_samples=0
+    )  # evaluated below, by hand
     run = train_gan(config, run_dir=tmp_path / "gan", progress=False)
     result = ev.evaluate_run(run.path, n=500, device="cpu")
     assert load_metrics(run.path)["evaluation"] == result
@@ -174,7 +178,7 @@ def test_evaluate_gan_run(tmp_path, conditional):
     else:
         assert "conditional_accuracy" not in m
     # the samples are drawn from a seeded generator: the same images again
-    net = ev._load_generator(
+    net = ev.load_generator(
         load_metrics(run.path)["config"],
         torch.load(run.path / "checkpoint.pt", weights_only=False)["trainer"],
         "cpu",
