@@ -176,6 +176,9 @@ def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path):
         atomic_write(target, write_half_then_die)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"]
+    atomic_write(target, lambda f: f.write(b"new"))
+    assert target.read_text() == "new"
+    assert target.stat().st_mode & 0o044 == 0o044  # readable by others, like any result file
 
 
 @pytest.mark.slow

@@ -8,12 +8,8 @@ file is written to a temporary name and renamed, so a killed run never leaves ha
 
 from __future__ import annotations
 
-import io
 import json
-import os
 import random
-import tempfile
-from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,6 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from genlab.atomic import atomic_write
 from genlab.config import Config
 
 CHECKPOINT = "checkpoint.pt"
@@ -30,22 +27,6 @@ STATUSES = ("running", "complete", "diverged", "failed", "interrupted")
 def repo_root() -> Path:
     here = Path(__file__).resolve().parents[2]
     return here if (here / "pyproject.toml").exists() else Path.cwd()
-
-
-def atomic_write(path: Path | str, write: Callable[[io.BufferedWriter], None]) -> None:
-    """Write through ``write(file)`` into a temporary file beside ``path``, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_json(path: Path | str, obj: Any) -> None:
