@@ -19,10 +19,18 @@ import torch
 from genlab.config import GANConfig
 from genlab.data import load, shuffled_batches
 from genlab.device import seed_everything
-from genlab.models.gan import Discriminator, Generator, discriminator_loss, generator_loss
+from genlab.models.gan import (
+    IMAGE_SIZE,
+    Discriminator,
+    Generator,
+    discriminator_loss,
+    generator_loss,
+)
 from genlab.plots import class_grid, loss_curves
 from genlab.runs import Run, save_image
+from genlab.train.backprop import MLPPass
 from genlab.train.loop import Progress, check_finite, train
+from genlab.train.optim import LeanAdam
 
 SAMPLES = 64  # fixed noise vectors of the GAN's 8 x 8 grid
 COLUMNS_PER_CLASS = 10  # fixed noise vectors of the cGAN's grid, the same in every class row
@@ -44,11 +52,11 @@ class GANTrainer:
         self.train_y = train.labels if config.conditional else None
         self.G = Generator(config.latent_dim, classes, config.embed_dim).to(device)
         self.D = Discriminator(classes, config.embed_dim).to(device)
-        # fused Adam: one pass over each network's parameters instead of ~10 per tensor
-        adam = dict(betas=(config.beta1, 0.999), fused=device.type in ("cpu", "cuda"))
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, **adam)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, **adam)
-        self.g_params, self.d_params = list(self.G.parameters()), list(self.D.parameters())
+        betas = (config.beta1, 0.999)
+        self.opt_g = LeanAdam(self.G.parameters(), lr=config.lr_g, betas=betas)
+        self.opt_d = LeanAdam(self.D.parameters(), lr=config.lr_d, betas=betas)
+        self.g_pass, self.d_pass = MLPPass(self.G), MLPPass(self.D)
+        self._image_columns = slice(0, IMAGE_SIZE)
         self.generator = torch.Generator().manual_seed(config.seed)
         fixed = torch.Generator().manual_seed(config.seed + 10_000)
         if config.conditional:
@@ -61,7 +69,7 @@ class GANTrainer:
             self.fixed_labels = None
         n, bs = len(self.train_x), config.batch_size
         self.images_per_epoch, self.batches_per_epoch = n, -(-n // bs)
-        self._targets = torch.cat([torch.ones(bs), torch.zeros(bs)]).to(device)
+        self._targets = self._targets_for(bs)
         # spread of real images, the reference for the samples' (pixels in [0, 1])
         self.real_std = float(self.train_x.std(0).mean() / 2)
 
@@ -92,42 +100,50 @@ class GANTrainer:
         As in the usual loop: ``g_steps`` generator updates, each on fresh noise, then one
         discriminator update on the real batch and the last generated batch (detached). The
         last generator update and the discriminator update are taken at the same weights, so
-        they share one discriminator pass over the real and the last generated batch: one
-        backward pass takes the generator's gradient through it (from the generated half),
-        another the discriminator's weights' gradient (from both halves).
+        they share one discriminator pass over the real and the last generated batch: its
+        backward pass from the discriminator loss gives the discriminator's gradient (both
+        halves), and from the generator loss the gradient into the generated images (the
+        generated half only). The passes are ``MLPPass``es: no autograd graph.
         """
-        n, G, D = len(x), self.G, self.D
+        n, g_steps = len(x), self.config.g_steps
         g_total = torch.zeros((), device=self.device)
-        D.requires_grad_(False)  # the earlier generator steps need no gradient for D's weights
-        for _ in range(self.config.g_steps - 1):
+        for _ in range(g_steps - 1):
             z, fake_y = self._noise(n)
-            g_loss = generator_loss(D(G(z, fake_y), fake_y))
-            self.opt_g.zero_grad(set_to_none=True)
-            g_loss.backward()
+            logits = self.d_pass.forward(self.g_pass.forward(z, fake_y), fake_y)
+            g_loss = generator_loss(logits)
+            self.g_pass.backward(self._through_discriminator(logits, slice(None)))
             self.opt_g.step()
-            g_total += g_loss.detach()
-        D.requires_grad_(True)
+            g_total += g_loss
         z, fake_y = self._noise(n)
-        fake = G(z, fake_y).flatten(1)
-        logits = D(torch.cat([x, fake]), None if y is None else torch.cat([y, fake_y]))
-        g_loss = generator_loss(logits[n:])
+        fake = self.g_pass.forward(z, fake_y)
+        labels = None if y is None else torch.cat([y, fake_y])
+        logits = self.d_pass.forward(torch.cat([x, fake]), labels)
         targets = self._targets if n == self.config.batch_size else self._targets_for(n)
-        d_loss = discriminator_loss(logits, targets)
-        self.opt_g.zero_grad(set_to_none=True)
-        self.opt_d.zero_grad(set_to_none=True)
-        g_loss.backward(inputs=self.g_params, retain_graph=True)  # through D, into G only
-        d_loss.backward(inputs=self.d_params)  # D's weights only: nothing flows into G
+        g_loss, d_loss = generator_loss(logits[n:]), discriminator_loss(logits, targets)
+        p = torch.sigmoid(logits)
+        # d mean BCE / d logits = (sigmoid - target) / count
+        self.g_pass.backward(self._through_discriminator(logits, slice(n, None)))
+        self.d_pass.backward((p - targets) / (2 * n))
         self.opt_g.step()
         self.opt_d.step()
-        with torch.no_grad():
-            p = torch.sigmoid(logits.detach())
-            stats[0] = (g_total + g_loss.detach()) / self.config.g_steps
-            stats[1] = d_loss.detach()
-            stats[2] = p[:n].mean()
-            stats[3] = p[n:].mean()
+        stats[0] = (g_total + g_loss) / g_steps
+        stats[1] = d_loss
+        stats[2] = p[:n].mean()
+        stats[3] = p[n:].mean()
+
+    def _through_discriminator(self, logits: torch.Tensor, fake: slice) -> torch.Tensor:
+        """d generator loss / d generated images, back through the last discriminator pass.
+
+        ``fake``: the rows of that pass that are generated images (the others are real).
+        """
+        rows = logits[fake]
+        grad = (torch.sigmoid(rows) - 1) / len(rows)  # d mean(-log sigmoid(l)) / d l
+        return self.d_pass.backward(grad, weights=False, input_columns=self._image_columns,
+                                    rows=fake)  # fmt: skip
 
     def _targets_for(self, n: int) -> torch.Tensor:
-        return torch.cat([torch.ones(n), torch.zeros(n)]).to(self.device)
+        """1 for the n real images, then 0 for the n generated ones, as a column."""
+        return torch.cat([torch.ones(n), torch.zeros(n)])[:, None].to(self.device)
 
     # --- one epoch -------------------------------------------------------------------------
     def train_epoch(self, epoch: int, progress: Progress) -> dict[str, float]:
@@ -139,7 +155,7 @@ class GANTrainer:
         checked = 0
         for i, idx in enumerate(batches, start=1):
             y = None if self.train_y is None else self.train_y[idx]
-            self.train_batch(self.train_x[idx], y, stats[i - 1])
+            self.train_batch(self.train_x.index_select(0, idx), y, stats[i - 1])
             if i % self.config.log_interval == 0:
                 _check(stats, checked, i)
                 checked = i

@@ -14,6 +14,8 @@ from genlab.models.vae import VAE, vae_loss
 from genlab.plots import loss_curves
 from genlab.runs import Run, save_image
 from genlab.train.loop import Progress, check_finite, train
+from genlab.train.optim import LeanAdam
+from genlab.train.vae_step import VAEStep
 
 RECONSTRUCTIONS = 8  # test images in the top row of the reconstruction grid
 SAMPLES = 64  # fixed prior draws decoded every epoch
@@ -30,7 +32,8 @@ class VAETrainer:
         self.train_x = train.pixels().flatten(1)
         self.test_x = test.pixels().flatten(1)
         self.model = VAE(config.latent_dim, config.hidden_dim).to(device)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr, fused=True)
+        self.step = VAEStep(self.model)
+        self.optimizer = LeanAdam(self.model.parameters(), lr=config.lr, betas=(0.9, 0.999))
         self.generator = torch.Generator().manual_seed(config.seed)
         fixed = torch.Generator().manual_seed(config.seed + 10_000)
         self.fixed_z = torch.randn(SAMPLES, config.latent_dim, generator=fixed).to(device)
@@ -50,11 +53,8 @@ class VAETrainer:
         batches = shuffled_batches(len(self.train_x), self.config.batch_size, self.generator,
                                    self.device)  # fmt: skip
         for i, idx in enumerate(batches, start=1):
-            x = self.train_x[idx]
-            self.optimizer.zero_grad(set_to_none=True)
-            logits, mu, logvar = self.model(x)
-            loss = vae_loss(logits, x, mu, logvar)
-            loss.backward()
+            x = self.train_x.index_select(0, idx)
+            loss = self.step(x)  # the loss, and its gradient in the parameters' .grad
             self.optimizer.step()
             total += loss.detach()
             if i % self.config.log_interval == 0:
