@@ -2,8 +2,10 @@
 
 - ours: ``genlab.train.gan.GANTrainer.train_epoch``: the data as one tensor in [-1, 1],
   shuffled index batches, BCE from logits, one discriminator pass over the real and the
-  generated batch shared by the generator's and the discriminator's update (each backward
-  pass restricted to its own network's weights), fused Adam, and no host sync per batch;
+  generated batch shared by the generator's and the discriminator's update, forward and
+  backward passes written out layer by layer (``genlab.train.backprop.MLPPass``: no
+  autograd graph), Adam's fused kernel called directly (``genlab.train.optim.LeanAdam``),
+  and no host sync per batch;
 - conventional: the loop of the common tutorials (e.g. PyTorch-GAN's ``gan.py``):
   torchvision's dataset with ``ToTensor`` + ``Normalize``, a ``DataLoader``, a discriminator
   ending in a sigmoid with ``nn.BCELoss``, separate passes over real and generated images,

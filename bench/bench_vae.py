@@ -1,7 +1,9 @@
 """One epoch of the course's VAE on MNIST (batch size 128) two ways, in one process, on the CPU.
 
 - ours: ``genlab.train.vae.VAETrainer.train_epoch``: the data set as one float tensor,
-  batches sliced from a seeded permutation, BCE computed from logits;
+  batches gathered from a seeded permutation, BCE computed from logits, the loss and its
+  gradient written out by hand (``genlab.train.vae_step``: no autograd graph), and Adam's
+  fused kernel called directly (``genlab.train.optim.LeanAdam``);
 - conventional: the classic PyTorch example (``examples/vae/main.py``): torchvision's
   dataset with ``ToTensor``, a ``DataLoader``, ``sigmoid`` + ``binary_cross_entropy``, and the
   loss read back (``.item()``) every batch.
@@ -13,6 +15,9 @@ linear layers: forward, weight gradients, and input gradients of every layer but
 
     .venv/bin/python bench/bench_vae.py               # the full 60,000 images
     .venv/bin/python bench/bench_vae.py --limit 12800 # quick
+
+``bench/vae_breakdown.py`` splits our epoch into its matrix products, its Adam updates and
+the rest.
 """
 
 from __future__ import annotations

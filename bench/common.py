@@ -32,7 +32,7 @@ def compare(title: str, doc: str, ours: Epoch, conventional: Epoch, macs_per_ima
     """
     parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--limit", type=int, default=0, help="train on the first N images (0: all)")
-    parser.add_argument("--repeats", type=int, default=2, help="alternate this many times; best")
+    parser.add_argument("--repeats", type=int, default=3, help="alternate this many times; best")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
