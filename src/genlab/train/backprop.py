@@ -30,6 +30,9 @@ class MLPPass:
             if not isinstance(layer, LAYERS):
                 raise TypeError(f"MLPPass cannot run a {type(layer).__name__} layer; "
                                 f"it knows {', '.join(t.__name__ for t in LAYERS)}")  # fmt: skip
+        if not isinstance(self.layers[0], nn.Linear):
+            kind = type(self.layers[0]).__name__
+            raise TypeError(f"MLPPass needs a Linear first layer, not a {kind}")
         self.embedding: nn.Embedding | None = model.condition.embedding
         for p in model.parameters():
             p.grad = torch.zeros_like(p)
@@ -80,31 +83,18 @@ class MLPPass:
         """
         if rows is not None and any(isinstance(layer, nn.BatchNorm1d) for layer in self.layers):
             raise ValueError("rows cannot be chosen through batch norm: it mixes the rows")
+        first = self.layers[0]
         with torch.no_grad():
-            first = 0
-            emb_columns = None
-            if self.embedding is not None and weights:
-                width = self.embedding.embedding_dim
-                emb_columns = slice(self.layers[0].in_features - width, None)
-            for i in range(len(self.layers) - 1, -1, -1):
-                layer, saved = self.layers[i], self._saved[i]
+            for layer, saved in zip(reversed(self.layers), reversed(self._saved), strict=True):
                 if rows is not None:
                     saved = tuple(t[rows] for t in saved)
                 if isinstance(layer, nn.Linear):
                     if weights:
                         torch.mm(grad.t(), saved[0], out=layer.weight.grad)
                         torch.sum(grad, 0, out=layer.bias.grad)
-                    if i > first:
-                        grad = grad @ layer.weight
-                    else:
-                        result = None
-                        if emb_columns is not None:
-                            emb_grad = self.embedding.weight.grad.zero_()
-                            labels = self._labels if rows is None else self._labels[rows]
-                            emb_grad.index_add_(0, labels, grad @ layer.weight[:, emb_columns])
-                        if input_columns is not None:
-                            result = grad @ layer.weight[:, input_columns]
-                        return result
+                    if layer is first:
+                        break
+                    grad = grad @ layer.weight
                 elif isinstance(layer, nn.BatchNorm1d):
                     x, mean, invstd = saved
                     grad, grad_weight, grad_bias = torch.ops.aten.native_batch_norm_backward(
@@ -119,4 +109,10 @@ class MLPPass:
                     grad = torch.ops.aten.leaky_relu_backward(grad, saved[0], slope, True)
                 else:  # Tanh
                     grad = torch.ops.aten.tanh_backward(grad, saved[0])
-            return None
+            # grad is now d loss / d (first layer's output); the input is [image | embedding]
+            if weights and self.embedding is not None:
+                width = self.embedding.embedding_dim
+                labels = self._labels if rows is None else self._labels[rows]
+                embedding_grad = self.embedding.weight.grad.zero_()
+                embedding_grad.index_add_(0, labels, grad @ first.weight[:, -width:])
+            return None if input_columns is None else grad @ first.weight[:, input_columns]
