@@ -1,26 +1,25 @@
-"""One epoch of the GAN (batch size 64) two ways, in one process, on the CPU.
+"""One epoch of the GAN (batch size 64) on Fashion-MNIST, several ways side by side.
 
-- ours: ``genlab.train.gan.GANTrainer.train_epoch``: the data as one tensor in [-1, 1],
-  shuffled index batches, BCE from logits, one discriminator pass over the real and the
-  generated batch shared by the generator's and the discriminator's update, forward and
-  backward passes written out layer by layer (``genlab.train.backprop.MLPPass``: no
-  autograd graph), Adam's fused kernel called directly (``genlab.train.optim.LeanAdam``),
-  and no host sync per batch;
+- ours: ``genlab.train.gan.GANTrainer``: the textbook autograd step (the discriminator on
+  the real and the detached generated batch, then the generator) on the data as one tensor
+  in [-1, 1], shuffled index batches, BCE from logits, fused Adam, losses kept on the device
+  and, on CUDA, the whole step replayed as a CUDA graph;
+- ours, no CUDA graph, and the cGAN (on CUDA only): ``cuda_graph="off"``; the conditional
+  GAN with the graph;
 - conventional: the loop of the common tutorials (e.g. PyTorch-GAN's ``gan.py``):
   torchvision's dataset with ``ToTensor`` + ``Normalize``, a ``DataLoader``, a discriminator
-  ending in a sigmoid with ``nn.BCELoss``, separate passes over real and generated images,
-  default Adam, and the losses read back (``.item()``) every batch for the log.
+  ending in a sigmoid with ``nn.BCELoss``, default Adam, and the losses read back
+  (``.item()``) every batch for the log.
 
-Both use the same networks, the same batch size and the same number of threads. The printout
-gives seconds per epoch of each, the ratio, and the fraction of this machine's float32 matmul
-throughput (measured here on a large square product) that each achieves, counting the
-multiply-adds of the linear layers, forward and backward, of the algorithm both implement:
-generator forward + weight and input gradients; discriminator forward on the generated
-batch and its input gradient (generator step); forward on real and generated images and
-their weight gradients (discriminator step).
+All use the same networks, the same batch size and the same number of threads. The compute
+floor counts the products the algorithm needs per batch: the generator's forward, weight and
+input gradients (none into the noise); the discriminator's forward on the real and the
+generated batch and their weight gradients (its update), then its forward on the generated
+batch and the input gradient back to the generator (the generator's update).
 
-    .venv/bin/python bench/bench_gan.py              # the full 60,000 images
+    .venv/bin/python bench/bench_gan.py              # the CPU, the full 60,000 images
     .venv/bin/python bench/bench_gan.py --limit 6400 # quick
+    python bench/bench_gan.py --device cuda          # on a GPU
 
 On a machine whose cores other processes share, OpenMP's spinning threads can make every
 parallel region hundreds of times slower (seen here with 2 threads on 2 shared cores); use
@@ -33,12 +32,12 @@ from __future__ import annotations
 import time
 
 import torch
-from common import compare
+from common import Products, compare, floor_seconds, linear_layers, parse, sync
 from torch import nn
 
 from genlab.config import GANConfig
 from genlab.data import data_root, fetch
-from genlab.models.gan import IMAGE_SIZE, Discriminator, Generator, macs_per_image
+from genlab.models.gan import IMAGE_SIZE, Discriminator, Generator
 from genlab.train.gan import GANTrainer
 from genlab.train.loop import Progress
 
@@ -46,24 +45,35 @@ BATCH_SIZE = 64
 LATENT = 100
 
 
-def macs_per_real_image() -> int:
-    m = macs_per_image(LATENT)
-    g, d = m["generator"], m["discriminator"]
-    first = LATENT * 128  # the generator's first layer needs no input gradient
-    return (3 * g - first) + (d + d) + (2 * d + 2 * d)
+def products_per_batch() -> list[Products]:
+    g = [Products(i, o, BATCH_SIZE, input_grad=int(k > 0))
+         for k, (i, o) in enumerate(linear_layers(Generator(LATENT)))]  # fmt: skip
+    # the discriminator: forward on real, generated, and generated again after its update;
+    # weight gradients of the first two; input gradients of the third, back to the generator
+    d = [Products(i, o, BATCH_SIZE, forward=3, weight_grad=2)
+         for i, o in linear_layers(Discriminator())]  # fmt: skip
+    return g + d
 
 
-def ours(limit: int, seed: int) -> float:
-    config = GANConfig(batch_size=BATCH_SIZE, epochs=1, train_limit=limit, seed=seed,
-                       device="cpu")  # fmt: skip
-    trainer = GANTrainer(config, torch.device("cpu"))
-    bar = Progress(trainer.batches_per_epoch, 0, config.log_interval, False, "ours")
-    t = time.perf_counter()
-    trainer.train_epoch(1, bar)
-    return time.perf_counter() - t
+def ours(cuda_graph: str, conditional: bool = False):
+    def epochs(limit: int, seed: int, device: torch.device, n: int) -> list[float]:
+        config = GANConfig(batch_size=BATCH_SIZE, epochs=n, train_limit=limit, seed=seed,
+                           device=device.type, cuda_graph=cuda_graph,
+                           conditional=conditional)  # fmt: skip
+        trainer = GANTrainer(config, device)
+        seconds = []
+        for epoch in range(1, n + 1):
+            bar = Progress(trainer.batches_per_epoch, 0, config.log_interval, False, "ours")
+            sync(device)
+            t = time.perf_counter()
+            trainer.train_epoch(epoch, bar)  # ends by reading the losses: a host sync
+            seconds.append(time.perf_counter() - t)
+        return seconds
+
+    return epochs
 
 
-def conventional(limit: int, seed: int) -> float:
+def conventional(limit: int, seed: int, device: torch.device, n: int) -> list[float]:
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets, transforms
 
@@ -78,38 +88,48 @@ def conventional(limit: int, seed: int) -> float:
     if limit:
         dataset = Subset(dataset, range(limit))
     loader = DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True)
-    generator = Generator(LATENT)
-    discriminator = nn.Sequential(Discriminator(), nn.Sigmoid())
+    generator = Generator(LATENT).to(device)
+    discriminator = nn.Sequential(Discriminator(), nn.Sigmoid()).to(device)
     adversarial_loss = nn.BCELoss()
     optimizer_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     optimizer_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    log = []
-    t = time.perf_counter()
-    for imgs, _ in loader:
-        valid = torch.ones(imgs.size(0))
-        fake = torch.zeros(imgs.size(0))
-        real_imgs = imgs.view(imgs.size(0), IMAGE_SIZE)
+    seconds, log = [], []
+    for _ in range(n):
+        t = time.perf_counter()
+        for imgs, _ in loader:
+            valid = torch.ones(imgs.size(0), device=device)
+            fake = torch.zeros(imgs.size(0), device=device)
+            real_imgs = imgs.view(imgs.size(0), IMAGE_SIZE).to(device)
 
-        optimizer_g.zero_grad()
-        z = torch.randn(imgs.size(0), LATENT)
-        gen_imgs = generator(z)
-        g_loss = adversarial_loss(discriminator(gen_imgs), valid)
-        g_loss.backward()
-        optimizer_g.step()
+            optimizer_g.zero_grad()
+            z = torch.randn(imgs.size(0), LATENT, device=device)
+            gen_imgs = generator(z)
+            g_loss = adversarial_loss(discriminator(gen_imgs), valid)
+            g_loss.backward()
+            optimizer_g.step()
 
-        optimizer_d.zero_grad()
-        real_loss = adversarial_loss(discriminator(real_imgs), valid)
-        fake_loss = adversarial_loss(discriminator(gen_imgs.detach()), fake)
-        d_loss = (real_loss + fake_loss) / 2
-        d_loss.backward()
-        optimizer_d.step()
-        log.append((d_loss.item(), g_loss.item()))
-    return time.perf_counter() - t
+            optimizer_d.zero_grad()
+            real_loss = adversarial_loss(discriminator(real_imgs), valid)
+            fake_loss = adversarial_loss(discriminator(gen_imgs.detach()), fake)
+            d_loss = (real_loss + fake_loss) / 2
+            d_loss.backward()
+            optimizer_d.step()
+            log.append((d_loss.item(), g_loss.item()))
+        seconds.append(time.perf_counter() - t)
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> None:
-    compare(f"GAN on Fashion-MNIST, batch size {BATCH_SIZE}", __doc__.split("\n\n")[0], ours,
-            conventional, macs_per_real_image(), argv)  # fmt: skip
+    args = parse(__doc__.split("\n\n")[0], argv)
+    device = torch.device(args.device)
+    images = args.limit or 60_000
+    floor = floor_seconds(products_per_batch(), -(-images // BATCH_SIZE), device)
+    ways = {"ours": ours("auto")}
+    if device.type == "cuda":
+        ways["ours, no CUDA graph"] = ours("off")
+        ways["ours, cGAN"] = ours("auto", conditional=True)
+    ways["conventional"] = conventional
+    compare(f"GAN on Fashion-MNIST, batch size {BATCH_SIZE}", ways, floor, args, images)
 
 
 if __name__ == "__main__":

@@ -1,23 +1,20 @@
-"""One epoch of the course's VAE on MNIST (batch size 128) two ways, in one process, on the CPU.
+"""One epoch of the course's VAE on MNIST (batch size 128), several ways side by side.
 
-- ours: ``genlab.train.vae.VAETrainer.train_epoch``: the data set as one float tensor,
-  batches gathered from a seeded permutation, BCE computed from logits, the loss and its
-  gradient written out by hand (``genlab.train.vae_step``: no autograd graph), and Adam's
-  fused kernel called directly (``genlab.train.optim.LeanAdam``);
+- ours: ``genlab.train.vae.VAETrainer``: the textbook autograd step on the data set held as
+  one tensor on the device, batches gathered from a seeded permutation, BCE from logits,
+  fused Adam, losses kept on the device and, on CUDA, the step replayed as a CUDA graph;
+- ours, no CUDA graph (on CUDA only): the same with ``cuda_graph="off"``;
 - conventional: the classic PyTorch example (``examples/vae/main.py``): torchvision's
-  dataset with ``ToTensor``, a ``DataLoader``, ``sigmoid`` + ``binary_cross_entropy``, and the
-  loss read back (``.item()``) every batch.
+  dataset with ``ToTensor``, a ``DataLoader``, ``sigmoid`` + ``binary_cross_entropy``, default
+  Adam, and the loss read back (``.item()``) every batch.
 
-Both train the same network with the same batch size and threads. The printout gives seconds
-per epoch of each, the ratio, and the fraction of this machine's float32 matmul throughput
-(measured here on a large square product) each achieves, counting the multiply-adds of the
-linear layers: forward, weight gradients, and input gradients of every layer but the first.
+All train the same network with the same batch size and threads. The compute floor counts
+the linear layers' products: forward, weight gradients, and input gradients of every layer
+but the first.
 
-    .venv/bin/python bench/bench_vae.py               # the full 60,000 images
-    .venv/bin/python bench/bench_vae.py --limit 12800 # quick
-
-``bench/vae_breakdown.py`` splits our epoch into its matrix products, its Adam updates and
-the rest.
+    .venv/bin/python bench/bench_vae.py                  # the CPU, the full 60,000 images
+    .venv/bin/python bench/bench_vae.py --limit 12800    # quick
+    python bench/bench_vae.py --device cuda --repeats 3  # on a GPU
 """
 
 from __future__ import annotations
@@ -26,7 +23,7 @@ import time
 
 import torch
 import torch.nn.functional as F
-from common import compare
+from common import Products, compare, floor_seconds, linear_layers, parse, sync
 
 from genlab.config import VAEConfig
 from genlab.data import data_root, fetch
@@ -37,25 +34,25 @@ from genlab.train.vae import VAETrainer
 BATCH_SIZE = 128
 
 
-def macs_per_image(model: VAE) -> int:
-    layers = [model.fc1, model.fc21, model.fc22, model.fc3, model.fc4]
-    forward = sum(layer.in_features * layer.out_features for layer in layers)
-    first = model.fc1.in_features * model.fc1.out_features  # no input gradient for the data
-    return forward + forward + (forward - first)
+def ours(cuda_graph: str):
+    def epochs(limit: int, seed: int, device: torch.device, n: int) -> list[float]:
+        config = VAEConfig(batch_size=BATCH_SIZE, epochs=n, train_limit=limit, test_limit=100,
+                           seed=seed, device=device.type, cuda_graph=cuda_graph)  # fmt: skip
+        trainer = VAETrainer(config, device)
+        seconds = []
+        for epoch in range(1, n + 1):
+            bar = Progress(trainer.batches_per_epoch, 0, config.log_interval, False, "ours")
+            sync(device)
+            t = time.perf_counter()
+            trainer.train_epoch(epoch, bar)  # ends by reading the losses: a host sync
+            seconds.append(time.perf_counter() - t)
+        return seconds
+
+    return epochs
 
 
-def ours(limit: int, seed: int) -> float:
-    config = VAEConfig(batch_size=BATCH_SIZE, epochs=1, train_limit=limit, test_limit=100,
-                       seed=seed, device="cpu")  # fmt: skip
-    trainer = VAETrainer(config, torch.device("cpu"))
-    bar = Progress(trainer.batches_per_epoch, 0, config.log_interval, False, "ours")
-    t = time.perf_counter()
-    trainer.train_epoch(1, bar)
-    return time.perf_counter() - t
-
-
-def conventional(limit: int, seed: int) -> float:
-    """The training epoch of the classic example, as written there."""
+def conventional(limit: int, seed: int, device: torch.device, n: int) -> list[float]:
+    """The training epochs of the classic example, as written there."""
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets, transforms
 
@@ -66,7 +63,7 @@ def conventional(limit: int, seed: int) -> float:
     if limit:
         dataset = Subset(dataset, range(limit))
     train_loader = DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True)
-    model = VAE()
+    model = VAE().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def loss_function(recon_x, x, mu, logvar):
@@ -75,21 +72,34 @@ def conventional(limit: int, seed: int) -> float:
         return bce + kld
 
     model.train()
-    train_loss = 0.0
-    t = time.perf_counter()
-    for data, _ in train_loader:
-        optimizer.zero_grad()
-        logits, mu, logvar = model(data)
-        loss = loss_function(torch.sigmoid(logits), data, mu, logvar)
-        loss.backward()
-        train_loss += loss.item()
-        optimizer.step()
-    return time.perf_counter() - t
+    seconds = []
+    for _ in range(n):
+        train_loss = 0.0
+        t = time.perf_counter()
+        for data, _ in train_loader:
+            data = data.to(device)
+            optimizer.zero_grad()
+            logits, mu, logvar = model(data)
+            loss = loss_function(torch.sigmoid(logits), data, mu, logvar)
+            loss.backward()
+            train_loss += loss.item()
+            optimizer.step()
+        seconds.append(time.perf_counter() - t)
+    return seconds
 
 
 def main(argv: list[str] | None = None) -> None:
-    compare(f"VAE on MNIST, batch size {BATCH_SIZE}", __doc__.split("\n\n")[0], ours,
-            conventional, macs_per_image(VAE()), argv)  # fmt: skip
+    args = parse(__doc__.split("\n\n")[0], argv)
+    device = torch.device(args.device)
+    images = args.limit or 60_000
+    layers = linear_layers(VAE())
+    batch = [Products(i, o, BATCH_SIZE, input_grad=int(k > 0)) for k, (i, o) in enumerate(layers)]
+    floor = floor_seconds(batch, -(-images // BATCH_SIZE), device)
+    ways = {"ours": ours("auto")}
+    if device.type == "cuda":
+        ways["ours, no CUDA graph"] = ours("off")
+    ways["conventional"] = conventional
+    compare(f"VAE on MNIST, batch size {BATCH_SIZE}", ways, floor, args, images)
 
 
 if __name__ == "__main__":

@@ -1,63 +1,120 @@
-"""What the benchmarks share: arguments, the machine's matmul throughput, the side-by-side run."""
+"""What the benchmarks share: arguments, the compute floor, the side-by-side run and its table.
+
+Each benchmark names some ways of training one epoch ("ours", "conventional", ...). They are
+run alternately, ``--repeats`` times, each for ``--epochs`` epochs from scratch; the table
+gives each way's first epoch (capture and warm-up included) and its best later epoch, the
+ratios of the later epochs against the first way, and the share of the compute floor.
+
+The compute floor is the time the linear layers' matrix products alone take, at their own
+shapes, on this device: each product of the algorithm (forward, weight gradient, input
+gradient) timed in isolation, times how often an epoch needs it. A way at 100% would do
+nothing but those products.
+"""
 
 from __future__ import annotations
 
 import argparse
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import torch
+from torch import nn
 
-Epoch = Callable[[int, int], float]  # (limit, seed) -> seconds of one training epoch
-
-
-def matmul_gflops(n: int = 2048, seconds: float = 2.0) -> float:
-    """Best float32 GFLOP/s of an n x n x n matmul over about ``seconds``."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
-    a @ b
-    best, t_end = 0.0, time.perf_counter() + seconds
-    while time.perf_counter() < t_end:
-        t = time.perf_counter()
-        a @ b
-        best = max(best, 2 * n**3 / (time.perf_counter() - t) / 1e9)
-    return best
+# (limit, seed, device) -> seconds of each of ``epochs`` consecutive training epochs
+Epochs = Callable[[int, int, torch.device, int], list[float]]
 
 
-def compare(title: str, doc: str, ours: Epoch, conventional: Epoch, macs_per_image: int,
-            argv: list[str] | None = None) -> dict[str, float]:  # fmt: skip
-    """Time one epoch each way (alternating, best of ``--repeats``) and print the comparison.
+@dataclass
+class Products:
+    """How often one batch needs each kind of product of one ``nn.Linear`` (in -> out)."""
 
-    The fraction of matmul throughput counts ``macs_per_image`` multiply-adds per image.
-    """
+    in_features: int
+    out_features: int
+    rows: int  # the batch's rows through the layer
+    forward: int = 1
+    weight_grad: int = 1
+    input_grad: int = 1
+
+
+def linear_layers(module: nn.Module) -> list[tuple[int, int]]:
+    """(in_features, out_features) of every ``nn.Linear`` of ``module``, in order."""
+    return [(m.in_features, m.out_features) for m in module.modules() if isinstance(m, nn.Linear)]
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def product_seconds(rows: int, n_in: int, n_out: int, device: torch.device,
+                    repeats: int = 50) -> tuple[float, float, float]:  # fmt: skip
+    """Best seconds of the forward, weight-gradient and input-gradient products of one layer."""
+    x, w = torch.randn(rows, n_in, device=device), torch.randn(n_out, n_in, device=device)
+    g = torch.randn(rows, n_out, device=device)
+    kinds = (lambda: x @ w.t(), lambda: g.t() @ x, lambda: g @ w)
+    best = []
+    for product in kinds:
+        product()
+        sync(device)
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            product()
+            sync(device)
+            times.append(time.perf_counter() - t)
+        best.append(min(times))
+    return best[0], best[1], best[2]
+
+
+def floor_seconds(batch: Sequence[Products], batches: int, device: torch.device) -> float:
+    """Seconds per epoch of the matrix products alone, ``batches`` batches of ``batch``."""
+    total = 0.0
+    for p in batch:
+        fwd, wgrad, igrad = product_seconds(p.rows, p.in_features, p.out_features, device)
+        total += p.forward * fwd + p.weight_grad * wgrad + p.input_grad * igrad
+    return total * batches
+
+
+def parse(doc: str, argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=doc)
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--limit", type=int, default=0, help="train on the first N images (0: all)")
-    parser.add_argument("--repeats", type=int, default=3, help="alternate this many times; best")
+    parser.add_argument("--epochs", type=int, default=2, help="epochs per try (the first warms)")
+    parser.add_argument("--repeats", type=int, default=2, help="alternate this many times")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    images = args.limit or 60_000
-    peak = matmul_gflops()
-    times: dict[str, list[float]] = {"ours": [], "conventional": []}
+    return args
+
+
+def compare(title: str, ways: dict[str, Epochs], floor: float, args: argparse.Namespace,
+            images: int) -> dict[str, float]:  # fmt: skip
+    """Run ``ways`` alternately and print the table; returns each way's best later epoch."""
+    device = torch.device(args.device)
+    first: dict[str, list[float]] = {name: [] for name in ways}
+    later: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(args.repeats):
-        times["ours"].append(ours(args.limit, args.seed))
-        times["conventional"].append(conventional(args.limit, args.seed))
-    flops = 2 * macs_per_image * images
+        for name, way in ways.items():
+            seconds = way(args.limit, args.seed, device, args.epochs)
+            first[name].append(seconds[0])
+            later[name].extend(seconds[1:] or seconds[:1])
+    where = (torch.cuda.get_device_name() if device.type == "cuda"
+             else f"CPU, {torch.get_num_threads()} threads")  # fmt: skip
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{title}: one epoch of {images} images, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}, load average {load}")  # fmt: skip
-    print(f"float32 matmul throughput here (2048^3): {peak:.1f} GFLOP/s")
-    print(f"work counted: {flops / 1e9:.1f} GFLOP per epoch "
-          f"({macs_per_image / 1e6:.2f} M multiply-adds per image)")  # fmt: skip
-    best = {name: min(ts) for name, ts in times.items()}
-    for name, seconds in best.items():
-        achieved = flops / seconds / 1e9
-        all_runs = ", ".join(f"{t:.2f}" for t in times[name])
-        print(f"{name:>12}: {seconds:7.2f} s/epoch  {images / seconds:8.0f} images/s  "
-              f"{achieved:6.1f} GFLOP/s = {achieved / peak:5.1%} of matmul  "
-              f"(runs: {all_runs})")  # fmt: skip
-    ratio = best["conventional"] / best["ours"]
-    print(f"ratio: ours is {ratio:.2f}x faster")
-    return {"ratio": ratio, "fraction": flops / best["ours"] / 1e9 / peak}
+    print(f"{title}: one epoch of {images} images on {where}, torch {torch.__version__}, "
+          f"load average {load}")  # fmt: skip
+    print(f"compute floor (the linear layers' products at their own shapes): {floor:.3f} s/epoch")
+    best = {name: min(ts) for name, ts in later.items()}
+    reference = next(iter(ways))
+    print(f"| way | first epoch (s) | later epoch, best (s) | {reference} is faster by | "
+          "share of the floor |")
+    print("| --- | --- | --- | --- | --- |")
+    for name in ways:
+        ratio = best[name] / best[reference]
+        print(f"| {name} | {min(first[name]):.3f} | {best[name]:.3f} | {ratio:.2f}x | "
+              f"{floor / best[name]:.1%} |")  # fmt: skip
+    return best

@@ -115,6 +115,8 @@ def test_metrics_of_real_images(dataset):
     clf = ev.load_classifier(dataset)
     assert m["conditional_accuracy"] == pytest.approx(clf.record["test_accuracy"], abs=2e-4)
     assert min(m["conditional_accuracy_per_class"]) > 0.5
+    # the test split is the reference of the within-class variety: exactly as varied as itself
+    assert m["within_class_variety_per_class"] == pytest.approx([1.0] * 10)
     # a "generator" of one class only: mode collapse
     ones = test.pixels()[test.labels == 1]
     m1 = ev.image_metrics(ones, dataset, reference=False)
@@ -123,6 +125,46 @@ def test_metrics_of_real_images(dataset):
     # the references are cached beside the classifier
     side = read_json(ev.classifier_path(dataset).with_suffix(".json"))
     assert side["reference_distances"][str(ev.DEFAULT_N)] == refs
+
+
+def test_within_class_variety_of_real_features():
+    clf = ev.load_classifier("fashion-mnist")
+    test = load("fashion-mnist", "test")
+    feats, _ = clf.embed(test.pixels())
+    half = len(test) // 2
+    a, b = (feats[:half], test.labels[:half]), (feats[half:], test.labels[half:])
+    v = ev.within_class_variety(*a, *b)
+    assert 0.95 < v["within_class_variety"] < 1.05
+    assert all(0.9 < x < 1.1 for x in v["within_class_variety_per_class"])
+    assert ev.within_class_variety(*a, *a)["within_class_variety"] == pytest.approx(1)
+    # a class with fewer than 2 samples is None and left out of the mean
+    classes = torch.tensor([0] * 39 + [1])
+    v = ev.within_class_variety(feats[:40], classes, *b)
+    assert v["within_class_variety_per_class"][1:] == [None] * 9
+    assert v["within_class_variety"] == v["within_class_variety_per_class"][0] > 0
+    assert ev.within_class_variety(feats[:1], classes[:1], *b)["within_class_variety"] is None
+
+
+def test_within_class_variety_of_images():
+    dataset = "fashion-mnist"
+    train = load(dataset, "train")
+    # real training images against the test split, by their labels and by the predictions
+    images, labels = train.pixels()[:3000], train.labels[:3000]
+    for given in (labels, None):
+        m = ev.image_metrics(images, dataset, labels=given, reference=False)
+        assert 0.9 < m["within_class_variety"] < 1.1, m["within_class_variety_per_class"]
+        assert None not in m["within_class_variety_per_class"]
+    # one image repeated: no variety, in the one class it falls into
+    m = ev.image_metrics(images[:1].repeat(1000, 1, 1, 1), dataset, reference=False)
+    assert m["within_class_variety"] < 0.05
+    assert sum(x is not None for x in m["within_class_variety_per_class"]) == 1
+    # a "cGAN" that draws one image per class: every class covered, still no variety
+    firsts = torch.tensor([int((labels == c).nonzero()[0]) for c in range(10)])
+    cgan_labels = torch.arange(1000) % 10
+    m = ev.image_metrics(images[firsts[cgan_labels]], dataset, cgan_labels, reference=False)
+    assert m["classes_covered"] == 10 and m["conditional_accuracy"] > 0.5
+    assert m["within_class_variety"] < 0.05
+    assert None not in m["within_class_variety_per_class"]
 
 
 # --- run folders ----------------------------------------------------------------------------
@@ -148,6 +190,7 @@ def test_evaluate_vae_run(tmp_path):
         # a VAE of one epoch on 512 images is far from the real data
         assert math.isfinite(m["frechet_distance"])
         assert m["frechet_distance"] > m["reference_distances"]["train_vs_test"]
+        assert len(m["within_class_variety_per_class"]) == 10
     assert "conditional_accuracy" not in result["samples"]
     # recorded: returned as is; reproducible when forced
     assert ev.evaluate_run(run.path, n=512, device="cpu") == result
@@ -175,6 +218,8 @@ def test_evaluate_gan_run(tmp_path, conditional):
         assert 0 <= m["conditional_accuracy"] <= 1
         assert len(m["conditional_accuracy_per_class"]) == 10
         assert None not in m["conditional_accuracy_per_class"]  # balanced: 50 per class
+        assert None not in m["within_class_variety_per_class"]
+        assert m["within_class_variety"] >= 0
     else:
         assert "conditional_accuracy" not in m
     # the samples are drawn from a seeded generator: the same images again

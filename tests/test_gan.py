@@ -73,11 +73,13 @@ def test_losses_from_logits_equal_the_tutorials_sigmoid_bce():
     bce = torch.nn.BCELoss()
     ones, zeros = torch.ones(6), torch.zeros(6)
     expected_d = (bce(torch.sigmoid(real), ones) + bce(torch.sigmoid(fake), zeros)) / 2
-    got_d = discriminator_loss(torch.cat([real, fake]), torch.cat([ones, zeros]))
+    got_d = discriminator_loss(real, fake)
     assert got_d.item() == pytest.approx(expected_d.item(), rel=1e-6)
     assert generator_loss(fake).item() == pytest.approx(
         bce(torch.sigmoid(fake), ones).item(), rel=1e-6
     )
+    smoothed = (bce(torch.sigmoid(real), 0.9 * ones) + bce(torch.sigmoid(fake), zeros)) / 2
+    assert discriminator_loss(real, fake, 0.9).item() == pytest.approx(smoothed.item(), rel=1e-6)
     # non-saturating: -log D(G(z)) at logit 0 is ln 2
     assert generator_loss(torch.zeros(3)).item() == pytest.approx(math.log(2))
 
@@ -114,11 +116,7 @@ def test_a_few_steps_change_both_networks(conditional):
     trainer = GANTrainer(GANConfig(conditional=conditional, **TINY), torch.device("cpu"))
     before = {k: v.clone() for k, v in trainer.state_dict()["generator"].items()}
     before_d = {k: v.clone() for k, v in trainer.state_dict()["discriminator"].items()}
-    stats = torch.zeros(3, 4)
-    for i in range(3):
-        x = trainer.train_x[i * 64 : (i + 1) * 64]
-        y = None if trainer.train_y is None else trainer.train_y[i * 64 : (i + 1) * 64]
-        trainer.train_batch(x, y, stats[i])
+    stats = torch.stack([trainer.train_step(torch.arange(i * 64, (i + 1) * 64)) for i in range(3)])
     after, after_d = trainer.G.state_dict(), trainer.D.state_dict()
     assert all(not torch.equal(before[k], after[k]) for k in before if k.endswith("weight"))
     assert all(not torch.equal(before_d[k], after_d[k]) for k in before_d)
@@ -128,56 +126,26 @@ def test_a_few_steps_change_both_networks(conditional):
                                after["condition.embedding.weight"])  # fmt: skip
 
 
+def count_forward_calls(module: torch.nn.Module, calls: list[int]) -> None:
+    module.register_forward_hook(lambda m, args, out: calls.append(len(args[0])))
+
+
 def test_g_steps_three_updates_the_generator_three_times_per_discriminator_update():
     trainer = GANTrainer(GANConfig(g_steps=3, **TINY), torch.device("cpu"))
-    g_forward, d_forward = [], []
-    for network, calls in ((trainer.g_pass, g_forward), (trainer.d_pass, d_forward)):
-
-        def counted(x, labels=None, forward=network.forward, calls=calls):
-            calls.append(len(x))
-            return forward(x, labels)
-
-        network.forward = counted
-    stats = torch.zeros(2, 4)
+    g_forward: list[int] = []
+    d_forward: list[int] = []
+    count_forward_calls(trainer.G, g_forward)
+    count_forward_calls(trainer.D, d_forward)
     for i in range(2):
-        trainer.train_batch(trainer.train_x[i * 64 : (i + 1) * 64], None, stats[i])
+        trainer.train_step(torch.arange(i * 64, (i + 1) * 64))
 
     def steps(optimizer):
         return {int(s["step"]) for s in optimizer.state.values()}
 
     assert steps(trainer.opt_g) == {6} and steps(trainer.opt_d) == {2}
-    # per batch: three generated batches (fresh noise each), each judged once by D; the
-    # last one together with the real batch, a pass the discriminator update shares
-    assert g_forward == [64] * 6 and d_forward == [64, 64, 128] * 2
-
-
-def test_the_shared_pass_gives_the_gradients_of_the_usual_loop():
-    """Generator step first, then D on real and the detached generated batch, as in tutorials."""
-    trainer = GANTrainer(GANConfig(**TINY), torch.device("cpu"))
-    G, D = trainer.G, trainer.D
-    x = trainer.train_x[:64]
-    state = {k: v.clone() for k, v in trainer.state_dict()["generator"].items()}
-    # the usual loop's two gradients, at the same weights and noise
-    torch.manual_seed(7)
-    z = torch.randn(64, 100)
-    fake = G(z)
-    generator_loss(D(fake)).backward()
-    expected_g = [p.grad.clone() for p in G.parameters()]
-    D.zero_grad()
-    ones, zeros = torch.ones(64), torch.zeros(64)
-    d_loss = (discriminator_loss(D(x), ones) + discriminator_loss(D(fake.detach()), zeros)) / 2
-    d_loss.backward()
-    expected_d = [p.grad.clone() for p in D.parameters()]
-    # ours, from the same starting point (batch norm's running statistics restored)
-    G.load_state_dict(state)
-    for opt in (trainer.opt_g, trainer.opt_d):
-        opt.step = lambda: None  # keep the gradients, skip the updates
-    torch.manual_seed(7)
-    trainer.train_batch(x, None, torch.zeros(4))
-    for got, want in zip([p.grad for p in G.parameters()], expected_g, strict=True):
-        torch.testing.assert_close(got, want)
-    for got, want in zip([p.grad for p in D.parameters()], expected_d, strict=True):
-        torch.testing.assert_close(got, want)
+    # per batch: D on the real and the generated batch; then G three times (the first on the
+    # batch D just saw, then fresh noise twice), each generated batch judged once by D
+    assert g_forward == [64] * 6 and d_forward == [64] * 10
 
 
 def test_run_folder_metrics_and_grids(tmp_path):
@@ -222,16 +190,18 @@ def test_an_absurd_learning_rate_diverges_cleanly(tmp_path):
 
 
 def test_divergence_in_a_later_epoch_keeps_the_earlier_ones(tmp_path, monkeypatch):
-    original = GANTrainer.train_batch
+    original = GANTrainer.train_step
 
-    def nan_in_epoch_2_batch_3(self, x, y, stats):
-        original(self, x, y, stats)
+    def nan_in_epoch_2_batch_3(self, index):
+        stats = original(self, index)
         calls.append(1)
         if len(calls) == self.batches_per_epoch + 3:
+            stats = stats.clone()
             stats[0] = float("nan")
+        return stats
 
     calls: list[int] = []
-    monkeypatch.setattr(GANTrainer, "train_batch", nan_in_epoch_2_batch_3)
+    monkeypatch.setattr(GANTrainer, "train_step", nan_in_epoch_2_batch_3)
     run = train_gan(run_dir=tmp_path / "run", epochs=3, progress=False, **TINY)
     assert run.status == "diverged"
     assert run.metrics["diverged"]["epoch"] == 2 and run.metrics["diverged"]["batch"] == 3
@@ -248,16 +218,16 @@ def test_ctrl_c_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, mon
     config = dict(epochs=2, conditional=True, progress=False, **TINY)
     reference = train_gan(run_dir=tmp_path / "reference", **config)
 
-    original = GANTrainer.train_batch
+    original = GANTrainer.train_step
     calls: list[int] = []
 
-    def ctrl_c_in_epoch_2_batch_2(self, x, y, stats):
+    def ctrl_c_in_epoch_2_batch_2(self, index):
         calls.append(1)
         if len(calls) == self.batches_per_epoch + 2:
             raise KeyboardInterrupt
-        original(self, x, y, stats)
+        return original(self, index)
 
-    monkeypatch.setattr(GANTrainer, "train_batch", ctrl_c_in_epoch_2_batch_2)
+    monkeypatch.setattr(GANTrainer, "train_step", ctrl_c_in_epoch_2_batch_2)
     with pytest.raises(KeyboardInterrupt):
         train_gan(run_dir=tmp_path / "resumed", **config)
     partial = load_metrics(tmp_path / "resumed")

@@ -48,3 +48,13 @@ def test_command_line_help_lists_every_parameter_with_its_default():
     bad = subprocess.run([sys.executable, "-m", "genlab", "gan", "--g-steps", "0"],
                          capture_output=True, text=True)  # fmt: skip
     assert bad.returncode == 2 and "g_steps=0 must be >= 1" in bad.stderr
+
+
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if not p.name.startswith("5.6")],
+                         ids=lambda p: p.name)  # fmt: skip
+def test_problem_notebooks_show_the_code_that_trains_from_the_package(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    shown = [i for i, source in enumerate(code) if "source_markdown(" in source]
+    assert shown and shown[0] <= 3, f"{path.name}: the model and its step are shown near the top"
+    assert "train_step" in code[shown[0]] and "loss" in code[shown[0]]

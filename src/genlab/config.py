@@ -19,6 +19,7 @@ from genlab.device import DEVICES
 
 C = TypeVar("C", bound="Config")
 EVAL_HELP = "samples for the sample-quality metrics at the end of training (0: none)"
+CUDA_GRAPH_HELP = "replay the training step as a CUDA graph: auto (on CUDA devices) | on | off"
 
 
 def param(
@@ -28,10 +29,12 @@ def param(
     choices: tuple | None = None,
     min: float | None = None,
     gt: float | None = None,
+    max: float | None = None,
     identity: bool = True,
 ) -> Any:
     """A config field: its default, a one-line help, and the check its value must pass."""
-    meta = {"help": help, "choices": choices, "min": min, "gt": gt, "identity": identity}
+    meta = {"help": help, "choices": choices, "min": min, "gt": gt, "max": max,
+            "identity": identity}  # fmt: skip
     return field(default=default, metadata=meta)
 
 
@@ -75,6 +78,10 @@ class Config:
             if meta["min"] is not None and value < meta["min"]:
                 raise ConfigError(
                     f"{self.model} parameter {f.name}={value!r} must be >= {meta['min']}"
+                )
+            if meta["max"] is not None and value > meta["max"]:
+                raise ConfigError(
+                    f"{self.model} parameter {f.name}={value!r} must be <= {meta['max']}"
                 )
             if meta["gt"] is not None and not value > meta["gt"]:
                 raise ConfigError(
@@ -148,6 +155,7 @@ class VAEConfig(Config):
     log_interval: int = param(10, "batches between progress updates", min=1, identity=False)
     no_cuda: bool = param(False, "disables CUDA training", identity=False)
     device: str = param("auto", "auto | cpu | cuda | mps", choices=DEVICES, identity=False)
+    cuda_graph: str = param("auto", CUDA_GRAPH_HELP, choices=("auto", "on", "off"), identity=False)
 
 
 @dataclass
@@ -173,9 +181,14 @@ class GANConfig(Config):
     g_steps: int = param(1, "generator updates per discriminator update", min=1)
     latent_dim: int = param(100, "size of the noise vector z", min=1)
     embed_dim: int = param(10, "size of the label embedding (cGAN only)", min=1)
+    d_dropout: float = param(0.0, "dropout after each hidden layer of the discriminator",
+                             min=0, max=0.9)  # fmt: skip
+    real_target: float = param(1.0, "discriminator's target for real images (<1: smoothing)",
+                               gt=0, max=1)  # fmt: skip
     seed: int = param(1, "random seed (weights, shuffling, noise)")
     train_limit: int = param(0, "use only the first N training images (0: all 60,000)", min=0)
     eval_samples: int = param(10_000, EVAL_HELP, min=0, identity=False)
     log_interval: int = param(100, "batches between progress updates", min=1, identity=False)
     no_cuda: bool = param(False, "disables CUDA training", identity=False)
     device: str = param("auto", "auto | cpu | cuda | mps", choices=DEVICES, identity=False)
+    cuda_graph: str = param("auto", CUDA_GRAPH_HELP, choices=("auto", "on", "off"), identity=False)

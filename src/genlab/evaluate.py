@@ -11,8 +11,11 @@ split); its prediction is the class of a generated image. Every function takes i
 tensors in [0, 1] of shape (N, 1, 28, 28); a tanh output is mapped with ``from_signed``.
 
 - ``image_metrics(images, dataset, labels=None)``: Fréchet distance (beside the two reference
-  points), class histogram, classes covered, KL from uniform and, given the labels the images
-  were conditioned on, the conditional accuracy overall and per class.
+  points), class histogram, classes covered, KL from uniform, within-class variety and, given
+  the labels the images were conditioned on, the conditional accuracy overall and per class.
+- ``within_class_variety(features, classes, real_features, real_classes)``: how spread out the
+  samples of each class are in the classifier's feature space, relative to real images of that
+  class (1: as varied as the real data, 0: one image per class).
 - ``reference_distances(dataset, n)``: real train against real test (the floor) and uniform
   noise against real test (the ceiling), computed the same way with ``n`` images.
 - ``evaluate_run(run_dir)``: loads a run's checkpoint, draws seeded samples (and, for the VAE,
@@ -62,6 +65,7 @@ from genlab.runs import (
 NUM_CLASSES = 10
 DEFAULT_N = 10_000  # generated images per metric
 COVERAGE_SHARE = 0.05  # a class is covered when it receives at least this share of samples
+VARIETY_CAP = 500  # images per class in the within-class variety (the first ones, in order)
 EVAL_SEED = 2024  # noise of the samples and of the references: the same for every run
 ACCURACY_BAR = {"mnist": 0.990, "fashion-mnist": 0.910}  # test accuracy the classifier must reach
 CHUNK = 1000  # images per forward pass when embedding or generating
@@ -329,6 +333,7 @@ def _update_sidecar(path: Path, change: Any) -> dict[str, Any]:
 # --- features of real images ------------------------------------------------------------------
 
 _TEST_FEATURES: dict[tuple[str, str], torch.Tensor] = {}
+_TEST_SPREADS: dict[tuple[str, str], list[float | None]] = {}
 
 
 def _test_features(clf: Classifier, dataset: str, root: str | os.PathLike | None) -> torch.Tensor:
@@ -337,6 +342,17 @@ def _test_features(clf: Classifier, dataset: str, root: str | os.PathLike | None
     if key not in _TEST_FEATURES:
         _TEST_FEATURES[key] = clf.embed(load(dataset, "test", root=root).pixels())[0]
     return _TEST_FEATURES[key]
+
+
+def _test_spreads(
+    clf: Classifier, dataset: str, root: str | os.PathLike | None
+) -> list[float | None]:
+    """``_class_spreads`` of the real test split with its true labels, once per process."""
+    key = (clf.record["file"], str(next(clf.parameters()).device))
+    if key not in _TEST_SPREADS:
+        labels = load(dataset, "test", root=root).labels
+        _TEST_SPREADS[key] = _class_spreads(_test_features(clf, dataset, root), labels)
+    return _TEST_SPREADS[key]
 
 
 class _GivenFeatures(nn.Module):
@@ -417,6 +433,56 @@ def conditional_accuracy(predictions: torch.Tensor, labels: torch.Tensor) -> dic
     }
 
 
+def _class_spreads(features: torch.Tensor, classes: torch.Tensor) -> list[float | None]:
+    """Per class, the mean Euclidean distance between the features of two different images.
+
+    Over the pairs i != j of the first ``VARIETY_CAP`` images of the class (the mean of all
+    pairs is estimated without bias by any subset); ``None`` for fewer than 2 images.
+    """
+    features, classes = features.double().cpu(), classes.cpu().long()
+    spreads: list[float | None] = []
+    for c in range(NUM_CLASSES):
+        f = features[classes == c][:VARIETY_CAP]
+        n = len(f)
+        if n < 2:
+            spreads.append(None)
+            continue
+        d = torch.cdist(f, f)  # through a matrix product: the diagonal may be ~1e-7, not 0
+        spreads.append(float(d.sum() - d.diagonal().sum()) / (n * (n - 1)))
+    return spreads
+
+
+def _variety(spreads: list[float | None], real_spreads: list[float | None]) -> dict[str, Any]:
+    per_class = [
+        s / r if s is not None and r is not None else None
+        for s, r in zip(spreads, real_spreads, strict=True)
+    ]
+    present = [v for v in per_class if v is not None]
+    return {
+        "within_class_variety": sum(present) / len(present) if present else None,
+        "within_class_variety_per_class": per_class,
+    }
+
+
+def within_class_variety(
+    features: torch.Tensor,
+    classes: torch.Tensor,
+    real_features: torch.Tensor,
+    real_classes: torch.Tensor,
+) -> dict[str, Any]:
+    """How varied the samples of each class are, relative to real images of that class.
+
+    Per class: the mean pairwise Euclidean distance between the ``features`` (N, d) of the
+    samples of that class (their ``classes`` (N,)), divided by the same for ``real_features``
+    of that class; at most the first ``VARIETY_CAP`` images of a class are used on either side.
+    About 1 for real images, 0 for one image repeated. Keys: ``within_class_variety_per_class``
+    (10 ratios; ``None`` for a class with fewer than 2 images on either side) and
+    ``within_class_variety``, their mean over the classes that are not ``None`` (``None`` if
+    none is).
+    """
+    return _variety(_class_spreads(features, classes), _class_spreads(real_features, real_classes))
+
+
 def image_metrics(
     images: torch.Tensor,
     dataset: str,
@@ -428,10 +494,12 @@ def image_metrics(
     """The metrics of generated ``images`` (N, 1, 28, 28) in [0, 1] of a ``dataset``'s kind.
 
     Keys: ``n``, ``frechet_distance`` (to the real test split, in the classifier's feature
-    space), ``class_histogram`` (10 shares), ``classes_covered``, ``kl_from_uniform``; with
-    ``labels`` (the classes the images were conditioned on) ``conditional_accuracy`` and
-    ``conditional_accuracy_per_class``; with ``reference`` the ``reference_distances`` for
-    the same number of images.
+    space), ``class_histogram`` (10 shares), ``classes_covered``, ``kl_from_uniform``,
+    ``within_class_variety`` and ``within_class_variety_per_class`` (against the real test
+    split; an image's class is its label when ``labels`` are given, else the classifier's
+    prediction); with ``labels`` (the classes the images were conditioned on)
+    ``conditional_accuracy`` and ``conditional_accuracy_per_class``; with ``reference`` the
+    ``reference_distances`` for the same number of images.
     """
     images = _as_images(images)
     if labels is not None and len(labels) != len(images):
@@ -443,6 +511,8 @@ def image_metrics(
         "frechet_distance": frechet_distance(_test_features(clf, dataset, root), feats),
         **coverage(preds),
     }
+    classes = preds if labels is None else labels.cpu().long()
+    out.update(_variety(_class_spreads(feats, classes), _test_spreads(clf, dataset, root)))
     if labels is not None:
         out.update(conditional_accuracy(preds, labels))
     if reference:

@@ -5,9 +5,14 @@ Observations in the notebooks come from here, so every number they quote was mea
 
 from __future__ import annotations
 
+import inspect
+import textwrap
+from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
+
+PACKAGE = Path(__file__).resolve().parent
 
 
 def config_table(config: Config) -> str:
@@ -16,6 +21,20 @@ def config_table(config: Config) -> str:
     for f in config.fields():
         rows.append(f"| `{f.name}` | `{getattr(config, f.name)!r}` | {f.metadata['help']} |")
     return "\n".join(rows)
+
+
+def source_markdown(*objects: Any) -> str:
+    """The source of each class or function, as it is in the package, in Markdown code blocks.
+
+    Notebooks show the model, its loss and the training step this way, so what a reader sees
+    is the code that ran, never a copy of it.
+    """
+    blocks = []
+    for obj in objects:
+        path = Path(inspect.getsourcefile(obj)).resolve().relative_to(PACKAGE.parent)
+        blocks.append(f"`{path.as_posix()}`: `{obj.__qualname__}`\n\n```python\n"
+                      f"{textwrap.dedent(inspect.getsource(obj)).rstrip()}\n```")  # fmt: skip
+    return "\n\n".join(blocks)
 
 
 def duration(seconds: float) -> str:

@@ -2,9 +2,10 @@
 
 Generator: noise of size 100 -> 128 -> 256 -> 512 -> 1024 -> 784, LeakyReLU(0.2), batch norm
 on the hidden layers after the first, tanh output (images in [-1, 1]). Discriminator:
-784 -> 512 -> 256 -> 1 logit, LeakyReLU(0.2). With ``num_classes`` both networks also take the
-class label: an embedding of it is concatenated with the noise (generator) and with the
-flattened image (discriminator), as in the conditional GAN of Mirza & Osindero (2014).
+784 -> 512 -> 256 -> 1 logit, LeakyReLU(0.2), optionally Dropout after each hidden layer (as in
+the conditional GAN of the PyTorch-GAN collection). With ``num_classes`` both networks also
+take the class label: an embedding of it is concatenated with the noise (generator) and with
+the flattened image (discriminator), as in the conditional GAN of Mirza & Osindero (2014).
 """
 
 from __future__ import annotations
@@ -70,13 +71,15 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """Images (N, ...) with 784 pixels in [-1, 1] [and labels (N,)] -> one logit each (N,)."""
 
-    def __init__(self, num_classes: int = 0, embed_dim: int = 10):
+    def __init__(self, num_classes: int = 0, embed_dim: int = 10, dropout: float = 0.0):
         super().__init__()
         self.condition = _Conditioning(num_classes, embed_dim)
         layers: list[nn.Module] = []
         width = IMAGE_SIZE + self.condition.width
         for out in DISCRIMINATOR_WIDTHS:
             layers += [nn.Linear(width, out), nn.LeakyReLU(SLOPE, inplace=True)]
+            if dropout:
+                layers.append(nn.Dropout(dropout))
             width = out
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
@@ -94,21 +97,15 @@ def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(fake_logits, torch.ones_like(fake_logits))
 
 
-def discriminator_loss(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Mean BCE of the discriminator's logits against 1 (real) / 0 (generated) targets.
+def discriminator_loss(
+    real_logits: torch.Tensor, fake_logits: torch.Tensor, real_target: float = 1.0
+) -> torch.Tensor:
+    """(BCE(D(x), 1) + BCE(D(G(z)), 0)) / 2: real images labelled 1, generated ones 0.
 
-    With as many real as generated images this is (BCE(real, 1) + BCE(fake, 0)) / 2, the
-    usual discriminator loss.
+    ``real_target`` < 1 is one-sided label smoothing (Salimans et al., 2016): real images are
+    labelled, say, 0.9, so the discriminator is never rewarded for total certainty.
     """
-    return F.binary_cross_entropy_with_logits(logits, targets)
-
-
-def macs_per_image(latent_dim: int = 100, conditional_width: int = 0) -> dict[str, int]:
-    """Multiply-adds of one forward pass per image through each network's linear layers."""
-    g, width = 0, latent_dim + conditional_width
-    for out in (*GENERATOR_WIDTHS, IMAGE_SIZE):
-        g, width = g + width * out, out
-    d, width = 0, IMAGE_SIZE + conditional_width
-    for out in (*DISCRIMINATOR_WIDTHS, 1):
-        d, width = d + width * out, out
-    return {"generator": g, "discriminator": d}
+    targets = torch.full_like(real_logits, real_target)
+    real = F.binary_cross_entropy_with_logits(real_logits, targets)
+    fake = F.binary_cross_entropy_with_logits(fake_logits, torch.zeros_like(fake_logits))
+    return (real + fake) / 2

@@ -1,12 +1,12 @@
 """Training the GAN and the conditional GAN on whole tensors, in a run folder.
 
-Each batch: ``g_steps`` generator updates (fresh noise each), then one discriminator update on
-the real batch and the last generated batch; the last generator update and the discriminator
-update share one discriminator pass over both batches (see ``GANTrainer.train_batch``).
-Losses are binary cross-entropies computed from logits (the non-saturating generator loss).
-Every batch's losses are kept on the device and checked for NaN/inf at each progress update
-and at the end of the epoch, so a divergence is reported with the exact batch without a
-host-device sync per batch.
+``GANTrainer.train_step`` is the step of PyTorch's DCGAN example, with the course's
+generator steps: the discriminator on the real batch and on a generated one (``detach``ed),
+then the generator ``g_steps`` times, the first time on the batch the discriminator just saw,
+then on fresh noise. Losses are binary cross-entropies computed from logits, the generator's
+the non-saturating -log D(G(z)). As for the VAE, speed comes from around the step: the data on
+the device, index batches, fused Adam, losses kept on the device, and on a GPU the whole step
+replayed as one CUDA graph (``genlab.train.cuda_graph``).
 """
 
 from __future__ import annotations
@@ -19,18 +19,11 @@ import torch
 from genlab.config import GANConfig
 from genlab.data import load, shuffled_batches
 from genlab.device import seed_everything
-from genlab.models.gan import (
-    IMAGE_SIZE,
-    Discriminator,
-    Generator,
-    discriminator_loss,
-    generator_loss,
-)
+from genlab.models.gan import Discriminator, Generator, discriminator_loss, generator_loss
 from genlab.plots import class_grid, loss_curves
 from genlab.runs import Run, save_image
-from genlab.train.backprop import MLPPass
-from genlab.train.loop import Progress, check_finite, train
-from genlab.train.optim import LeanAdam
+from genlab.train.cuda_graph import adam, use_cuda_graph, wrap
+from genlab.train.loop import Progress, train, train_batches
 
 SAMPLES = 64  # fixed noise vectors of the GAN's 8 x 8 grid
 COLUMNS_PER_CLASS = 10  # fixed noise vectors of the cGAN's grid, the same in every class row
@@ -51,12 +44,11 @@ class GANTrainer:
         classes = len(self.classes) if config.conditional else 0
         self.train_y = train.labels if config.conditional else None
         self.G = Generator(config.latent_dim, classes, config.embed_dim).to(device)
-        self.D = Discriminator(classes, config.embed_dim).to(device)
-        betas = (config.beta1, 0.999)
-        self.opt_g = LeanAdam(self.G.parameters(), lr=config.lr_g, betas=betas)
-        self.opt_d = LeanAdam(self.D.parameters(), lr=config.lr_d, betas=betas)
-        self.g_pass, self.d_pass = MLPPass(self.G), MLPPass(self.D)
-        self._image_columns = slice(0, IMAGE_SIZE)
+        self.D = Discriminator(classes, config.embed_dim, config.d_dropout).to(device)
+        graphed, betas = use_cuda_graph(config.cuda_graph, device), (config.beta1, 0.999)
+        self.opt_g = adam(self.G.parameters(), device, graphed, lr=config.lr_g, betas=betas)
+        self.opt_d = adam(self.D.parameters(), device, graphed, lr=config.lr_d, betas=betas)
+        self.step = wrap(self.train_step, config.cuda_graph, device)
         self.generator = torch.Generator().manual_seed(config.seed)
         fixed = torch.Generator().manual_seed(config.seed + 10_000)
         if config.conditional:
@@ -69,7 +61,6 @@ class GANTrainer:
             self.fixed_labels = None
         n, bs = len(self.train_x), config.batch_size
         self.images_per_epoch, self.batches_per_epoch = n, -(-n // bs)
-        self._targets = self._targets_for(bs)
         # spread of real images, the reference for the samples' (pixels in [0, 1])
         self.real_std = float(self.train_x.std(0).mean() / 2)
 
@@ -94,77 +85,39 @@ class GANTrainer:
             return z, None
         return z, torch.randint(len(self.classes), (n,), device=self.device)
 
-    def train_batch(self, x: torch.Tensor, y: torch.Tensor | None, stats: torch.Tensor) -> None:
-        """Update both networks on one real batch; write its 4 statistics into ``stats``.
-
-        As in the usual loop: ``g_steps`` generator updates, each on fresh noise, then one
-        discriminator update on the real batch and the last generated batch (detached). The
-        last generator update and the discriminator update are taken at the same weights, so
-        they share one discriminator pass over the real and the last generated batch: its
-        backward pass from the discriminator loss gives the discriminator's gradient (both
-        halves), and from the generator loss the gradient into the generated images (the
-        generated half only). The passes are ``MLPPass``es: no autograd graph.
-        """
-        n, g_steps = len(x), self.config.g_steps
-        g_total = torch.zeros((), device=self.device)
-        for _ in range(g_steps - 1):
-            z, fake_y = self._noise(n)
-            logits = self.d_pass.forward(self.g_pass.forward(z, fake_y), fake_y)
-            g_loss = generator_loss(logits)
-            self.g_pass.backward(self._through_discriminator(logits, slice(None)))
-            self.opt_g.step()
-            g_total += g_loss
+    def train_step(self, index: torch.Tensor) -> torch.Tensor:
+        """One step on the real images ``index``; its 4 statistics (``STATS``) as a vector."""
+        x = self.train_x[index]
+        y = None if self.train_y is None else self.train_y[index]
+        n = len(x)
+        # the discriminator: real images towards 1, generated ones towards 0
         z, fake_y = self._noise(n)
-        fake = self.g_pass.forward(z, fake_y)
-        labels = None if y is None else torch.cat([y, fake_y])
-        logits = self.d_pass.forward(torch.cat([x, fake]), labels)
-        targets = self._targets if n == self.config.batch_size else self._targets_for(n)
-        g_loss, d_loss = generator_loss(logits[n:]), discriminator_loss(logits, targets)
-        p = torch.sigmoid(logits)
-        # d mean BCE / d logits = (sigmoid - target) / count
-        self.g_pass.backward(self._through_discriminator(logits, slice(n, None)))
-        self.d_pass.backward((p - targets) / (2 * n))
-        self.opt_g.step()
+        fake = self.G(z, fake_y)
+        real_logits, fake_logits = self.D(x, y), self.D(fake.detach(), fake_y)
+        d_loss = discriminator_loss(real_logits, fake_logits, self.config.real_target)
+        self.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
         self.opt_d.step()
-        stats[0] = (g_total + g_loss) / g_steps
-        stats[1] = d_loss
-        stats[2] = p[:n].mean()
-        stats[3] = p[n:].mean()
+        # the generator, g_steps times: make the updated discriminator call its images real
+        g_losses = []
+        for k in range(self.config.g_steps):
+            if k > 0:
+                z, fake_y = self._noise(n)
+                fake = self.G(z, fake_y)
+            g_loss = generator_loss(self.D(fake, fake_y))
+            self.opt_g.zero_grad(set_to_none=True)
+            g_loss.backward()
+            self.opt_g.step()
+            g_losses.append(g_loss.detach())
+        d_real, d_fake = torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()
+        return torch.stack([torch.stack(g_losses).mean(), d_loss, d_real, d_fake]).detach()
 
-    def _through_discriminator(self, logits: torch.Tensor, fake: slice) -> torch.Tensor:
-        """d generator loss / d generated images, back through the last discriminator pass.
-
-        ``fake``: the rows of that pass that are generated images (the others are real).
-        """
-        rows = logits[fake]
-        grad = (torch.sigmoid(rows) - 1) / len(rows)  # d mean(-log sigmoid(l)) / d l
-        return self.d_pass.backward(grad, weights=False, input_columns=self._image_columns,
-                                    rows=fake)  # fmt: skip
-
-    def _targets_for(self, n: int) -> torch.Tensor:
-        """1 for the n real images, then 0 for the n generated ones, as a column."""
-        return torch.cat([torch.ones(n), torch.zeros(n)])[:, None].to(self.device)
-
-    # --- one epoch -------------------------------------------------------------------------
     def train_epoch(self, epoch: int, progress: Progress) -> dict[str, float]:
         self.G.train()
         self.D.train()
-        stats = torch.zeros(self.batches_per_epoch, len(STATS), device=self.device)
-        batches = shuffled_batches(len(self.train_x), self.config.batch_size, self.generator,
-                                   self.device)  # fmt: skip
-        checked = 0
-        for i, idx in enumerate(batches, start=1):
-            y = None if self.train_y is None else self.train_y[idx]
-            self.train_batch(self.train_x.index_select(0, idx), y, stats[i - 1])
-            if i % self.config.log_interval == 0:
-                _check(stats, checked, i)
-                checked = i
-                g, d = stats[i - 1, :2].tolist()
-                progress.step(i, g_loss=g, d_loss=d)
-            else:
-                progress.step(i)
-        _check(stats, checked, len(stats))
-        return dict(zip(STATS, stats.mean(0).tolist(), strict=True))
+        batches = list(shuffled_batches(len(self.train_x), self.config.batch_size,
+                                        self.generator, self.device))  # fmt: skip
+        return train_batches(self.step, batches, STATS, progress)
 
     @torch.no_grad()
     def samples(self) -> torch.Tensor:
@@ -194,15 +147,6 @@ class GANTrainer:
             extra=[("d_real", "D(x), real images"), ("d_fake", "D(G(z)), generated")],
             extra_ylabel="mean discriminator output",
         )
-
-
-def _check(stats: torch.Tensor, start: int, stop: int) -> None:
-    """Raise ``Diverged`` for the first batch in [start, stop) with a non-finite loss."""
-    losses = stats[start:stop, :2]
-    bad = ~torch.isfinite(losses).all(1)
-    if bool(bad.any()):
-        j = start + int(bad.nonzero()[0])
-        check_finite(j + 1, **dict(zip(STATS[:2], stats[j, :2].tolist(), strict=True)))
 
 
 def sample_epochs(metrics: dict[str, Any]) -> list[int]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +12,7 @@ from tqdm import tqdm
 
 from genlab.device import resolve_device
 from genlab.runs import Run, rng_state, set_rng_state
+from genlab.train.cuda_graph import use_cuda_graph
 
 
 class Diverged(Exception):
@@ -38,21 +38,43 @@ class Trainer(Protocol):
 
 
 class Progress:
-    """One bar for the whole run; trainers report every ``log_interval`` batches."""
+    """One bar for the whole run; trainers report every ``log_interval`` batches.
+
+    The losses shown are read from the device without waiting for it: each report starts an
+    asynchronous copy and shows the previous report's copy once it has arrived, so a GPU is
+    never stalled for the sake of the bar.
+    """
 
     def __init__(self, total: int, initial: int, log_interval: int, enabled: bool, desc: str):
         self.log_interval = log_interval
         self.bar = tqdm(total=total, initial=initial, disable=not enabled, desc=desc,
                         unit="batch", mininterval=2.0, dynamic_ncols=True)  # fmt: skip
         self._pending = 0
+        self._copy: tuple[torch.Tensor, Any, tuple[str, ...]] | None = None
 
-    def step(self, batch: int, **losses: float) -> None:
-        """Batch ``batch`` (1-based) is done; show ``losses`` every ``log_interval`` batches."""
+    def step(self, batch: int, losses: torch.Tensor, names: tuple[str, ...]) -> bool:
+        """Batch ``batch`` (1-based) is done with ``losses`` (a vector, on any device).
+
+        Returns False once a loss read back is NaN or infinite (the run has diverged).
+        """
         self._pending += 1
-        if batch % self.log_interval == 0:
-            self.bar.update(self._pending)
-            self._pending = 0
-            self.bar.set_postfix({k: f"{v:.4g}" for k, v in losses.items()}, refresh=False)
+        if batch % self.log_interval:
+            return True
+        self.bar.update(self._pending)
+        self._pending = 0
+        finite = True
+        if self._copy is not None and (self._copy[1] is None or self._copy[1].query()):
+            values, _, shown = self._copy
+            finite = bool(torch.isfinite(values).all())
+            self.bar.set_postfix(dict(zip(shown, (f"{v:.4g}" for v in values.tolist()),
+                                          strict=True)), refresh=False)  # fmt: skip
+        host = torch.empty(losses.shape, dtype=losses.dtype, pin_memory=losses.is_cuda)
+        host.copy_(losses, non_blocking=True)
+        event = torch.cuda.Event() if losses.is_cuda else None
+        if event is not None:
+            event.record()
+        self._copy = (host, event, names)
+        return finite
 
     def flush(self) -> None:
         self.bar.update(self._pending)
@@ -65,10 +87,31 @@ class Progress:
         self.bar.close()
 
 
-def check_finite(batch: int, **losses: torch.Tensor | float) -> None:
-    values = {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in losses.items()}
-    if not all(math.isfinite(v) for v in values.values()):
-        raise Diverged(batch, values)
+def train_batches(
+    step: Callable[[torch.Tensor], torch.Tensor],
+    batches: list[torch.Tensor],
+    names: tuple[str, ...],
+    progress: Progress,
+) -> dict[str, float]:
+    """One epoch: ``step(index)`` for each batch of indices; the per-image mean of its losses.
+
+    ``step`` returns a vector of the batch's losses, named by ``names`` (batch means). They
+    stay on the device until the epoch ends (or until the progress bar reads back a
+    non-finite one); then the first non-finite batch raises ``Diverged``.
+    """
+    device = batches[0].device
+    stats = torch.full((len(batches), len(names)), float("nan"), device=device)
+    for i, index in enumerate(batches, start=1):
+        stats[i - 1] = step(index)
+        if not progress.step(i, stats[i - 1], names):
+            break
+    bad = ~torch.isfinite(stats).all(1)
+    if bool(bad.any()):
+        first = int(bad.nonzero()[0])
+        raise Diverged(first + 1, dict(zip(names, stats[first].tolist(), strict=True)))
+    sizes = torch.tensor([len(b) for b in batches], dtype=stats.dtype, device=device)
+    means = (stats * sizes[:, None]).sum(0) / sizes.sum()
+    return dict(zip(names, means.tolist(), strict=True))
 
 
 def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
@@ -137,6 +180,7 @@ def train(
     The device is resolved (and every parameter checked) before anything is written.
     """
     device = resolve_device(config.device, config.no_cuda)
+    use_cuda_graph(config.cuda_graph, device)  # refuses "on" without CUDA
     run = Run.open(run_dir, config)
     if not run.complete and run.status != "diverged":  # a diverged run is final, as it stopped
         fit(make_trainer(config, device), run, progress=progress)

@@ -1,4 +1,12 @@
-"""Training the VAE: the classic example's loop on whole tensors, in a run folder."""
+"""Training the VAE: the classic example's step, on whole tensors, in a run folder.
+
+``VAETrainer.train_step`` is the training step of PyTorch's ``examples/vae/main.py``: the
+model, its loss (``genlab.models.vae.vae_loss``), ``backward`` and Adam. What makes it fast
+is around it, not in it: the data set is one tensor on the device, a batch is gathered by
+index from a seeded permutation, the loss is computed from logits, Adam is fused, the losses
+stay on the device (no host sync per batch) and, on a GPU, the whole step is replayed as a
+CUDA graph (``genlab.train.cuda_graph``).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +21,8 @@ from genlab.device import seed_everything
 from genlab.models.vae import VAE, vae_loss
 from genlab.plots import loss_curves
 from genlab.runs import Run, save_image
-from genlab.train.loop import Progress, check_finite, train
-from genlab.train.optim import LeanAdam
-from genlab.train.vae_step import VAEStep
+from genlab.train.cuda_graph import adam, use_cuda_graph, wrap
+from genlab.train.loop import Progress, train, train_batches
 
 RECONSTRUCTIONS = 8  # test images in the top row of the reconstruction grid
 SAMPLES = 64  # fixed prior draws decoded every epoch
@@ -32,8 +39,9 @@ class VAETrainer:
         self.train_x = train.pixels().flatten(1)
         self.test_x = test.pixels().flatten(1)
         self.model = VAE(config.latent_dim, config.hidden_dim).to(device)
-        self.step = VAEStep(self.model)
-        self.optimizer = LeanAdam(self.model.parameters(), lr=config.lr, betas=(0.9, 0.999))
+        graphed = use_cuda_graph(config.cuda_graph, device)
+        self.optimizer = adam(self.model.parameters(), device, graphed, lr=config.lr)
+        self.step = wrap(self.train_step, config.cuda_graph, device)
         self.generator = torch.Generator().manual_seed(config.seed)
         fixed = torch.Generator().manual_seed(config.seed + 10_000)
         self.fixed_z = torch.randn(SAMPLES, config.latent_dim, generator=fixed).to(device)
@@ -47,23 +55,21 @@ class VAETrainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
 
+    def train_step(self, index: torch.Tensor) -> torch.Tensor:
+        """One step of the classic example on the images ``index``; their mean loss, (1,)."""
+        x = self.train_x[index]
+        logits, mu, logvar = self.model(x)
+        loss = vae_loss(logits, x, mu, logvar)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        return (loss.detach() / len(x)).reshape(1)
+
     def train_epoch(self, epoch: int, progress: Progress) -> dict[str, float]:
         self.model.train()
-        total = torch.zeros((), device=self.device)
-        batches = shuffled_batches(len(self.train_x), self.config.batch_size, self.generator,
-                                   self.device)  # fmt: skip
-        for i, idx in enumerate(batches, start=1):
-            x = self.train_x.index_select(0, idx)
-            loss = self.step(x)  # the loss, and its gradient in the parameters' .grad
-            self.optimizer.step()
-            total += loss.detach()
-            if i % self.config.log_interval == 0:
-                check_finite(i, loss=loss)
-                progress.step(i, loss=loss.item() / len(x))
-            else:
-                progress.step(i)
-        check_finite(i, loss=total)
-        return {"train_loss": total.item() / len(self.train_x)}
+        batches = list(shuffled_batches(len(self.train_x), self.config.batch_size,
+                                        self.generator, self.device))  # fmt: skip
+        return train_batches(self.step, batches, ("train_loss",), progress)
 
     @torch.no_grad()
     def end_epoch(self, epoch: int, run: Run) -> dict[str, Any]:
