@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,9 +19,15 @@ from genlab.data import FASHION_CLASSES
 from genlab.models.gan import Discriminator, Generator, discriminator_loss, generator_loss
 from genlab.runs import load_metrics
 from genlab.train import gan as gan_module
-from genlab.train.gan import GANTrainer, observations, sample_epochs, train_gan
+from genlab.train.gan import (
+    GANTrainer,
+    observations,
+    quality_observations,
+    sample_epochs,
+    train_gan,
+)
 
-TINY = dict(train_limit=256, batch_size=64, device="cpu", eval_samples=0)
+TINY = dict(train_limit=256, batch_size=64, device="cpu", eval_samples=0, quality_samples=0)
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -67,6 +79,20 @@ def test_the_conditional_networks_take_the_label():
         Generator()(z, labels)
 
 
+def test_the_projection_discriminator_takes_the_label_in_its_last_layer():
+    D = Discriminator(10, label_input="projection")
+    assert D.net[0].in_features == 784 and D.projection.weight.shape == (10, 256)
+    x, labels = torch.randn(4, 784), torch.tensor([0, 3, 7, 9])
+    h = D.net[:-1](x)
+    expected = D.net[-1](h).squeeze(1) + (D.projection(labels) * h).sum(1)
+    torch.testing.assert_close(D(x, labels), expected)
+    assert not torch.allclose(D(x, labels), D(x, torch.tensor([1, 4, 8, 0])))
+    with pytest.raises(ValueError, match="labels"):
+        D(x)
+    with pytest.raises(ValueError, match="accepted: concat, projection"):
+        Discriminator(10, label_input="sum")
+
+
 def test_losses_from_logits_equal_the_tutorials_sigmoid_bce():
     torch.manual_seed(0)
     real, fake = torch.randn(6), torch.randn(6)
@@ -88,7 +114,7 @@ def test_defaults():
     c = GANConfig()
     assert (c.lr_g, c.lr_d, c.g_steps, c.beta1, c.latent_dim) == (2e-4, 2e-4, 1, 0.5, 100)
     assert (c.batch_size, c.seed, c.dataset, c.conditional) == (64, 1, "fashion-mnist", False)
-    assert c.epochs == 10  # enough for recognisable clothing (GANConfig docstring)
+    assert c.epochs == 40  # read off the quality curves (GANConfig docstring)
 
 
 @pytest.mark.parametrize(
@@ -301,10 +327,60 @@ def test_observations_quote_the_metrics(last, expected):
     assert expected in lines[2]
 
 
-def test_observations_of_a_collapsed_and_of_a_diverged_run():
-    lines = observations(fake_metrics(sample_std=0.01, generator_loss=3.0))
+def quality(epoch: int, fd: float, variety: float) -> dict:
+    return {"epoch": epoch, "quality": {"frechet_distance": fd, "within_class_variety": variety}}
+
+
+@pytest.mark.parametrize(
+    ("variety", "verdict"),
+    [(0.1, "collapse"), (0.4, "less varied than the data"), (0.8, "about as varied")],
+)
+def test_the_variety_sentence_follows_the_within_class_variety(variety, verdict):
+    lines = quality_observations([quality(1, 20.0, 0.5), quality(2, 15.0, variety)])
+    assert f"Within-class variety at epoch 2: {variety:.2f}" in lines[0] and verdict in lines[0]
+
+
+def test_last_versus_best_says_when_quality_got_worse_late():
+    worse = quality_observations([quality(1, 30.0, 0.8), quality(2, 12.0, 0.8),
+                                  quality(3, 13.5, 0.8)])  # fmt: skip
+    assert "got worse late" in worse[1] and "12.0 at epoch 2 and 13.5" in worse[1]
+    fine = quality_observations([quality(1, 30.0, 0.8), quality(2, 12.0, 0.8),
+                                 quality(3, 13.0, 0.8)])  # fmt: skip
+    assert "also (within 10%) the best" in fine[1]
+    assert quality_observations([{"epoch": 1}]) == []
+
+
+def test_observations_of_a_rising_loss_and_of_a_diverged_run():
+    lines = observations(fake_metrics(generator_loss=3.0))
     assert "generator loss rose from 0.900 to 3.000" in lines[3]
-    assert "vary by 0.010" in lines[4] and "nearly the same image" in lines[4]
     where = {"epoch": 3, "batch": 17, "losses": {"generator_loss": math.nan}}
     diverged = {**fake_metrics(), "status": "diverged", "diverged": where}
     assert "DIVERGED" in observations(diverged)[0] and "batch 17" in observations(diverged)[0]
+
+
+def test_quality_per_epoch_is_recorded_drawn_and_resumed_after_kill_9(tmp_path):
+    """The cGAN's per-epoch quality survives ``kill -9``: resumed, the records are identical."""
+    args = ["--conditional", "--epochs", "3", "--train-limit", "3200", "--eval-samples", "0",
+            "--quality-samples", "500", "--no-progress", "--device", "cpu"]  # fmt: skip
+    cmd = [sys.executable, "-m", "genlab", "gan", *args]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    subprocess.run([*cmd, "--run-dir", str(tmp_path / "reference")], check=True, env=env)
+    victim = subprocess.Popen([*cmd, "--run-dir", str(tmp_path / "killed")], env=env)
+    metrics = tmp_path / "killed" / "metrics.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and victim.poll() is None:
+        if metrics.exists() and json.loads(metrics.read_text())["epochs"]:
+            break
+        time.sleep(0.05)
+    time.sleep(0.3)  # now somewhere inside epoch 2
+    os.kill(victim.pid, signal.SIGKILL)
+    victim.wait()
+    assert len(json.loads(metrics.read_text())["epochs"]) < 3
+    subprocess.run([*cmd, "--run-dir", str(tmp_path / "killed")], check=True, env=env)
+    reference, resumed = load_metrics(tmp_path / "reference"), load_metrics(tmp_path / "killed")
+    assert resumed["status"] == "complete"
+    assert [e["quality"] for e in resumed["epochs"]] == [e["quality"] for e in reference["epochs"]]
+    quality = resumed["epochs"][-1]["quality"]
+    assert set(quality) >= {"frechet_distance", "classes_covered", "within_class_variety",
+                            "conditional_accuracy"}  # fmt: skip
+    assert (tmp_path / "killed" / "quality_curves.png").exists()

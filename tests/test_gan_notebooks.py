@@ -63,8 +63,9 @@ def test_the_gan_notebook_runs_and_shows_grids_curves_and_observations(tmp_path)
     assert "status: complete" in text
     assert "lr_g = 0.002, lr_d = 0.0002, g_steps = 1 trained all 3 epochs" in text
     assert "D(G(z))" in text and "| `lr_g` | `0.002` |" in text
-    assert pngs == 2  # the grids of epochs 1, 2, 3 in one figure; the loss curves
-    assert {f"sample_{e}.png" for e in (1, 2, 3)} <= {p.name for p in (tmp_path / "run").iterdir()}
+    assert pngs == 3  # the grids of epochs 1, 2, 3 in one figure; loss and quality curves
+    written = {p.name for p in (tmp_path / "run").iterdir()}
+    assert {f"sample_{e}.png" for e in (1, 2, 3)} | {"quality_curves.png"} <= written
 
 
 @pytest.mark.slow
@@ -82,5 +83,5 @@ def test_the_cgan_notebook_shows_the_labelled_grid(tmp_path):
     )
     assert "status: complete" in text and "conditional GAN" in text
     assert "| `train_limit` | `128` |" in text and "| `conditional` | `True` |" in text
-    assert pngs == 2  # the class-per-row grid of the last epoch; the loss curves
+    assert pngs == 3  # the class-per-row grid of the last epoch; loss and quality curves
     assert (tmp_path / "run" / "sample_1.png").exists()

@@ -114,3 +114,39 @@ def show_epochs(
         return None
     paths = [Path(run_path) / pattern.format(epoch=e) for e in epochs]
     return show_images(paths, [f"epoch {e}" for e in epochs], width=width)
+
+
+def quality_curves(run: Run, name: str = "quality_curves.png") -> Path | None:
+    """Plot the sample quality measured during training (epochs with a ``quality`` record).
+
+    Left: the Fréchet distance (lower is closer to the data). Right: shares in [0, 1]:
+    classes covered out of 10, within-class variety (relative to real images) and, for a
+    conditional model, the conditional accuracy. None when no epoch was measured.
+    """
+    from genlab.runs import save_figure
+
+    measured = [e for e in run.metrics["epochs"] if "quality" in e]
+    if not measured:
+        return None
+    epochs = [e["epoch"] for e in measured]
+    quality = [e["quality"] for e in measured]
+    fig = Figure(figsize=(11, 3.6))
+    left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    left.plot(epochs, [q["frechet_distance"] for q in quality], marker=".")
+    left.set_ylabel("Fréchet distance to real test images")
+    series = [("classes_covered", "classes covered / 10", 0.1),
+              ("within_class_variety", "within-class variety (real = 1)", 1.0),
+              ("conditional_accuracy", "conditional accuracy", 1.0)]  # fmt: skip
+    for key, label, scale in series:
+        if key in quality[0]:
+            right.plot(epochs, [(q[key] or 0) * scale for q in quality], marker=".", label=label)
+    right.set_ylabel("share")
+    right.legend()
+    for ax in (left, right):
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    n = run.config.quality_samples
+    fig.suptitle(f"sample quality during training ({n} samples, the same noise every epoch)")
+    path = run.path / name
+    save_figure(fig, path)
+    return path

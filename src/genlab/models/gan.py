@@ -69,11 +69,21 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """Images (N, ...) with 784 pixels in [-1, 1] [and labels (N,)] -> one logit each (N,)."""
+    """Images (N, ...) with 784 pixels in [-1, 1] [and labels (N,)] -> one logit each (N,).
 
-    def __init__(self, num_classes: int = 0, embed_dim: int = 10, dropout: float = 0.0):
+    A conditional discriminator takes the label in one of two ways: ``"concat"`` appends an
+    embedding of it to the pixels (Mirza & Osindero, 2014); ``"projection"`` adds to the
+    logit the inner product of a learnt class vector with the last hidden layer,
+    D(x, y) = w . h(x) + e(y) . h(x) (Miyato & Koyama, 2018), so the label cannot be ignored.
+    """
+
+    def __init__(self, num_classes: int = 0, embed_dim: int = 10, dropout: float = 0.0,
+                 label_input: str = "concat"):  # fmt: skip
         super().__init__()
-        self.condition = _Conditioning(num_classes, embed_dim)
+        if label_input not in ("concat", "projection"):
+            raise ValueError(f"label_input={label_input!r}; accepted: concat, projection")
+        concat = num_classes if label_input == "concat" else 0
+        self.condition = _Conditioning(concat, embed_dim)
         layers: list[nn.Module] = []
         width = IMAGE_SIZE + self.condition.width
         for out in DISCRIMINATOR_WIDTHS:
@@ -83,13 +93,22 @@ class Discriminator(nn.Module):
             width = out
         layers.append(nn.Linear(width, 1))
         self.net = nn.Sequential(*layers)
+        projection = num_classes and label_input == "projection"
+        self.projection = nn.Embedding(num_classes, width) if projection else None
+        self._num_classes = num_classes
 
     @property
     def num_classes(self) -> int:
-        return self.condition.num_classes
+        return self._num_classes
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(self.condition(x.reshape(len(x), IMAGE_SIZE), labels)).squeeze(1)
+        x = x.reshape(len(x), IMAGE_SIZE)
+        if self.projection is None:
+            return self.net(self.condition(x, labels)).squeeze(1)
+        if labels is None:
+            raise ValueError("a conditional model needs the class labels")
+        h = self.net[:-1](x)
+        return self.net[-1](h).squeeze(1) + (self.projection(labels) * h).sum(1)
 
 
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:

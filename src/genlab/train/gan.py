@@ -11,6 +11,7 @@ replayed as one CUDA graph (``genlab.train.cuda_graph``).
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from genlab.config import GANConfig
 from genlab.data import load, shuffled_batches
 from genlab.device import seed_everything
 from genlab.models.gan import Discriminator, Generator, discriminator_loss, generator_loss
-from genlab.plots import class_grid, loss_curves
+from genlab.plots import class_grid, loss_curves, quality_curves
 from genlab.runs import Run, save_image
 from genlab.train.cuda_graph import adam, use_cuda_graph, wrap
 from genlab.train.loop import Progress, train, train_batches
@@ -28,6 +29,8 @@ from genlab.train.loop import Progress, train, train_batches
 SAMPLES = 64  # fixed noise vectors of the GAN's 8 x 8 grid
 COLUMNS_PER_CLASS = 10  # fixed noise vectors of the cGAN's grid, the same in every class row
 STATS = ("generator_loss", "discriminator_loss", "d_real", "d_fake")
+QUALITY_KEYS = ("frechet_distance", "classes_covered", "class_histogram", "kl_from_uniform",
+                "within_class_variety", "conditional_accuracy")  # fmt: skip
 
 
 def sample_name(epoch: int) -> str:
@@ -44,7 +47,8 @@ class GANTrainer:
         classes = len(self.classes) if config.conditional else 0
         self.train_y = train.labels if config.conditional else None
         self.G = Generator(config.latent_dim, classes, config.embed_dim).to(device)
-        self.D = Discriminator(classes, config.embed_dim, config.d_dropout).to(device)
+        self.D = Discriminator(classes, config.embed_dim, config.d_dropout,
+                               config.d_label).to(device)  # fmt: skip
         graphed, betas = use_cuda_graph(config.cuda_graph, device), (config.beta1, 0.999)
         self.opt_g = adam(self.G.parameters(), device, graphed, lr=config.lr_g, betas=betas)
         self.opt_d = adam(self.D.parameters(), device, graphed, lr=config.lr_d, betas=betas)
@@ -127,8 +131,23 @@ class GANTrainer:
         self.G.train()
         return (images + 1) / 2
 
+    def quality(self) -> dict[str, Any]:
+        """Sample-quality metrics of the generator now, on the same seeded noise every time.
+
+        The measures of the final evaluation (``genlab.evaluate``) on the first
+        ``quality_samples`` of its samples: Fréchet distance in the classifier's features,
+        classes covered, within-class variety and, for the cGAN, the conditional accuracy.
+        """
+        from genlab.evaluate import gan_images, image_metrics
+
+        images, labels = gan_images(self.G, self.config.quality_samples)  # in eval mode
+        self.G.train()
+        measured = image_metrics(images, self.config.dataset, labels, self.device, reference=False)
+        return {k: measured[k] for k in QUALITY_KEYS if k in measured}
+
     def end_epoch(self, epoch: int, run: Run) -> dict[str, Any]:
-        """Save the grid of the fixed noise batch; record how much its images differ."""
+        """Save the grid of the fixed noise batch; record how much its images differ and, every
+        ``quality_every`` epochs and at the last, the sample quality."""
         images = self.samples().cpu()
         path = run.path / sample_name(epoch)
         if self.config.conditional:
@@ -137,7 +156,13 @@ class GANTrainer:
             save_image(images, path, nrow=8)
         # per-pixel standard deviation across the fixed batch, averaged over pixels: near 0
         # when every noise vector gives the same image (mode collapse)
-        return {"sample_std": float(images.flatten(1).std(0).mean()), "real_std": self.real_std}
+        record = {"sample_std": float(images.flatten(1).std(0).mean()), "real_std": self.real_std}
+        every, last = self.config.quality_every, epoch == self.config.epochs
+        if self.config.quality_samples and (epoch % every == 0 or last):
+            t = time.perf_counter()
+            record["quality"] = self.quality()
+            record["quality_seconds"] = time.perf_counter() - t
+        return record
 
     def plot(self, run: Run) -> None:
         loss_curves(
@@ -147,6 +172,7 @@ class GANTrainer:
             extra=[("d_real", "D(x), real images"), ("d_fake", "D(G(z)), generated")],
             extra_ylabel="mean discriminator output",
         )
+        quality_curves(run)
 
 
 def sample_epochs(metrics: dict[str, Any]) -> list[int]:
@@ -224,18 +250,44 @@ def observations(metrics: dict[str, Any]) -> list[str]:
             f"{'' if trend == 'stayed near' else 'from '}{g0:.3f}"
             f"{'' if trend == 'stayed near' else f' to {g1:.3f}'}."
         )
-    std, real = last.get("sample_std"), last.get("real_std")
-    if std is not None and real:
-        verdict = (
-            "nearly the same image for every noise vector (collapse, or no variety learnt yet)"
-            if std < 0.25 * real
-            else "less variety than the data"
-            if std < 0.6 * real
-            else "about as much variety as the data"
-        )
+    lines += quality_observations(epochs)
+    return lines
+
+
+def quality_observations(epochs: list[dict[str, Any]]) -> list[str]:
+    """Sentences on the sample quality measured during training: variety, last versus best.
+
+    Variety is the within-class variety (1: as varied as real images of the class, 0: one
+    image repeated). The last epoch is the run's result; where the Fréchet distance was more
+    than 10% lower at an earlier epoch, the sentence says that quality got worse late.
+    """
+    measured = [e for e in epochs if "quality" in e]
+    if not measured:
+        return []
+    last = measured[-1]
+    q = last["quality"]
+    variety = q.get("within_class_variety")
+    lines = []
+    if variety is not None:
+        verdict = ("nearly one image per class (collapse)" if variety < 0.25
+                   else "less varied than the data" if variety < 0.6
+                   else "about as varied as the data")  # fmt: skip
         lines.append(
-            f"Across the fixed noise batch the samples' pixels vary by {std:.3f} (standard "
-            f"deviation) against {real:.3f} for real images: {verdict}."
+            f"Within-class variety at epoch {last['epoch']}: {variety:.2f} of real images' "
+            f"(mean distance between two samples of one class): {verdict}."
+        )
+    best = min(measured, key=lambda e: e["quality"]["frechet_distance"])
+    fd, best_fd = q["frechet_distance"], best["quality"]["frechet_distance"]
+    if best is not last and fd > 1.1 * best_fd:
+        lines.append(
+            f"Quality got worse late in training: the Fréchet distance of the same noise set "
+            f"was {best_fd:.1f} at epoch {best['epoch']} and {fd:.1f} at the last epoch "
+            f"({last['epoch']}), which is the result shown here."
+        )
+    else:
+        lines.append(
+            f"The last epoch is also (within 10%) the best measured: Fréchet distance {fd:.1f} at "
+            f"epoch {last['epoch']}, lowest {best_fd:.1f} at epoch {best['epoch']}."
         )
     return lines
 

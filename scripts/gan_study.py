@@ -1,0 +1,176 @@
+"""The GAN study behind the defaults of 5.3 and 5.5: quality per epoch, and the cGAN's ablation.
+
+``run`` trains every variant below for ``--epochs`` epochs with the sample quality measured
+after each epoch (``GANConfig.quality_every = 1``), several at a time, each in its own run
+folder under ``--out``; then it measures each finished generator once more on 10,000
+samples, in eval mode (batch norm's running statistics, as the notebooks sample) and in
+train mode (the batch's own statistics). ``table`` reads the folders back and prints the
+ablation table and the epoch where each curve flattens.
+
+    python scripts/gan_study.py run --out study --epochs 40 --parallel 6   # on a GPU
+    .venv/bin/python scripts/gan_study.py table study > results/5.5/ablation.md
+
+The variants keep the course's networks, learning rates (0.0002 each), batch size and seed;
+the cGAN's changes are switched on one at a time, all together, and all but one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import torch
+
+CGAN_CHANGES: dict[str, dict[str, Any]] = {
+    "dropout": {"d_dropout": 0.4},
+    "smoothing": {"real_target": 0.9},
+    "projection": {"d_label": "projection"},
+    "embedding50": {"embed_dim": 50},
+}
+GAN_SETTINGS: dict[str, dict[str, Any]] = {
+    "equal_lr": {},
+    "g_faster": {"lr_g": 0.002},
+    "d_faster": {"lr_d": 0.002},
+    "g_steps3": {"g_steps": 3},
+}
+
+
+def variants() -> dict[str, dict[str, Any]]:
+    """Every run of the study: its name and its GANConfig overrides."""
+    runs = {f"gan_{name}": dict(v) for name, v in GAN_SETTINGS.items()}
+    everything = {k: v for change in CGAN_CHANGES.values() for k, v in change.items()}
+    runs["cgan_course"] = {"conditional": True}
+    for name, change in CGAN_CHANGES.items():
+        runs[f"cgan_only_{name}"] = {"conditional": True, **change}
+        rest = {k: v for other, c in CGAN_CHANGES.items() if other != name for k, v in c.items()}
+        runs[f"cgan_all_but_{name}"] = {"conditional": True, **rest}
+    runs["cgan_all"] = {"conditional": True, **everything}
+    return runs
+
+
+def train_one(name: str, out: Path, epochs: int) -> None:
+    from genlab.evaluate import gan_images, image_metrics
+    from genlab.train.gan import GANTrainer, train_gan
+
+    overrides = variants()[name]
+    run = train_gan(run_dir=out / name, epochs=epochs, quality_every=1, eval_samples=10_000,
+                    progress=False, **overrides)  # fmt: skip
+    if run.status != "complete":
+        return
+    trainer = GANTrainer(run.config, torch.device(run.metrics["device"]))
+    state = torch.load(run.path / "checkpoint.pt", map_location=trainer.device, weights_only=False)
+    trainer.load_state_dict(state["trainer"])
+    images, labels = gan_images(trainer.G, 10_000)  # eval mode: running statistics
+    trainer.G.train()  # train mode: each 1,000 samples normalised by their own statistics
+    train_mode = _train_mode_images(trainer.G, labels)
+    dataset, device = run.config.dataset, trainer.device
+    modes = {"eval": image_metrics(images, dataset, labels, device, reference=False),
+             "train": image_metrics(train_mode, dataset, labels, device, reference=False)}
+    run.update(sampling_modes={k: _compact(v) for k, v in modes.items()})
+
+
+def _train_mode_images(generator: torch.nn.Module, labels: torch.Tensor | None) -> torch.Tensor:
+    from genlab.evaluate import EVAL_SEED, from_signed
+
+    device = next(generator.parameters()).device
+    g = torch.Generator().manual_seed(EVAL_SEED)
+    out = []
+    with torch.no_grad():
+        for idx in torch.arange(10_000).split(1000):
+            z = torch.randn(len(idx), generator.latent_dim, generator=g).to(device)
+            y = labels[idx].to(device) if labels is not None else None
+            out.append(from_signed(generator(z, y)).cpu())
+    return torch.cat(out).view(-1, 1, 28, 28)
+
+
+def _compact(m: dict[str, Any]) -> dict[str, Any]:
+    keys = ("frechet_distance", "classes_covered", "class_histogram", "within_class_variety",
+            "conditional_accuracy")  # fmt: skip
+    return {k: m[k] for k in keys if k in m}
+
+
+def run_all(out: Path, epochs: int, parallel: int) -> int:
+    out.mkdir(parents=True, exist_ok=True)
+    names = list(variants())
+    failed = 0
+    for start in range(0, len(names), parallel):
+        group = names[start : start + parallel]
+        procs = [subprocess.Popen([sys.executable, __file__, "one", name, "--out", str(out),
+                                   "--epochs", str(epochs)]) for name in group]  # fmt: skip
+        for name, proc in zip(group, procs, strict=True):
+            code = proc.wait()
+            print(f"{name}: exit {code}", flush=True)
+            failed += code != 0
+    return failed
+
+
+def flattening_epoch(epochs: list[int], distances: list[float], tolerance: float = 0.1) -> int:
+    """The first epoch whose distance is within ``tolerance`` (relative) of the run's best."""
+    best = min(distances)
+    return next(e for e, d in zip(epochs, distances, strict=True) if d <= best * (1 + tolerance))
+
+
+def table(out: Path) -> str:
+    rows = ["| run | changes | epochs | Fréchet distance | conditional accuracy | classes covered "
+            "| smallest / largest class share | within-class variety | best distance (epoch) "
+            "| within 10% of best from epoch | train-mode BN: distance, accuracy |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for name, overrides in variants().items():
+        path = out / name / "metrics.json"
+        if not path.exists():
+            rows.append(f"| {name} | missing | | | | | | | | | |")
+            continue
+        m = json.loads(path.read_text())
+        measured = [e for e in m["epochs"] if "quality" in e]
+        if not measured:
+            rows.append(f"| {name} | {m['status']} | | | | | | | | | |")
+            continue
+        q = m.get("sampling_modes", {}).get("eval") or measured[-1]["quality"]
+        t = m.get("sampling_modes", {}).get("train", {})
+        epochs = [e["epoch"] for e in measured]
+        distances = [e["quality"]["frechet_distance"] for e in measured]
+        best = min(range(len(distances)), key=distances.__getitem__)
+        shares = q["class_histogram"]
+        changes = ", ".join(f"{k}={v}" for k, v in overrides.items() if k != "conditional")
+        acc = q.get("conditional_accuracy")
+        t_acc = t.get("conditional_accuracy")
+        rows.append(
+            f"| {name} | {changes or 'course'} | {len(m['epochs'])} | {q['frechet_distance']:.1f} "
+            f"| {'' if acc is None else f'{acc:.1%}'} | {q['classes_covered']} "
+            f"| {min(shares):.1%} / {max(shares):.1%} | {q['within_class_variety']:.2f} "
+            f"| {distances[best]:.1f} ({epochs[best]}) | {flattening_epoch(epochs, distances)} "
+            f"| {t.get('frechet_distance', float('nan')):.1f}"
+            f"{'' if t_acc is None else f', {t_acc:.1%}'} |"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="train every variant")
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--epochs", type=int, default=40)
+    r.add_argument("--parallel", type=int, default=4)
+    o = sub.add_parser("one", help="train one variant (used by run)")
+    o.add_argument("name", choices=list(variants()))
+    o.add_argument("--out", type=Path, required=True)
+    o.add_argument("--epochs", type=int, default=40)
+    t = sub.add_parser("table", help="print the table of a finished study")
+    t.add_argument("out", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return run_all(args.out, args.epochs, args.parallel)
+    if args.command == "one":
+        train_one(args.name, args.out, args.epochs)
+        return 0
+    print(table(args.out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
