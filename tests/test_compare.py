@@ -261,7 +261,7 @@ def test_committed_without_outputs_and_with_one_parameters_cell():
         assert f"\n{line}" in "\n" + tagged[0].source, line
     source = "\n".join(c.source for c in code)
     assert "from genlab" in source and "import torch" not in source
-    assert "bs128_ep10" in nb.cells[0].source  # says which VAE run and why
+    assert compare.VAE_POINT in nb.cells[0].source  # says which VAE run and why
 
 
 @pytest.mark.slow
@@ -272,7 +272,7 @@ def test_the_notebook_trains_what_is_missing_then_compares(tmp_path, one_thread)
                  run_dir=str(out), quick=True, eval_samples=256, progress=False)  # fmt: skip
     text = "\n".join(outputs(nb, "text"))
     markdown = "\n".join(outputs(nb, "text/markdown"))
-    for label in ["4.3/bs128_ep10", *(f"5.3/{s}" for s in GAN_SETTINGS), "5.5/equal_lr"]:
+    for label in [f"4.3/{compare.VAE_POINT}", *(f"5.3/{s}" for s in GAN_SETTINGS), "5.5/equal_lr"]:
         assert f"{label}" in text and (tmp_path / label / "metrics.json").exists()
         metrics = read_json(tmp_path / label / "metrics.json")
         assert metrics["status"] == "complete" and len(metrics["epochs"]) == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -58,3 +59,15 @@ def test_problem_notebooks_show_the_code_that_trains_from_the_package(path):
     shown = [i for i, source in enumerate(code) if "source_markdown(" in source]
     assert shown and shown[0] <= 3, f"{path.name}: the model and its step are shown near the top"
     assert "train_step" in code[shown[0]] and "loss" in code[shown[0]]
+
+
+def test_the_cgan_notebooks_defaults_are_its_grid_points():
+    """A student running 5.5 by hand trains what ./run_all.sh trains."""
+    nb = nbformat.read(ROOT / "notebooks" / PROBLEMS["5.5"].notebook, as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    defaults = {}
+    for node in ast.parse(cell.source).body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
+            defaults[node.targets[0].id] = node.value.value
+    point = PROBLEMS["5.5"].points["equal_lr"]
+    assert point and all(defaults[k] == v for k, v in point.items())

@@ -16,7 +16,7 @@ import torch
 
 from genlab import ConfigError, RunConflictError, VAEConfig
 from genlab.models.vae import VAE, vae_loss
-from genlab.runs import atomic_write, load_metrics
+from genlab.runs import EPOCH_IMAGE, atomic_write, kept_epochs, load_metrics
 from genlab.train.vae import train_vae
 
 TINY = dict(train_limit=1024, test_limit=256, batch_size=64, eval_samples=0)
@@ -187,3 +187,14 @@ def test_mnist_default_parameters_reach_the_classic_examples_loss(tmp_path):
     run = train_vae(run_dir=tmp_path / "run", device="cpu", progress=False, eval_samples=0)
     assert run.metrics["config"]["epochs"] == 10
     assert run.series("test_loss")[-1] <= 106.0
+
+
+def test_a_long_run_keeps_the_images_of_a_few_epochs(tmp_path):
+    assert kept_epochs(300) == {1, 2, 4, 8, 16, 32, 64, 128, 151, 256, 300}
+    assert kept_epochs(40) == {1, 2, 4, 8, 16, 21, 32, 40} and kept_epochs(7) == set(range(1, 8))
+    run = train_vae(run_dir=tmp_path / "run", epochs=12, progress=False,
+                    **{**TINY, "train_limit": 256})  # fmt: skip
+    images = {p.name for p in run.path.glob("*.png") if EPOCH_IMAGE.match(p.name)}
+    kept = {1, 2, 4, 7, 8, 12}
+    assert images == {f"{kind}_{e}.png" for kind in ("sample", "reconstruction") for e in kept}
+    assert len(run.metrics["epochs"]) == 12  # the records of every epoch stay

@@ -70,6 +70,7 @@ EVAL_SEED = 2024  # noise of the samples and of the references: the same for eve
 ACCURACY_BAR = {"mnist": 0.990, "fashion-mnist": 0.910}  # test accuracy the classifier must reach
 CHUNK = 1000  # images per forward pass when embedding or generating
 CLASSIFIER_VERSION = 1  # bump when the architecture or the training loop changes
+EVALUATION_VERSION = 2  # bump when an evaluation's contents change (2: variety, portable names)
 
 Device = torch.device | str
 
@@ -632,6 +633,12 @@ def load_generator(config: dict[str, Any], trainer_state: dict[str, Any], device
     return net.to(device)
 
 
+def is_current(evaluation: dict[str, Any] | None, n: int) -> bool:
+    """Whether a recorded evaluation is one ``evaluate_run`` would make now with ``n`` samples."""
+    return bool(evaluation) and evaluation.get("n") == n and (
+        evaluation.get("version") == EVALUATION_VERSION)
+
+
 def evaluate_run(
     run_dir: str | os.PathLike,
     n: int = DEFAULT_N,
@@ -661,6 +668,7 @@ def evaluate_run(
     clf = load_classifier(dataset, device, root)
     state = torch.load(ckpt, map_location="cpu", weights_only=False)
     key = {
+        "version": EVALUATION_VERSION,
         "n": n,
         "seed": EVAL_SEED,
         "epoch": state["epoch"],
@@ -672,7 +680,7 @@ def evaluate_run(
     evaluation: dict[str, Any] = {
         **key,
         "dataset": dataset,
-        "classifier_file": clf.record["file"],
+        "classifier_file": Path(clf.record["file"]).name,  # in the data root's classifiers/
         "classifier_test_accuracy": clf.record["test_accuracy"],
     }
     if model == "vae":

@@ -82,10 +82,10 @@ def plan(
         spec = PROBLEMS[problem]
         for name, grid_params in spec.points.items():
             point = Point(problem, name, {}, out)
-            params: dict[str, Any] = {**grid_params, "run_dir": str(point.run_dir),
+            params: dict[str, Any] = {**grid_params, "run_dir": portable(point.run_dir, NOTEBOOKS),
                                       "progress": False}  # fmt: skip
             if spec.needs:
-                params["results_dir"] = str(out)
+                params["results_dir"] = portable(out, NOTEBOOKS)
             if quick and spec.needs:
                 params["quick"] = True
             elif quick:
@@ -99,6 +99,13 @@ def plan(
             point.parameters = params
             points.append(point)
     return points
+
+
+def portable(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` when it lies in the repository, so that executed notebooks
+    and logs under ``results/`` hold no path of the machine that made them; else absolute."""
+    path = path.resolve()
+    return os.path.relpath(path, base) if path.is_relative_to(repo_root()) else str(path)
 
 
 def is_complete(point: Point) -> bool:
@@ -122,13 +129,15 @@ def execute(point: Point, threads: int, force: bool) -> Outcome:
     point.notebook.parent.mkdir(parents=True, exist_ok=True)
     print(f"[start] {point.label}  log: {point.log}", flush=True)
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    root = repo_root()
     cmd = [
-        sys.executable, "-m", "papermill", str(NOTEBOOKS / PROBLEMS[point.problem].notebook),
-        str(point.notebook), "-y", yaml.safe_dump(point.parameters), "-k", "python3",
-        "--cwd", str(NOTEBOOKS), "--log-output", "--no-progress-bar",
+        sys.executable, "-m", "papermill",
+        portable(NOTEBOOKS / PROBLEMS[point.problem].notebook, root),
+        portable(point.notebook, root), "-y", yaml.safe_dump(point.parameters), "-k", "python3",
+        "--cwd", portable(NOTEBOOKS, root), "--log-output", "--no-progress-bar",
     ]  # fmt: skip
     with open(point.log, "w") as log:
-        done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+        done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     seconds = time.monotonic() - t0
     status = "done" if done.returncode == 0 else "failed"
     detail = "" if status == "done" else _last_error(point.log)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from genlab.atomic import atomic_write
 from genlab.config import Config
 
 CHECKPOINT = "checkpoint.pt"
+EPOCH_IMAGE = re.compile(r"^(sample|reconstruction)_(\d+)\.png$")  # an image of one epoch
 STATUSES = ("running", "complete", "diverged", "failed", "interrupted")
 
 
@@ -152,8 +154,22 @@ class Run:
         del self.metrics["epochs"][state["epoch"] :]
         return state
 
-    def image(self, name: str) -> Path:
-        return self.path / name
+    def thin_images(self) -> None:
+        """Keep the per-epoch images of ``kept_epochs`` only (a finished long run's folder
+        would otherwise hold two images for each of its epochs)."""
+        kept = kept_epochs(self.epochs_done)
+        for path in self.path.iterdir():
+            match = EPOCH_IMAGE.match(path.name)
+            if match and int(match.group(2)) not in kept:
+                path.unlink()
+
+
+def kept_epochs(last: int) -> set[int]:
+    """Epochs whose images a finished run keeps: every epoch of a run of at most 10, else the
+    first, the middle (the one the notebooks show), the last and the powers of two."""
+    if last <= 10:
+        return set(range(1, last + 1))
+    return {1, last // 2 + 1, last} | {2**k for k in range(1, last.bit_length())}
 
 
 def default_run_dir(config: Config) -> Path:

@@ -11,7 +11,7 @@ import torch
 from tqdm import tqdm
 
 from genlab.device import resolve_device
-from genlab.runs import Run, rng_state, set_rng_state
+from genlab.runs import Run, kept_epochs, rng_state, set_rng_state
 from genlab.train.cuda_graph import use_cuda_graph
 
 
@@ -159,8 +159,10 @@ def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
             trainer.plot(run)
             run.save_checkpoint({"epoch": epoch, "trainer": trainer.state_dict(),
                                  "rng": rng_state(trainer.generator)})  # fmt: skip
-            bar.write(_summary(record))
+            if epoch in kept_epochs(epochs):  # a few lines for any length; all in metrics.json
+                bar.write(_summary(record))
         run.update(status="complete", train_seconds=sum(run.series("seconds")))
+        run.thin_images()
     except KeyboardInterrupt:
         run.update(status="interrupted")
         raise
@@ -184,11 +186,14 @@ def train(
     run = Run.open(run_dir, config)
     if not run.complete and run.status != "diverged":  # a diverged run is final, as it stopped
         fit(make_trainer(config, device), run, progress=progress)
+    elif run.complete:
+        run.thin_images()  # a run finished before images were thinned
     n = config.eval_samples
-    if n and run.status == "complete" and run.metrics.get("evaluation", {}).get("n") != n:
-        from genlab.evaluate import evaluate_run
+    if n and run.status == "complete":
+        from genlab.evaluate import evaluate_run, is_current
 
-        run.update(evaluation=evaluate_run(run.path, n=n, device=device.type, write=False))
+        if not is_current(run.metrics.get("evaluation"), n):
+            run.update(evaluation=evaluate_run(run.path, n=n, device=device.type, write=False))
     return run
 
 
