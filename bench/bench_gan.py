@@ -32,14 +32,13 @@ from __future__ import annotations
 import time
 
 import torch
-from common import Products, compare, floor_seconds, linear_layers, parse, sync
+from common import Products, compare, epoch_seconds, floor_seconds, linear_layers, parse
 from torch import nn
 
 from genlab.config import GANConfig
 from genlab.data import data_root, fetch
 from genlab.models.gan import IMAGE_SIZE, Discriminator, Generator
 from genlab.train.gan import GANTrainer
-from genlab.train.loop import Progress
 
 BATCH_SIZE = 64
 LATENT = 100
@@ -61,14 +60,7 @@ def ours(cuda_graph: str, conditional: bool = False):
                            device=device.type, cuda_graph=cuda_graph,
                            conditional=conditional)  # fmt: skip
         trainer = GANTrainer(config, device)
-        seconds = []
-        for epoch in range(1, n + 1):
-            bar = Progress(trainer.batches_per_epoch, 0, config.log_interval, False, "ours")
-            sync(device)
-            t = time.perf_counter()
-            trainer.train_epoch(epoch, bar)  # ends by reading the losses: a host sync
-            seconds.append(time.perf_counter() - t)
-        return seconds
+        return epoch_seconds(trainer, n, device)
 
     return epochs
 

@@ -23,12 +23,11 @@ import time
 
 import torch
 import torch.nn.functional as F
-from common import Products, compare, floor_seconds, linear_layers, parse, sync
+from common import Products, compare, epoch_seconds, floor_seconds, linear_layers, parse
 
 from genlab.config import VAEConfig
 from genlab.data import data_root, fetch
 from genlab.models.vae import VAE
-from genlab.train.loop import Progress
 from genlab.train.vae import VAETrainer
 
 BATCH_SIZE = 128
@@ -39,14 +38,7 @@ def ours(cuda_graph: str):
         config = VAEConfig(batch_size=BATCH_SIZE, epochs=n, train_limit=limit, test_limit=100,
                            seed=seed, device=device.type, cuda_graph=cuda_graph)  # fmt: skip
         trainer = VAETrainer(config, device)
-        seconds = []
-        for epoch in range(1, n + 1):
-            bar = Progress(trainer.batches_per_epoch, 0, config.log_interval, False, "ours")
-            sync(device)
-            t = time.perf_counter()
-            trainer.train_epoch(epoch, bar)  # ends by reading the losses: a host sync
-            seconds.append(time.perf_counter() - t)
-        return seconds
+        return epoch_seconds(trainer, n, device)
 
     return epochs
 

@@ -18,6 +18,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -81,6 +82,20 @@ def floor_seconds(batch: Sequence[Products], batches: int, device: torch.device)
         fwd, wgrad, igrad = product_seconds(p.rows, p.in_features, p.out_features, device)
         total += p.forward * fwd + p.weight_grad * wgrad + p.input_grad * igrad
     return total * batches
+
+
+def epoch_seconds(trainer: Any, epochs: int, device: torch.device) -> list[float]:
+    """Seconds of each of ``epochs`` training epochs of a genlab trainer (no progress bar)."""
+    from genlab.train.loop import Progress
+
+    seconds = []
+    for epoch in range(1, epochs + 1):
+        bar = Progress(trainer.batches_per_epoch, 0, trainer.config.log_interval, False, "bench")
+        sync(device)
+        t = time.perf_counter()
+        trainer.train_epoch(epoch, bar)  # ends by reading the losses: a host sync
+        seconds.append(time.perf_counter() - t)
+    return seconds
 
 
 def parse(doc: str, argv: list[str] | None) -> argparse.Namespace:
