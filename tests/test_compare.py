@@ -15,7 +15,7 @@ from notebook_utils import execute, outputs
 from genlab import compare
 from genlab.compare import Row, answer_markdown, table_markdown
 from genlab.config import GANConfig, VAEConfig
-from genlab.grids import GAN_SETTINGS
+from genlab.grids import GAN_SETTINGS, PROBLEMS, QUICK_OVERRIDES
 from genlab.pipeline import plan
 from genlab.runs import read_json, repo_root
 
@@ -217,11 +217,13 @@ def test_configs_are_the_grid_points_as_their_notebooks_build_them(tmp_path):
     vae = compare.point_config(points["4.3/bs128_ep10"])
     assert vae == VAEConfig(dataset="fashion-mnist", batch_size=128, epochs=2, train_limit=512,
                             test_limit=256, eval_samples=512)  # fmt: skip
+    quick = QUICK_OVERRIDES["gan"]
     for name, setting in GAN_SETTINGS.items():
         gan = compare.point_config(points[f"5.3/{name}"])
-        assert gan == GANConfig(epochs=2, train_limit=512, eval_samples=512, **setting)
+        assert gan == GANConfig(epochs=2, **quick, **setting)
+    cgan = PROBLEMS["5.5"].points["equal_lr"]  # the cGAN's changes to the course's networks
     assert compare.point_config(points["5.5/equal_lr"]) == GANConfig(
-        conditional=True, epochs=2, train_limit=512, eval_samples=512
+        conditional=True, epochs=2, **quick, **cgan
     )
     full = {p.label: p for p in plan(tmp_path, ["4.3"])}
     assert compare.point_config(full["4.3/bs128_ep10"]) == VAEConfig(dataset="fashion-mnist")
