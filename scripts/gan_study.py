@@ -65,26 +65,11 @@ def train_one(name: str, out: Path, epochs: int) -> None:
     state = torch.load(run.path / "checkpoint.pt", map_location=trainer.device, weights_only=False)
     trainer.load_state_dict(state["trainer"])
     images, labels = gan_images(trainer.G, 10_000)  # eval mode: running statistics
-    trainer.G.train()  # train mode: each 1,000 samples normalised by their own statistics
-    train_mode = _train_mode_images(trainer.G, labels)
+    train_mode, _ = gan_images(trainer.G, 10_000, batch_statistics=True)
     dataset, device = run.config.dataset, trainer.device
     modes = {"eval": image_metrics(images, dataset, labels, device, reference=False),
              "train": image_metrics(train_mode, dataset, labels, device, reference=False)}
     run.update(sampling_modes={k: _compact(v) for k, v in modes.items()})
-
-
-def _train_mode_images(generator: torch.nn.Module, labels: torch.Tensor | None) -> torch.Tensor:
-    from genlab.evaluate import EVAL_SEED, from_signed
-
-    device = next(generator.parameters()).device
-    g = torch.Generator().manual_seed(EVAL_SEED)
-    out = []
-    with torch.no_grad():
-        for idx in torch.arange(10_000).split(1000):
-            z = torch.randn(len(idx), generator.latent_dim, generator=g).to(device)
-            y = labels[idx].to(device) if labels is not None else None
-            out.append(from_signed(generator(z, y)).cpu())
-    return torch.cat(out).view(-1, 1, 28, 28)
 
 
 def _compact(m: dict[str, Any]) -> dict[str, Any]:

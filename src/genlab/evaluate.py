@@ -590,13 +590,15 @@ def gan_images(
     generator_net: nn.Module,
     n: int,
     seed: int = EVAL_SEED,
+    batch_statistics: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Seeded samples (n) of a ``genlab.models.gan.Generator`` in [0, 1] on the CPU, and for a
     conditional one the labels they were conditioned on (balanced: ``i % 10`` for sample i).
 
-    The generator is put in eval mode (batch norm with its running statistics).
+    The generator is put in eval mode (batch norm with its running statistics), or with
+    ``batch_statistics`` in train mode (each chunk of samples normalised by its own).
     """
-    generator_net.eval()
+    generator_net.train(batch_statistics)
     device = next(generator_net.parameters()).device
     generator = torch.Generator().manual_seed(seed)
     num_classes = getattr(generator_net, "num_classes", 0)
