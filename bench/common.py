@@ -131,8 +131,10 @@ def compare(title: str, ways: dict[str, Epochs], floor: float, args: argparse.Na
     print(f"compute floor (the linear layers' products at their own shapes): {floor:.3f} s/epoch")
     best = {name: min(ts) for name, ts in later.items()}
     reference = next(iter(ways))
-    print(f"| way | first epoch (s) | later epoch, best (s) | {reference} is faster by | "
-          "share of the floor |")
+    print(
+        f"| way | first epoch (s) | later epoch, best (s) | {reference} is faster by | "
+        "share of the floor |"
+    )
     print("| --- | --- | --- | --- | --- |")
     for name in ways:
         ratio = best[name] / best[reference]

@@ -101,5 +101,3 @@ def test_a_vae_with_one_more_layer_trains_on_the_cpu(tmp_path, monkeypatch):
 
 def test_a_discriminator_with_dropout_trains_on_the_cpu(tmp_path, monkeypatch):
     check_dropout_discriminator(tmp_path, monkeypatch, "cpu")
-
-

@@ -25,8 +25,11 @@ def evaluation(problem: str, point: str) -> dict:
     return metrics["evaluation"]
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 target not met by the committed CPU run: "
-                   "conditional accuracy 84.0%, Pullover 2.7% of samples, distance 14.0")
+@pytest.mark.xfail(
+    strict=True,
+    reason="issue 11 target not met by the committed CPU run: "
+    "conditional accuracy 84.0%, Pullover 2.7% of samples, distance 14.0",
+)
 def test_the_cgan_obeys_its_label_with_variety_in_every_class():
     ev = evaluation("5.5", "equal_lr")
     samples = ev["samples"]

@@ -152,6 +152,28 @@ def test_a_few_steps_change_both_networks(conditional):
                                after["condition.embedding.weight"])  # fmt: skip
 
 
+def test_the_averaged_generator_moves_by_its_decay_and_makes_the_samples():
+    trainer = GANTrainer(GANConfig(ema_decay=0.75, **TINY), torch.device("cpu"))
+    start = [p.clone() for p in trainer.G.parameters()]
+    averages = trainer.G_average.parameters()
+    assert all(torch.equal(a, p) for a, p in zip(averages, start, strict=True))
+    trainer.train_step(torch.arange(64))
+    for average, initial, now in zip(
+        trainer.G_average.parameters(), start, trainer.G.parameters(), strict=True
+    ):
+        torch.testing.assert_close(average, 0.75 * initial + 0.25 * now)
+        assert not average.requires_grad
+    for average, now in zip(trainer.G_average.buffers(), trainer.G.buffers(), strict=True):
+        assert torch.equal(average, now)  # batch-norm statistics: copied, not averaged
+    # the step leaves the discriminator trainable, and the samples come from the average
+    assert all(p.requires_grad for p in trainer.D.parameters())
+    assert trainer.sampler is trainer.G_average
+    trainer.G_average.eval()
+    expected = (trainer.G_average(trainer.fixed_z) + 1) / 2
+    assert torch.equal(trainer.samples(), expected)
+    assert GANTrainer(GANConfig(**TINY), torch.device("cpu")).G_average is None
+
+
 def count_forward_calls(module: torch.nn.Module, calls: list[int]) -> None:
     module.register_forward_hook(lambda m, args, out: calls.append(len(args[0])))
 
@@ -263,8 +285,9 @@ def test_ctrl_c_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, mon
     assert_same_results(reference.path, resumed.path)
 
 
-def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(tmp_path, monkeypatch):
-    config = dict(epochs=2, g_steps=2, progress=False, **TINY)
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])
+def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(tmp_path, monkeypatch, ema_decay):
+    config = dict(epochs=2, g_steps=2, progress=False, ema_decay=ema_decay, **TINY)
     reference = train_gan(run_dir=tmp_path / "reference", **config)
 
     original = gan_module.GANTrainer.train_epoch
@@ -295,7 +318,10 @@ def assert_same_results(a: Path, b: Path) -> None:
         assert [e[key] for e in ma["epochs"]] == [e[key] for e in mb["epochs"]]  # bit for bit
     ca = torch.load(a / "checkpoint.pt", weights_only=False)["trainer"]
     cb = torch.load(b / "checkpoint.pt", weights_only=False)["trainer"]
-    for net in ("generator", "discriminator"):
+    assert ("generator_average" in ca) == ("generator_average" in cb)
+    for net in ("generator", "discriminator", "generator_average"):
+        if net not in ca:
+            continue
         assert all(torch.equal(ca[net][k], cb[net][k]) for k in ca[net])
     last = len(ma["epochs"])
     assert (a / f"sample_{last}.png").read_bytes() == (b / f"sample_{last}.png").read_bytes()

@@ -96,3 +96,18 @@ def test_a_vae_with_one_more_layer_trains_on_the_gpu(tmp_path, monkeypatch):
 
 def test_a_discriminator_with_dropout_trains_on_the_gpu(tmp_path, monkeypatch):
     check_dropout_discriminator(tmp_path, monkeypatch, "cuda")
+
+
+def test_the_averaged_generator_is_updated_inside_the_graph(tmp_path):
+    config = GANConfig(conditional=True, ema_decay=0.9, train_limit=1024, epochs=1,
+                       eval_samples=0, quality_samples=0, cuda_graph="on")  # fmt: skip
+    trainer = GANTrainer(config, torch.device("cuda"))
+    start = [p.clone() for p in trainer.G_average.parameters()]
+    trainer.train_epoch(1, Progress(16, 0, 10, False, "test"))
+    assert isinstance(trainer.step, CUDAGraphStep) and trainer.step.graph is not None
+    for average, initial, now in zip(
+        trainer.G_average.parameters(), start, trainer.G.parameters(), strict=True
+    ):
+        assert torch.isfinite(average).all()
+        assert not torch.equal(average, initial) and not torch.equal(average, now)
+    assert all(p.requires_grad for p in trainer.D.parameters())

@@ -188,6 +188,9 @@ class GANConfig(Config):
                              min=0, max=0.9)  # fmt: skip
     real_target: float = param(1.0, "discriminator's target for real images (<1: smoothing)",
                                gt=0, max=1)  # fmt: skip
+    ema_decay: float = param(0.0, "sample from an exponential moving average of the generator's "
+                             "weights with this decay per step (0: the generator itself)",
+                             min=0, max=0.99999)  # fmt: skip
     seed: int = param(1, "random seed (weights, shuffling, noise)")
     train_limit: int = param(0, "use only the first N training images (0: all 60,000)", min=0)
     eval_samples: int = param(10_000, EVAL_HELP, min=0, identity=False)

@@ -621,7 +621,8 @@ def load_vae(config: dict[str, Any], trainer_state: dict[str, Any], device: torc
 
 
 def load_generator(config: dict[str, Any], trainer_state: dict[str, Any], device: torch.device):
-    """The generator of a GAN run from its trainer's state dict."""
+    """The generator that samples for a GAN run (its weight average when the run kept one)
+    from its trainer's state dict."""
     from genlab.models.gan import Generator
 
     if "generator" not in trainer_state:
@@ -631,14 +632,17 @@ def load_generator(config: dict[str, Any], trainer_state: dict[str, Any], device
         )
     num_classes = NUM_CLASSES if config.get("conditional") else 0
     net = Generator(config["latent_dim"], num_classes, config.get("embed_dim", 10))
-    net.load_state_dict(trainer_state["generator"])
+    net.load_state_dict(trainer_state.get("generator_average", trainer_state["generator"]))
     return net.to(device)
 
 
 def is_current(evaluation: dict[str, Any] | None, n: int) -> bool:
     """Whether a recorded evaluation is one ``evaluate_run`` would make now with ``n`` samples."""
-    return bool(evaluation) and evaluation.get("n") == n and (
-        evaluation.get("version") == EVALUATION_VERSION)
+    return (
+        bool(evaluation)
+        and evaluation.get("n") == n
+        and (evaluation.get("version") == EVALUATION_VERSION)
+    )
 
 
 def evaluate_run(

@@ -3,14 +3,17 @@
 ``GANTrainer.train_step`` is the step of PyTorch's DCGAN example, with the course's
 generator steps: the discriminator on the real batch and on a generated one (``detach``ed),
 then the generator ``g_steps`` times, the first time on the batch the discriminator just saw,
-then on fresh noise. Losses are binary cross-entropies computed from logits, the generator's
-the non-saturating -log D(G(z)). As for the VAE, speed comes from around the step: the data on
-the device, index batches, fused Adam, losses kept on the device, and on a GPU the whole step
-replayed as one CUDA graph (``genlab.train.cuda_graph``).
+then on fresh noise; the discriminator's weights need no gradient while the generator learns.
+With ``ema_decay`` the samples come from an exponential moving average of the generator's
+weights (Yazıcı et al., 2019), updated after every step. Losses are binary cross-entropies
+computed from logits, the generator's the non-saturating -log D(G(z)). As for the VAE, speed
+comes from around the step: the data on the device, index batches, fused Adam, losses kept on
+the device, and on a GPU the whole step replayed as one CUDA graph (``genlab.train.cuda_graph``).
 """
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,9 @@ class GANTrainer:
         self.G = Generator(config.latent_dim, classes, config.embed_dim).to(device)
         self.D = Discriminator(classes, config.embed_dim, config.d_dropout,
                                config.d_label).to(device)  # fmt: skip
+        # the averaged generator that samples, when ema_decay > 0; its batch-norm statistics
+        # are the generator's own (copied, not averaged)
+        self.G_average = copy.deepcopy(self.G).requires_grad_(False) if config.ema_decay else None
         graphed, betas = use_cuda_graph(config.cuda_graph, device), (config.beta1, 0.999)
         self.opt_g = adam(self.G.parameters(), device, graphed, lr=config.lr_g, betas=betas)
         self.opt_d = adam(self.D.parameters(), device, graphed, lr=config.lr_d, betas=betas)
@@ -68,19 +74,29 @@ class GANTrainer:
         # spread of real images, the reference for the samples' (pixels in [0, 1])
         self.real_std = float(self.train_x.std(0).mean() / 2)
 
+    @property
+    def sampler(self) -> Generator:
+        """The network whose images are the run's samples: the average, or the generator."""
+        return self.G if self.G_average is None else self.G_average
+
     def state_dict(self) -> dict[str, Any]:
-        return {
+        state = {
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
         }
+        if self.G_average is not None:
+            state["generator_average"] = self.G_average.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
+        if self.G_average is not None:
+            self.G_average.load_state_dict(state["generator_average"])
 
     # --- one batch -------------------------------------------------------------------------
     def _noise(self, n: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -103,6 +119,7 @@ class GANTrainer:
         d_loss.backward()
         self.opt_d.step()
         # the generator, g_steps times: make the updated discriminator call its images real
+        self.D.requires_grad_(False)  # its weights' gradients would be thrown away unused
         g_losses = []
         for k in range(self.config.g_steps):
             if k > 0:
@@ -113,8 +130,20 @@ class GANTrainer:
             g_loss.backward()
             self.opt_g.step()
             g_losses.append(g_loss.detach())
+        self.D.requires_grad_(True)
+        if self.G_average is not None:
+            self._update_average()
         d_real, d_fake = torch.sigmoid(real_logits).mean(), torch.sigmoid(fake_logits).mean()
         return torch.stack([torch.stack(g_losses).mean(), d_loss, d_real, d_fake]).detach()
+
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        """average <- decay * average + (1 - decay) * generator, weight by weight."""
+        weight = 1 - self.config.ema_decay
+        for average, current in zip(self.G_average.parameters(), self.G.parameters(), strict=True):
+            average.lerp_(current, weight)
+        for average, current in zip(self.G_average.buffers(), self.G.buffers(), strict=True):
+            average.copy_(current)
 
     def train_epoch(self, epoch: int, progress: Progress) -> dict[str, float]:
         self.G.train()
@@ -125,9 +154,9 @@ class GANTrainer:
 
     @torch.no_grad()
     def samples(self) -> torch.Tensor:
-        """The fixed noise batch through the generator (eval mode), pixels in [0, 1]."""
-        self.G.eval()
-        images = self.G(self.fixed_z, self.fixed_labels)
+        """The fixed noise batch through the sampler (eval mode), pixels in [0, 1]."""
+        self.sampler.eval()
+        images = self.sampler(self.fixed_z, self.fixed_labels)
         self.G.train()
         return (images + 1) / 2
 
@@ -140,7 +169,7 @@ class GANTrainer:
         """
         from genlab.evaluate import gan_images, image_metrics
 
-        images, labels = gan_images(self.G, self.config.quality_samples)  # in eval mode
+        images, labels = gan_images(self.sampler, self.config.quality_samples)  # in eval mode
         self.G.train()
         measured = image_metrics(images, self.config.dataset, labels, self.device, reference=False)
         return {k: measured[k] for k in QUALITY_KEYS if k in measured}
