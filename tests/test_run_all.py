@@ -49,6 +49,30 @@ def test_quick_run_executes_every_notebook_and_writes_the_index(quick):
     assert (out / "index.html").exists() and (out / "4.3" / "summary.png").exists()
 
 
+def markdown_outputs(notebook: Path) -> list[str]:
+    nb = nbformat.read(notebook, as_version=4)
+    return [o.data["text/markdown"] for c in nb.cells if c.cell_type == "code"
+            for o in c.outputs if "text/markdown" in o.get("data", {})]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_every_notebook_answers_from_all_of_its_grid_as_index_html_does(quick):
+    """Notebooks executed before their grid's other points finished were run again, so each
+    shows the answer that index.html shows, from the same function, on the same runs."""
+    from genlab.report.answers import answer_markdown, writeup_table
+
+    out, done = quick
+    assert done.returncode == 0
+    page = (out / "index.html").read_text()
+    for point in all_points(out):
+        answer = answer_markdown(point.problem, out)
+        shown = markdown_outputs(point.notebook)
+        assert answer in shown, point.label
+        assert writeup_table(point.problem, out) in shown, point.label
+        assert f'id="answer-{point.problem}"' in page and f'id="writeup-{point.problem}"' in page
+    assert "6 of 6 grid points finished" in answer_markdown("4.3", out)
+
+
 @pytest.mark.slow
 def test_a_second_quick_run_skips_everything_complete(quick):
     out, first = quick
@@ -108,6 +132,11 @@ def test_index_loads_in_chromium_with_every_link_and_image(served):
         assert driver.title == "genlab results"
         sections = driver.find_elements(By.CSS_SELECTOR, "section h2")
         assert [s.text.split(":")[0] for s in sections] == list(PROBLEMS)
+        for problem in PROBLEMS:  # each problem's answer and write-up table, rendered
+            answer = driver.find_element(By.ID, f"answer-{problem}")
+            assert answer.text.startswith("Answer") and len(answer.text) > 80, problem
+            writeup = driver.find_element(By.ID, f"writeup-{problem}")
+            assert writeup.find_elements(By.TAG_NAME, "td") or "no claim" in writeup.text
         images = driver.find_elements(By.TAG_NAME, "img")
         assert len(images) >= sum(len(p.points) for p in PROBLEMS.values())
         for img in images:
@@ -116,6 +145,13 @@ def test_index_loads_in_chromium_with_every_link_and_image(served):
             )
             assert loaded, img.get_attribute("src")
         links = [a.get_attribute("href") for a in driver.find_elements(By.TAG_NAME, "a")]
+        for link in links:  # every image opens at full size, every notebook link works
+            assert urllib.parse.urlparse(link).netloc == urllib.parse.urlparse(served).netloc
+            with urllib.request.urlopen(link) as response:
+                assert response.status == 200
+        images_linked = {img.get_attribute("src") for img in images} <= set(links)
+        assert images_linked, "an image that does not open at full size when clicked"
+        links = [link for link in links if link.endswith(".html")]
         assert len(links) == sum(len(p.points) for p in PROBLEMS.values())
         for link in links:
             assert urllib.parse.urlparse(link).netloc == urllib.parse.urlparse(served).netloc

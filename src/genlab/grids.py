@@ -18,6 +18,11 @@ class Problem:
     points: dict[str, dict[str, Any]]  # grid point name -> parameters injected by papermill
     key_image: str  # the image of a run folder a summary shows ({last} = last epoch)
     needs: tuple[str, ...] = field(default=())  # problems whose run folders this one reads
+    compares_with: tuple[str, ...] = field(default=())  # problems its answer quotes, unordered
+
+    def reads(self, problem_id: str) -> tuple[str, ...]:
+        """The problems whose runs this one's notebook quotes: its own grid and the others'."""
+        return (problem_id, *self.needs, *self.compares_with)
 
 
 GAN_SETTINGS = {
@@ -26,6 +31,25 @@ GAN_SETTINGS = {
     "d_faster": {"lr_g": 0.0002, "lr_d": 0.002, "g_steps": 1},
     "g_steps3": {"lr_g": 0.0002, "lr_d": 0.0002, "g_steps": 3},
 }
+
+# what a reader calls each grid point (figures, answers, index.html)
+LABELS = {
+    "4.2/default": "the course's defaults (batch size 128, 10 epochs)",
+    **{f"4.3/bs{bs}_ep{ep}": f"batch size {bs}, {ep} epochs"
+       for bs in (64, 128, 256) for ep in (10, 20, 50, 300)},  # fmt: skip
+    "5.3/equal_lr": "equal rates (0.0002 each)",
+    "5.3/g_faster": "generator faster (lr_g 0.002, lr_d 0.0002)",
+    "5.3/d_faster": "discriminator faster (lr_g 0.0002, lr_d 0.002)",
+    "5.3/g_steps3": "3 generator steps per discriminator step",
+    "5.5/equal_lr": "conditional GAN, equal rates",
+    "5.6/comparison": "VAE versus GAN",
+}
+
+
+def label(problem: str, point: str) -> str:
+    """The readable name of a grid point ("equal rates (0.0002 each)"), else the point's own."""
+    return LABELS.get(f"{problem}/{point}", point)
+
 
 PROBLEMS: dict[str, Problem] = {
     "4.2": Problem(
@@ -61,6 +85,7 @@ PROBLEMS: dict[str, Problem] = {
         {"equal_lr": {"d_label": "projection", "real_target": 0.9, "embed_dim": 50,
                       "ema_decay": 0.999}},  # fmt: skip
         key_image="sample_{last}.png",
+        compares_with=("5.3",),
     ),
     "5.6": Problem(
         "5.6_vae_vs_gan.ipynb",

@@ -1,7 +1,9 @@
 """What graders open: ``index.html`` over the executed notebooks, and one summary per grid.
 
 Everything here is read back from the results folder (executed notebooks, run folders'
-``metrics.json`` and images); nothing is typed in.
+``metrics.json`` and images); nothing is typed in. Each problem shows its answer and the course
+write-up's claims from the same functions as its notebooks (``genlab.report.answers``), then
+its figures, full width or one click from full size, then one card per grid point.
 """
 
 from __future__ import annotations
@@ -12,19 +14,23 @@ from typing import Any
 
 import nbformat
 
-from genlab.grids import PROBLEMS, Problem
+from genlab.grids import PROBLEMS, Problem, label
 from genlab.report import duration
+from genlab.report.answers import answer_markdown, writeup_table
 from genlab.runs import atomic_write, read_json, save_figure
 
-# headline figures, in the order shown: metrics key of the last epoch -> label
+# headline figures, in the order shown: metrics key of the last epoch -> label, format
+NATS = "{:.2f} nats per image"
 EPOCH_HEADLINES = {
-    "train_loss": "train loss",
-    "test_loss": "test loss",
-    "generator_loss": "G loss",
-    "discriminator_loss": "D loss",
-    "d_real": "D(x)",
-    "d_fake": "D(G(z))",
+    "train_loss": ("train loss", NATS),
+    "test_loss": ("test loss", NATS),
+    "generator_loss": ("G loss", NATS),
+    "discriminator_loss": ("D loss", NATS),
+    "d_real": ("D(x)", "{:.2f}"),
+    "d_fake": ("D(G(z))", "{:.2f}"),
 }
+EVALUATION_FORMATS = {"frechet_distance": "{:.1f}", "classes_covered": "{} of 10",
+                      "conditional_accuracy": "{:.1%}"}  # fmt: skip
 EVALUATION_HEADLINES = {
     "frechet_distance": "Fréchet distance",
     "classes_covered": "classes covered",
@@ -50,17 +56,16 @@ def headlines(metrics: dict[str, Any] | None) -> dict[str, str]:
     out["epochs"] = f"{len(epochs)} / {metrics.get('config', {}).get('epochs', '?')}"
     if epochs:
         last = epochs[-1]
-        for key, label in EPOCH_HEADLINES.items():
+        for key, (name, form) in EPOCH_HEADLINES.items():
             if key in last:
-                out[label] = f"{last[key]:.4g}"
+                out[name] = form.format(last[key])
         out["training time"] = (
             f"{duration(sum(e['seconds'] for e in epochs))} on {metrics.get('device', '?')}"
         )
     evaluation = _flat_evaluation(metrics.get("evaluation", {}))
-    for key, label in EVALUATION_HEADLINES.items():
+    for key, name in EVALUATION_HEADLINES.items():
         if key in evaluation:
-            value = evaluation[key]
-            out[label] = f"{value:.3g}" if isinstance(value, float) else str(value)
+            out[name] = EVALUATION_FORMATS[key].format(evaluation[key])
     return out
 
 
@@ -74,11 +79,11 @@ def comparison_headlines(run_dir: Path) -> dict[str, str]:
         if row.get("frechet") is None:
             facts[f"{row['model']} {row['setting']}"] = row.get("status") or "not evaluated"
             continue
-        text = f"distance {row['frechet']:.3g}"
+        text = f"Fréchet distance {row['frechet']:.1f}"
         if row.get("classes_covered") is not None:
-            text += f", {row['classes_covered']} classes"
+            text += f", {row['classes_covered']} of 10 classes"
         if row.get("conditional_accuracy") is not None:
-            text += f", conditional accuracy {row['conditional_accuracy']:.0%}"
+            text += f", conditional accuracy {row['conditional_accuracy']:.1%}"
         facts[f"{row['model']} ({row['setting']})"] = text
     return facts
 
@@ -135,7 +140,8 @@ def grid_summary(out: Path, problem_id: str) -> Path | None:
         image = key_image(problem, run_dir, metrics)
         if image is not None:
             facts = headlines(metrics)
-            lines = [name] + [f"{k}: {v}" for k, v in facts.items() if k != "epochs"]
+            lines = [label(problem_id, name)] + [f"{k}: {v}" for k, v in facts.items()
+                                                 if k not in ("epochs", "status")]  # fmt: skip
             panels.append((image, "\n".join(lines)))
     if len(panels) < 2:
         return None
@@ -146,7 +152,7 @@ def grid_summary(out: Path, problem_id: str) -> Path | None:
         fig = Figure(figsize=(11, 1.6 * n + 0.6))
         axes = [fig.add_subplot(n, 1, i + 1) for i in range(n)]
     else:
-        fig = Figure(figsize=(3.3 * n, 5.0))
+        fig = Figure(figsize=(3.6 * n, 5.6))
         axes = [fig.add_subplot(1, n, i + 1) for i in range(n)]
     for ax, image, (_, text) in zip(axes, images, panels, strict=True):
         ax.imshow(image, cmap="gray", interpolation="nearest")
@@ -156,7 +162,7 @@ def grid_summary(out: Path, problem_id: str) -> Path | None:
             ax.set_title(text, fontsize=8, loc="left")
         ax.axis("off")
     fig.suptitle(f"{problem_id}: {problem.title}")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.92))  # the title above the panels' labels, not over them
     path = out / problem_id / "summary.png"
     save_figure(fig, path)
     return path
@@ -169,15 +175,17 @@ def write_site(out: Path) -> Path:
         if not (out / problem_id).is_dir():
             continue
         summary = grid_summary(out, problem_id)
+        figures = [summary] if summary else []
+        figures += [p for p in problem_figures(out, problem_id) if p.exists()]
         cards = [_card(out, problem_id, problem, name) for name in problem.points]
-        summary_html = (
-            f'<p><img class="summary" src="{_rel(summary, out)}" alt="summary of {problem_id}"></p>'
-            if summary
-            else ""
-        )
         sections.append(
             f'<section id="p{problem_id}"><h2>{problem_id}: {html.escape(problem.title)}</h2>'
-            f'{summary_html}<div class="cards">{"".join(cards)}</div></section>'
+            f'<div class="answer" id="answer-{problem_id}"><h3>Answer</h3>'
+            f"{_markdown(answer_markdown(problem_id, out))}</div>"
+            f'<div class="writeup" id="writeup-{problem_id}"><h3>The course write-up says / we '
+            f"measured</h3>{_markdown(writeup_table(problem_id, out))}</div>"
+            + "".join(_figure(p, out) for p in figures)
+            + f'<div class="cards">{"".join(cards)}</div></section>'
         )
     page = PAGE.format(sections="\n".join(sections) or "<p>No results yet.</p>")
     index = out / "index.html"
@@ -185,12 +193,45 @@ def write_site(out: Path) -> Path:
     return index
 
 
+def problem_figures(out: Path, problem_id: str) -> list[Path]:
+    """Figures of a problem shown full width under its answer (beside the grid summary)."""
+    if problem_id == "5.6":
+        folder = out / "5.6" / "comparison"
+        return [folder / "comparison.png", folder / "class_histograms.png"]
+    return []
+
+
+def _markdown(text: str) -> str:
+    import mistune
+
+    return mistune.html(text)
+
+
+def _figure(path: Path, out: Path) -> str:
+    """A full-width figure that opens at full size when clicked."""
+    src = _rel(path, out)
+    return (
+        f'<p><a href="{src}"><img class="wide" src="{src}" alt="{html.escape(path.name)}"></a></p>'
+    )
+
+
+def card_images(problem: Problem, run_dir: Path, metrics: dict[str, Any] | None) -> list[Path]:
+    """The images a grid point's card shows: first and last epoch where the course asks for
+    both (the VAE's reconstructions), else the key image; then the loss curves."""
+    last = len(metrics["epochs"]) if metrics and metrics.get("epochs") else 0
+    names = [problem.key_image.format(last=last)]
+    if problem.model == "vae" and last > 1:
+        names = [problem.key_image.format(last=1)] + names
+    if problem.model:
+        names.append("loss_curves.png")
+    return [run_dir / n for n in names if (run_dir / n).exists()]
+
+
 def _card(out: Path, problem_id: str, problem: Problem, name: str) -> str:
     notebook = out / problem_id / f"{name}.ipynb"
     run_dir = out / problem_id / name
     metrics = point_metrics(run_dir)
     page = notebook_html(notebook)
-    image = key_image(problem, run_dir, metrics)
     facts = headlines(metrics) if metrics else comparison_headlines(run_dir)
     if page is None:
         facts = {"status": "not run"}
@@ -199,9 +240,15 @@ def _card(out: Path, problem_id: str, problem: Problem, name: str) -> str:
     rows = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts.items()
     )
-    img = f'<img src="{_rel(image, out)}" alt="{html.escape(name)}">' if image else ""
+    images = "".join(
+        f'<a href="{_rel(p, out)}"><img src="{_rel(p, out)}" alt="{html.escape(p.stem)}" '
+        f'title="{html.escape(p.stem)} (click to enlarge)"></a>'
+        for p in card_images(problem, run_dir, metrics)
+    )
     link = f'<a href="{_rel(page, out)}">notebook</a>' if page else ""
-    return f'<div class="card"><h3>{html.escape(name)}</h3>{img}<table>{rows}</table>{link}</div>'
+    title = html.escape(label(problem_id, name))
+    return (f'<div class="card"><h4>{title}</h4>{images}<table>{rows}</table>{link}'
+            "</div>")  # fmt: skip
 
 
 def _rel(path: Path, out: Path) -> str:
@@ -213,15 +260,20 @@ PAGE = """<!doctype html>
 <style>
 body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 1400px; }}
 .cards {{ display: flex; flex-wrap: wrap; gap: 1em; }}
-.card {{ border: 1px solid #ccc; border-radius: 6px; padding: 0.8em; width: 300px; }}
-.card img {{ width: 100%; image-rendering: pixelated; }}
-img.summary {{ max-width: 100%; }}
+.card {{ border: 1px solid #ccc; border-radius: 6px; padding: 0.8em; width: 420px; }}
+.card img {{ width: 100%; image-rendering: pixelated; margin-bottom: 0.4em; }}
+img.wide {{ width: 100%; }}
+.answer, .writeup {{ max-width: 1100px; line-height: 1.45; }}
+.writeup table {{ border-collapse: collapse; }}
+.writeup td, .writeup th {{ border: 1px solid #ddd; padding: 0.3em 0.5em; vertical-align: top; }}
 th {{ text-align: left; padding-right: 1em; font-weight: 600; }}
 td, th {{ font-size: 0.9em; }}
 </style></head><body>
 <h1>genlab: generative models, every problem re-executed</h1>
-<p>Each card is one grid point: its executed notebook, its key image and the headline figures
-from its run folder's <code>metrics.json</code>. Generated by <code>./run_all.sh</code>.</p>
+<p>Each problem: its answer, built from its runs' numbers; the course write-up's claims beside
+what we measured; its figures (click any image to open it at full size); and one card per grid
+point with its executed notebook, its images and the headline figures of its run folder's
+<code>metrics.json</code> (losses in nats per image). Generated by <code>./run_all.sh</code>.</p>
 {sections}
 </body></html>
 """

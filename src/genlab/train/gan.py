@@ -71,8 +71,6 @@ class GANTrainer:
             self.fixed_labels = None
         n, bs = len(self.train_x), config.batch_size
         self.images_per_epoch, self.batches_per_epoch = n, -(-n // bs)
-        # spread of real images, the reference for the samples' (pixels in [0, 1])
-        self.real_std = float(self.train_x.std(0).mean() / 2)
 
     @property
     def sampler(self) -> Generator:
@@ -175,17 +173,15 @@ class GANTrainer:
         return {k: measured[k] for k in QUALITY_KEYS if k in measured}
 
     def end_epoch(self, epoch: int, run: Run) -> dict[str, Any]:
-        """Save the grid of the fixed noise batch; record how much its images differ and, every
-        ``quality_every`` epochs and at the last, the sample quality."""
+        """Save the grid of the fixed noise batch and, every ``quality_every`` epochs and at the
+        last, record the sample quality."""
         images = self.samples().cpu()
         path = run.path / sample_name(epoch)
         if self.config.conditional:
             class_grid(images, self.classes, path)
         else:
             save_image(images, path, nrow=8)
-        # per-pixel standard deviation across the fixed batch, averaged over pixels: near 0
-        # when every noise vector gives the same image (mode collapse)
-        record = {"sample_std": float(images.flatten(1).std(0).mean()), "real_std": self.real_std}
+        record: dict[str, Any] = {}
         every, last = self.config.quality_every, epoch == self.config.epochs
         if self.config.quality_samples and (epoch % every == 0 or last):
             t = time.perf_counter()
@@ -208,126 +204,6 @@ def sample_epochs(metrics: dict[str, Any]) -> list[int]:
     """The first, middle and last recorded epochs (fewer when fewer are recorded)."""
     done = [e["epoch"] for e in metrics["epochs"]]
     return sorted({done[0], done[len(done) // 2], done[-1]}) if done else []
-
-
-def observations(metrics: dict[str, Any]) -> list[str]:
-    """What a run shows, in sentences built from its ``metrics.json``."""
-    config, epochs, status = metrics["config"], metrics["epochs"], metrics["status"]
-    kind = "conditional GAN" if config.get("conditional") else "GAN"
-    setting = (f"{kind} with lr_g = {config['lr_g']:g}, lr_d = {config['lr_d']:g}, "
-               f"g_steps = {config['g_steps']}")  # fmt: skip
-    lines = []
-    if status == "complete":
-        seconds = sum(e["seconds"] for e in epochs)
-        lines.append(
-            f"The {setting} trained all {len(epochs)} epochs in {seconds:.0f} s on "
-            f"{metrics.get('device', '?')} ({seconds / len(epochs):.1f} s per epoch, "
-            f"{_mean(epochs, 'images_per_second'):.0f} images/s)."
-        )
-    elif status == "diverged":
-        d = metrics["diverged"]
-        losses = ", ".join(f"{k} = {v}" for k, v in d["losses"].items())
-        lines.append(
-            f"The {setting} DIVERGED: a loss became NaN or infinite at epoch {d['epoch']}, "
-            f"batch {d['batch']} ({losses}); the run stopped there and kept the "
-            f"{len(epochs)} epoch(s) completed before."
-        )
-    else:
-        lines.append(f"The {setting} has status '{status}' after {len(epochs)} of "
-                     f"{config['epochs']} epochs.")  # fmt: skip
-    if not epochs:
-        lines.append("No epoch completed, so there are no sample grids or curves to show.")
-        return lines
-    first, last = epochs[0], epochs[-1]
-    d_real, d_fake = last["d_real"], last["d_fake"]
-    lines.append(
-        f"Last epoch ({last['epoch']}): generator loss {last['generator_loss']:.3f}, "
-        f"discriminator loss {last['discriminator_loss']:.3f} (ln 2 = 0.693 at equilibrium); "
-        f"mean D(x) on real images {d_real:.3f}, mean D(G(z)) on generated ones {d_fake:.3f}."
-    )
-    if d_real > 0.9 and d_fake < 0.1:
-        lines.append(
-            "The discriminator separates real from generated images almost perfectly, so it "
-            "is winning and gives the generator little to learn from."
-        )
-    elif abs(d_real - d_fake) < 0.05 and 0.35 < d_fake < 0.65:
-        lines.append(
-            "The discriminator outputs about 1/2 for real and generated images alike: it "
-            "cannot tell them apart. That is the game's equilibrium if the samples look like "
-            "clothing, and a discriminator that has lost if they are blobs."
-        )
-    elif d_fake > d_real:
-        lines.append(
-            "The discriminator rates generated images as more real than real ones: it has "
-            "stopped telling them apart, so the generator can pass anything."
-        )
-    elif d_real - d_fake < 0.2:
-        lines.append(
-            f"D(x) and D(G(z)) are only {d_real - d_fake:.2f} apart: the two networks are "
-            "close to balanced."
-        )
-    else:
-        lines.append(
-            f"The discriminator still tells real from generated images apart (D(x) - D(G(z)) "
-            f"= {d_real - d_fake:.2f}) without winning outright: the game is still being played."
-        )
-    if len(epochs) > 1:
-        g0, g1 = first["generator_loss"], last["generator_loss"]
-        trend = "rose" if g1 > g0 * 1.1 else "fell" if g1 < g0 / 1.1 else "stayed near"
-        lines.append(
-            f"From epoch {first['epoch']} to {last['epoch']} the generator loss {trend} "
-            f"{'' if trend == 'stayed near' else 'from '}{g0:.3f}"
-            f"{'' if trend == 'stayed near' else f' to {g1:.3f}'}."
-        )
-    lines += quality_observations(epochs)
-    return lines
-
-
-def quality_observations(epochs: list[dict[str, Any]]) -> list[str]:
-    """Sentences on the sample quality measured during training: variety, last versus best.
-
-    Variety is the within-class variety (1: as varied as real images of the class, 0: one
-    image repeated). The last epoch is the run's result; where the Fréchet distance was more
-    than 10% lower at an earlier epoch, the sentence says that quality got worse late.
-    """
-    measured = [e for e in epochs if "quality" in e]
-    if not measured:
-        return []
-    last = measured[-1]
-    q = last["quality"]
-    variety = q.get("within_class_variety")
-    lines = []
-    if variety is not None:
-        verdict = ("nearly one image per class (collapse)" if variety < 0.25
-                   else "less varied than the data" if variety < 0.6
-                   else "about as varied as the data")  # fmt: skip
-        lines.append(
-            f"Within-class variety at epoch {last['epoch']}: {variety:.2f} of real images' "
-            f"(mean distance between two samples of one class): {verdict}."
-        )
-    best = min(measured, key=lambda e: e["quality"]["frechet_distance"])
-    fd, best_fd = q["frechet_distance"], best["quality"]["frechet_distance"]
-    if best is not last and fd > 1.1 * best_fd:
-        lines.append(
-            f"Quality got worse late in training: the Fréchet distance of the same noise set "
-            f"was {best_fd:.1f} at epoch {best['epoch']} and {fd:.1f} at the last epoch "
-            f"({last['epoch']}), which is the result shown here."
-        )
-    else:
-        lines.append(
-            f"The last epoch is also (within 10%) the best measured: Fréchet distance {fd:.1f} at "
-            f"epoch {last['epoch']}, lowest {best_fd:.1f} at epoch {best['epoch']}."
-        )
-    return lines
-
-
-def observations_markdown(metrics: dict[str, Any]) -> str:
-    """``observations`` as a markdown list (for ``IPython.display.Markdown``)."""
-    return "\n".join(f"- {line}" for line in observations(metrics))
-
-
-def _mean(epochs: list[dict[str, Any]], key: str) -> float:
-    return sum(e[key] for e in epochs) / len(epochs)
 
 
 def train_gan(

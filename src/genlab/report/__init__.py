@@ -1,6 +1,13 @@
-"""Sentences and tables built from a run's metrics.json, for notebooks and summaries.
+"""Every sentence and table a reader sees, built from runs' metrics.json.
 
-Observations in the notebooks come from here, so every number they quote was measured.
+Observations, answers and the course write-up's claims come from here, so every number they
+quote was measured and each notebook and ``results/index.html`` state a fact from one function:
+
+- ``genlab.report`` (this module): parameter tables, source listings, evaluation lists;
+- ``genlab.report.rules``: the statistics behind the words (variety, trend, balanced, failed);
+- ``genlab.report.vae`` / ``genlab.report.gan``: observations of one run, and the answers of
+  problems 4.2, 4.3, 5.3 and 5.5 from all of a problem's runs;
+- ``genlab.report.writeup``: the course write-up's claims beside our numbers.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from typing import Any
 
 from genlab.config import Config
 
-PACKAGE = Path(__file__).resolve().parent
+PACKAGE = Path(__file__).resolve().parents[1]  # src/genlab
 
 
 def config_table(config: Config) -> str:
@@ -37,18 +44,25 @@ def source_markdown(*objects: Any) -> str:
     return "\n\n".join(blocks)
 
 
-def ablation_markdown(path: Path | None = None) -> str:
-    """The cGAN ablation table (``scripts/gan_study.py table``), with where it was measured."""
-    path = path or PACKAGE.parents[1] / "results" / "5.5" / "ablation.md"
+def ablation_markdown(path: Path | None = None, seeds: Path | None = None) -> str:
+    """The cGAN ablation table (``scripts/gan_study.py table``), with where it was measured,
+    then the seeds study of the weight average (``bench/measured/h200_cgan_seeds.md``)."""
+    root = PACKAGE.parents[1]
+    path = path or root / "results" / "5.5" / "ablation.md"
+    seeds = seeds or root / "bench" / "measured" / "h200_cgan_seeds.md"
     if not path.exists():
         return f"No ablation table at `{path.name}` (made by `bench/gpu.sh`)."
-    return (
+    text = (
         "Measured by `scripts/gan_study.py` (run by `bench/gpu.sh`) on one NVIDIA H200, torch "
         "2.11, 40 epochs per run, seed 1, one run per row: distances and shares of 10,000 "
         "samples after the last epoch, in eval mode; the last column the same generator "
         "sampled with batch statistics. Single runs: differences of a point or two are within "
         "seed-to-seed noise.\n\n" + path.read_text()
     )
+    if seeds.exists():
+        body = seeds.read_text().split("\n", 1)[1]  # without its title
+        text += "\n\n### The weight average over four seeds\n" + body.replace("\n## ", "\n#### ")
+    return text
 
 
 def duration(seconds: float) -> str:
@@ -61,34 +75,6 @@ def duration(seconds: float) -> str:
 
 def train_seconds(metrics: dict[str, Any]) -> float:
     return sum(e["seconds"] for e in metrics["epochs"])
-
-
-def vae_observations(metrics: dict[str, Any]) -> str:
-    """What a VAE run shows, in sentences whose numbers come from ``metrics``."""
-    epochs = metrics["epochs"]
-    if not epochs:
-        return f"The run has no finished epoch yet (status: {metrics['status']})."
-    first, last = epochs[0], epochs[-1]
-    drop = 100 * (first["test_loss"] - last["test_loss"]) / first["test_loss"]
-    gap = last["test_loss"] - last["train_loss"]
-    best = min(epochs, key=lambda e: e["test_loss"])
-    lines = [
-        f"- Status: **{metrics['status']}** after {len(epochs)} of "
-        f"{metrics['config']['epochs']} epochs on `{metrics.get('device', '?')}`, "
-        f"{duration(train_seconds(metrics))} of training "
-        f"({sum(e['images_per_second'] for e in epochs) / len(epochs):,.0f} images/s).",
-        f"- Test loss per image: {first['test_loss']:.2f} nats after epoch 1, "
-        f"{last['test_loss']:.2f} after epoch {last['epoch']} ({drop:.1f}% lower); "
-        f"the lowest was {best['test_loss']:.2f} at epoch {best['epoch']}.",
-        f"- Train loss at the last epoch: {last['train_loss']:.2f}; test minus train: "
-        f"{gap:+.2f} nats" + (" (the model starts to overfit)." if gap > 2 else "."),
-    ]
-    if best["epoch"] < last["epoch"] and last["test_loss"] - best["test_loss"] > 0.1:
-        lines.append(
-            f"- The test loss rose by {last['test_loss'] - best['test_loss']:.2f} nats after "
-            f"epoch {best['epoch']}: longer training no longer helps reconstruction here."
-        )
-    return "\n".join(lines)
 
 
 def evaluation_markdown(metrics: dict[str, Any]) -> str:
