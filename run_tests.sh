@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# The whole test suite: set-up (skipped when done), lint, then pytest. Extra arguments go to pytest.
+# The test suite: set-up (skipped when done), lint, then pytest. Extra arguments go to pytest.
+#   ./run_tests.sh           everything (what CI runs): training, notebooks, the browser
+#   ./run_tests.sh --fast    everything but the tests marked slow (training models, executing
+#                            notebooks, the browser, the fresh install): under a minute
 set -euo pipefail
 cd "$(dirname "$0")"
-./scripts/setup.sh
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-    echo "setup: installing Debian's chromium and chromium-driver (the browser test of index.html)"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q chromium chromium-driver >/dev/null ||
-      { apt-get update -q >/dev/null && apt-get install -y -q chromium chromium-driver >/dev/null; } ||
-      echo "setup: chromium could not be installed; the browser test will be skipped"
-  fi
+args=()
+fast=0
+for arg in "$@"; do
+  if [ "$arg" = "--fast" ]; then fast=1; else args+=("$arg"); fi
+done
+if [ "$fast" = 1 ]; then
+  ./scripts/setup.sh
+  args=(-m "not slow" "${args[@]}")
+else
+  ./scripts/setup.sh --tests
 fi
-.venv/bin/ruff check src tests bench
-exec .venv/bin/python -m pytest "$@"
+.venv/bin/ruff check src tests bench scripts
+exec .venv/bin/python -m pytest "${args[@]}"

@@ -1,15 +1,33 @@
 #!/usr/bin/env bash
-# Shared set-up of ./run_all.sh and ./run_tests.sh: creates .venv, installs requirements.txt and
-# the genlab package (editable), fetches and verifies the data sets. Every step is skipped when
-# it is already done, so a second call costs about a second.
+# Shared set-up of ./run_all.sh and ./run_tests.sh: creates .venv, installs requirements.txt (the
+# lock: every package of pyproject.toml's [notebooks] and [dev] extras, pinned) and the genlab
+# package (editable), installs the system packages it needs, fetches and verifies the data sets.
+# Every step is skipped when it is already done, so a second call costs about a second.
+#   --tests  also Debian's chromium and chromium-driver (the browser test of index.html)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 STAMP="$VENV/.genlab-installed"
+TESTS=0
+[ "${1:-}" = "--tests" ] && TESTS=1
 
 quiet_pip() {  # pip, without the local-index notices these machines print for every package
   "$PY" -m pip "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+}
+
+apt_install() {  # apt_install WHY PACKAGE...: Debian packages, as root only; never fatal
+  local why="$1"
+  shift
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    echo "setup: Debian's $* would serve $why; to install it: sudo apt-get install $*" >&2
+    return 0
+  fi
+  echo "setup: installing Debian's $* ($why)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q "$@" >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q "$@" >/dev/null 2>&1; } ||
+    echo "setup: $* could not be installed; $why will look elsewhere or be skipped" >&2
 }
 
 if [ ! -x "$PY" ]; then
@@ -22,5 +40,13 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   quiet_pip install -q -r "$ROOT/requirements.txt"
   quiet_pip install -q --no-deps -e "$ROOT"
   echo "$want" >"$STAMP"
+fi
+# Fashion-MNIST's first source, unless the data root already holds it
+fashion="${GENLAB_DATA:-$ROOT/data}/FashionMNIST/raw"
+if [ ! -d /usr/share/datasets/fashion-mnist ] && [ ! -f "$fashion/t10k-labels-idx1-ubyte" ]; then
+  apt_install "Fashion-MNIST" dataset-fashion-mnist
+fi
+if [ "$TESTS" = 1 ] && { [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; }; then
+  apt_install "the browser test of index.html" chromium chromium-driver
 fi
 "$PY" -m genlab data fetch

@@ -1,4 +1,5 @@
-"""Executing a notebook of notebooks/ under papermill, as ./run_all.sh does, and reading it back."""
+"""The notebooks of notebooks/: their hygiene, executing one under papermill as ./run_all.sh
+does, and reading its outputs back."""
 
 from __future__ import annotations
 
@@ -11,7 +12,23 @@ import papermill
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
 
+def clean_notebook(path: Path) -> tuple[nbformat.NotebookNode, nbformat.NotebookNode]:
+    """The notebook and its one ``parameters`` cell, after checking that it is kept clean.
+
+    Asserts that no code cell has outputs or an execution count (executed copies go to
+    results/) and that exactly one cell, a code cell, is tagged ``parameters``.
+    """
+    nb = nbformat.read(path, as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             and (c.outputs or c.execution_count is not None)]  # fmt: skip
+    assert not dirty, f"{path.name}: cells {dirty} have outputs; executed copies go to results/"
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1 and tagged[0].cell_type == "code", f"{path.name}: parameters cells"
+    return nb, tagged[0]
+
+
 def execute(name: str, out: Path, **parameters: Any) -> nbformat.NotebookNode:
+    """Execute ``notebooks/<name>`` with ``parameters`` into ``out``; return the executed copy."""
     papermill.execute_notebook(
         str(NOTEBOOKS / name), str(out), parameters=parameters, kernel_name="python3",
         cwd=str(NOTEBOOKS), progress_bar=False,

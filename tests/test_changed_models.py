@@ -15,6 +15,7 @@ from genlab.train import vae as vae_module
 from genlab.train.gan import GANTrainer, train_gan
 from genlab.train.vae import train_vae
 
+pytestmark = pytest.mark.slow  # trains models
 TINY = dict(train_limit=256, batch_size=64, eval_samples=0, quality_samples=0)
 
 

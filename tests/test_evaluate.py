@@ -16,10 +16,19 @@ from genlab.config import GANConfig, VAEConfig
 from genlab.data import DATASETS, load
 from genlab.runs import load_metrics, read_json
 
-pytestmark = pytest.mark.slow
+# --- pieces without a classifier (the fast tier) ----------------------------------------------
 
 
-# --- pieces without a classifier ------------------------------------------------------------
+def test_the_package_keeps_the_names_of_the_former_module():
+    from genlab.evaluate import classifier, metrics, sampling
+    from genlab.models import checkpoints
+
+    for name in ev.__all__:
+        assert getattr(ev, name) is not None, name
+    assert ev.load_generator is checkpoints.load_generator and ev.load_vae is checkpoints.load_vae
+    assert ev.evaluate_run is sampling.evaluate_run and ev.image_metrics is metrics.image_metrics
+    assert ev.load_classifier is classifier.load_classifier
+    assert (ev.EVALUATION_VERSION, ev.EVAL_SEED, ev.CHUNK, ev.DEFAULT_N) == (2, 2024, 1000, 10_000)
 
 
 def test_coverage_counts_classes_and_kl():
@@ -71,6 +80,7 @@ def test_images_must_be_unit_range():
 # --- the classifiers ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_classifier_reaches_its_accuracy_bar(dataset):
     clf = ev.load_classifier(dataset)  # trained and cached on the first call
@@ -98,6 +108,7 @@ def _device(module: torch.nn.Module) -> torch.device:
 # --- the metrics on real data ---------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dataset", DATASETS)
 def test_metrics_of_real_images(dataset):
     test = load(dataset, "test")
@@ -127,6 +138,7 @@ def test_metrics_of_real_images(dataset):
     assert side["reference_distances"][str(ev.DEFAULT_N)] == refs
 
 
+@pytest.mark.slow
 def test_within_class_variety_of_real_features():
     clf = ev.load_classifier("fashion-mnist")
     test = load("fashion-mnist", "test")
@@ -145,6 +157,7 @@ def test_within_class_variety_of_real_features():
     assert ev.within_class_variety(feats[:1], classes[:1], *b)["within_class_variety"] is None
 
 
+@pytest.mark.slow
 def test_within_class_variety_of_images():
     dataset = "fashion-mnist"
     train = load(dataset, "train")
@@ -170,6 +183,7 @@ def test_within_class_variety_of_images():
 # --- run folders ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_evaluate_vae_run(tmp_path):
     from genlab.train.vae import train_vae
 
@@ -200,6 +214,7 @@ def test_evaluate_vae_run(tmp_path):
         assert again[part]["class_histogram"] == result[part]["class_histogram"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("conditional", [False, True], ids=["gan", "cgan"])
 def test_evaluate_gan_run(tmp_path, conditional):
     from genlab.train.gan import train_gan

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import nbformat
 import pytest
+from notebook_utils import NOTEBOOKS, clean_notebook, execute, outputs
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 GAN, CGAN = "5.3_gan_fashion_mnist.ipynb", "5.5_cgan_fashion_mnist.ipynb"
 TINY = dict(train_limit=256, batch_size=64, device="cpu", progress=False,
             overrides={"eval_samples": 0})  # fmt: skip
@@ -21,45 +20,29 @@ def one_thread_kernels(monkeypatch):
 
 @pytest.mark.parametrize("name", [GAN, CGAN])
 def test_committed_without_outputs_and_with_one_parameters_cell(name):
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nb, tagged = clean_notebook(NOTEBOOKS / name)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    assert all(c.outputs == [] and c.execution_count is None for c in code)
-    tagged = [c for c in code if "parameters" in c.metadata.get("tags", [])]
-    assert len(tagged) == 1
     source = "\n".join(c.source for c in code)
     assert "from genlab" in source and "nn." not in source and "import torch" not in source
     for parameter in ("lr_g", "lr_d", "g_steps", "epochs", "batch_size", "seed",
                       "train_limit", "no_cuda", "device", "run_dir", "progress"):  # fmt: skip
-        assert f"\n{parameter} = " in tagged[0].source, parameter
+        assert f"\n{parameter} = " in tagged.source, parameter
     assert nb.cells[0].cell_type == "markdown" and nb.cells[-1].cell_type == "markdown"
 
 
-def execute(name: str, tmp_path: Path, **parameters) -> tuple[str, int]:
+def run(name: str, tmp_path: Path, **parameters) -> tuple[str, int]:
     """Run a notebook with papermill; return its text outputs and its number of PNG outputs."""
-    papermill = pytest.importorskip("papermill")
-    out = tmp_path / name
-    papermill.execute_notebook(
-        str(NOTEBOOKS / name),
-        str(out),
-        parameters={**TINY, "run_dir": str(tmp_path / "run"), **parameters},
-        kernel_name="python3",
-        cwd=str(NOTEBOOKS),
-        progress_bar=False,
-    )
-    text, pngs = [], 0
-    for cell in nbformat.read(out, as_version=4).cells:
+    nb = execute(name, tmp_path / name, **{**TINY, "run_dir": str(tmp_path / "run"), **parameters})
+    for cell in nb.cells:
         for output in cell.get("outputs", []):
             assert output.output_type != "error", output
-            text.append(output.get("text", ""))
-            data = output.get("data", {})
-            text.append(data.get("text/markdown", ""))
-            pngs += "image/png" in data
-    return "\n".join(text), pngs
+    text = outputs(nb, "text") + outputs(nb, "text/markdown")
+    return "\n".join(text), len(outputs(nb, "image/png"))
 
 
 @pytest.mark.slow
 def test_the_gan_notebook_runs_and_shows_grids_curves_and_observations(tmp_path):
-    text, pngs = execute(GAN, tmp_path, epochs=3, lr_g=0.002, lr_d=0.0002)
+    text, pngs = run(GAN, tmp_path, epochs=3, lr_g=0.002, lr_d=0.0002)
     assert "status: complete" in text
     assert "lr_g = 0.002, lr_d = 0.0002, g_steps = 1 trained all 3 epochs" in text
     assert "D(G(z))" in text and "| `lr_g` | `0.002` |" in text
@@ -70,7 +53,7 @@ def test_the_gan_notebook_runs_and_shows_grids_curves_and_observations(tmp_path)
 
 @pytest.mark.slow
 def test_the_gan_notebook_reports_a_divergence_instead_of_crashing(tmp_path):
-    text, pngs = execute(GAN, tmp_path, epochs=2, lr_g=1e30, lr_d=1e30, g_steps=3)
+    text, pngs = run(GAN, tmp_path, epochs=2, lr_g=1e30, lr_d=1e30, g_steps=3)
     assert "status: diverged" in text and "diverged at epoch 1, batch" in text
     assert "DIVERGED" in text and "no epoch completed" in text
     assert pngs == 0
@@ -78,9 +61,7 @@ def test_the_gan_notebook_reports_a_divergence_instead_of_crashing(tmp_path):
 
 @pytest.mark.slow
 def test_the_cgan_notebook_shows_the_labelled_grid(tmp_path):
-    text, pngs = execute(
-        CGAN, tmp_path, epochs=1, overrides={"train_limit": 128, "eval_samples": 0}
-    )
+    text, pngs = run(CGAN, tmp_path, epochs=1, overrides={"train_limit": 128, "eval_samples": 0})
     assert "status: complete" in text and "conditional GAN" in text
     assert "| `train_limit` | `128` |" in text and "| `conditional` | `True` |" in text
     assert pngs == 3  # the class-per-row grid of the last epoch; loss and quality curves

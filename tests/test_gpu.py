@@ -17,6 +17,7 @@ from genlab.train.vae import VAETrainer, train_vae
 
 pytestmark = [
     pytest.mark.gpu,
+    pytest.mark.slow,  # trains models
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
 ]
 TINY_VAE = dict(train_limit=2048 + 100, test_limit=512, epochs=2, eval_samples=0, progress=False)

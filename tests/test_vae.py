@@ -84,6 +84,7 @@ def test_cuda_where_none_exists_names_the_device(tmp_path):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_short_training_improves_the_loss_and_writes_the_run_folder(tmp_path):
     run = train_vae(run_dir=tmp_path / "run", epochs=3, progress=False, **TINY)
     assert run.status == "complete"
@@ -99,6 +100,7 @@ def test_short_training_improves_the_loss_and_writes_the_run_folder(tmp_path):
     assert all(e["images_per_second"] > 0 and e["seconds"] > 0 for e in metrics["epochs"])
 
 
+@pytest.mark.slow
 def test_a_complete_run_is_reused_and_a_different_one_refused(tmp_path):
     run = train_vae(run_dir=tmp_path / "run", epochs=1, progress=False, **TINY)
     before = (run.path / "metrics.json").read_text()
@@ -109,6 +111,7 @@ def test_a_complete_run_is_reused_and_a_different_one_refused(tmp_path):
     assert (run.path / "metrics.json").read_text() == before
 
 
+@pytest.mark.slow
 def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     from genlab.train import vae as vae_module
 
@@ -130,6 +133,7 @@ def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     assert_same_results(reference.path, resumed.path)
 
 
+@pytest.mark.slow
 def test_a_killed_process_resumes_to_the_same_figures(tmp_path):
     args = ["--epochs", "4", "--train-limit", "12000", "--test-limit", "500", "--eval-samples", "0",
             "--no-progress"]  # fmt: skip
@@ -189,6 +193,7 @@ def test_mnist_default_parameters_reach_the_classic_examples_loss(tmp_path):
     assert run.series("test_loss")[-1] <= 106.0
 
 
+@pytest.mark.slow
 def test_a_long_run_keeps_the_images_of_a_few_epochs(tmp_path):
     assert kept_epochs(300) == {1, 2, 4, 8, 16, 32, 64, 128, 151, 256, 300}
     assert kept_epochs(40) == {1, 2, 4, 8, 16, 21, 32, 40} and kept_epochs(7) == set(range(1, 8))

@@ -1,12 +1,22 @@
-"""Command line: ``python -m genlab {data,evaluate,vae,gan} ...``; ``--help`` lists all."""
+"""Command line: ``python -m genlab {data,evaluate,vae,gan} ...``; ``--help`` lists all.
+
+- ``python -m genlab data fetch [DATASET...]``: fetch and verify the data sets
+  (``genlab.fetch``).
+- ``python -m genlab evaluate classifier [DATASET...]``: train (or load) the classifiers and
+  print their accuracy and reference distances; ``python -m genlab evaluate run RUN_DIR...``:
+  evaluate run folders and record it in their ``metrics.json`` (``genlab.evaluate``).
+- ``python -m genlab vae|gan [--param value...]``: train one run (``genlab.config`` lists the
+  parameters).
+"""
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from genlab.config import Config, ConfigError, GANConfig, VAEConfig
-from genlab.data import DataError
+from genlab.data import DATASETS, DataError
 from genlab.runs import RunConflictError
 
 MODELS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig}
@@ -15,14 +25,10 @@ MODELS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig}
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["data"]:
-        from genlab.data import main as data_main
-
         return data_main(argv[1:])
     if argv[:1] == ["evaluate"]:
-        from genlab.evaluate import main as evaluate_main
-
         return evaluate_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m genlab", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m genlab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="model", required=True, metavar="{data,evaluate,vae,gan}")
     sub.add_parser("data", help="fetch and verify the data sets (python -m genlab data fetch)")
     sub.add_parser("evaluate", help="classifiers and sample-quality metrics of run folders")
@@ -44,3 +50,80 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{run.path}: {run.status}")
     return 0 if run.status == "complete" else 1
+
+
+def data_main(argv: list[str] | None = None) -> int:
+    """``python -m genlab data fetch [DATASET...] [--root DIR]``."""
+    from genlab.fetch import fetch
+
+    parser = argparse.ArgumentParser(
+        prog="python -m genlab data", description="Fetch and verify the data sets."
+    )
+    parser.add_argument("command", choices=["fetch"], help="fetch: fill the data root")
+    parser.add_argument("datasets", nargs="*", default=list(DATASETS), help="default: all")
+    parser.add_argument("--root", default=None, help="data root (default: $GENLAB_DATA or data/)")
+    args = parser.parse_args(argv)
+    try:
+        for name in args.datasets:
+            raw = fetch(name, args.root, verbose=True)
+            print(f"{name}: verified in {raw}")
+    except (DataError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}" if math.isfinite(value) else str(value)
+
+
+def evaluate_main(argv: list[str] | None = None) -> int:
+    """``python -m genlab evaluate {classifier,run} ...``."""
+    from genlab import evaluate
+
+    parser = argparse.ArgumentParser(
+        prog="python -m genlab evaluate",
+        description=evaluate.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("classifier", help="train or load the classifiers; print their numbers")
+    c.add_argument("datasets", nargs="*", default=list(DATASETS), help="default: all")
+    r = sub.add_parser("run", help="evaluate run folders and record it in their metrics.json")
+    r.add_argument("run_dirs", nargs="+")
+    r.add_argument("--force", action="store_true", help="recompute a recorded evaluation")
+    for p in (c, r):
+        p.add_argument("--n", type=int, default=evaluate.DEFAULT_N, help="images per metric")
+        p.add_argument("--device", default="auto", help="auto | cpu | cuda | mps")
+    args = parser.parse_args(argv)
+    if args.command == "classifier":
+        for name in args.datasets:
+            clf = evaluate.load_classifier(name, args.device)
+            refs = evaluate.reference_distances(name, args.n, args.device)
+            rec = clf.record
+            print(
+                f"{name}: test accuracy {rec['test_accuracy']:.2%} "
+                f"(bar {rec['accuracy_bar']:.1%}), trained in {rec['train_seconds']:.0f} s; "
+                f"Fréchet distance to the test split with n={args.n}: real train "
+                f"{_fmt(refs['train_vs_test'])}, noise {_fmt(refs['noise_vs_test'])}"
+            )
+        return 0
+    status = 0
+    for run_dir in args.run_dirs:
+        try:
+            ev = evaluate.evaluate_run(run_dir, args.n, args.device, force=args.force)
+        except (FileNotFoundError, NotImplementedError, ValueError, KeyError) as e:
+            print(f"{run_dir}: error: {e}", file=sys.stderr)
+            status = 1
+            continue
+        s = ev["samples"]
+        print(
+            f"{run_dir}: Fréchet distance {_fmt(s['frechet_distance'])}, "
+            f"{s['classes_covered']} classes covered, KL {_fmt(s['kl_from_uniform'])}"
+            + (
+                f", conditional accuracy {s['conditional_accuracy']:.2%}"
+                if "conditional_accuracy" in s
+                else ""
+            )
+        )
+    return status

@@ -47,7 +47,7 @@ from genlab.evaluate import (
 )
 from genlab.grids import GAN_SETTINGS
 from genlab.pipeline import Point, plan
-from genlab.report import duration
+from genlab.report import duration, train_seconds
 from genlab.runs import CHECKPOINT, Run, load_metrics, read_json, repo_root, write_json
 
 VAE_POINT = "bs64_ep50"  # the 4.3 point closest to the GANs (batch size 64, 40 epochs)
@@ -302,7 +302,7 @@ def source_rows(source: Source, n: int, device: str = "auto") -> list[Row]:
         status=_status(metrics),
         epochs_done=len(epochs),
         epochs_planned=metrics["config"]["epochs"],
-        train_seconds=sum(e["seconds"] for e in epochs),
+        train_seconds=train_seconds(metrics),
         device=str(metrics.get("device", "")),
         note=source.note,
     )

@@ -35,8 +35,11 @@ GAN_SETTINGS = {
 # what a reader calls each grid point (figures, answers, index.html)
 LABELS = {
     "4.2/default": "the course's defaults (batch size 128, 10 epochs)",
-    **{f"4.3/bs{bs}_ep{ep}": f"batch size {bs}, {ep} epochs"
-       for bs in (64, 128, 256) for ep in (10, 20, 50, 300)},  # fmt: skip
+    **{
+        f"4.3/bs{bs}_ep{ep}": f"batch size {bs}, {ep} epochs"
+        for bs in (64, 128, 256)
+        for ep in (10, 20, 50, 300)
+    },  # fmt: skip
     "5.3/equal_lr": "equal rates (0.0002 each)",
     "5.3/g_faster": "generator faster (lr_g 0.002, lr_d 0.0002)",
     "5.3/d_faster": "discriminator faster (lr_g 0.0002, lr_d 0.002)",
@@ -82,8 +85,14 @@ PROBLEMS: dict[str, Problem] = {
         "Conditional GAN on Fashion-MNIST: samples per class",
         # the course's networks with the changes of results/5.5/ablation.md and the weight
         # average of bench/measured/h200_cgan_seeds.md
-        {"equal_lr": {"d_label": "projection", "real_target": 0.9, "embed_dim": 50,
-                      "ema_decay": 0.999}},  # fmt: skip
+        {
+            "equal_lr": {
+                "d_label": "projection",
+                "real_target": 0.9,
+                "embed_dim": 50,
+                "ema_decay": 0.999,
+            }
+        },  # fmt: skip
         key_image="sample_{last}.png",
         compares_with=("5.3",),
     ),

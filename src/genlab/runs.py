@@ -20,15 +20,10 @@ import torch
 
 from genlab.atomic import atomic_write
 from genlab.config import Config
+from genlab.data import repo_root
 
 CHECKPOINT = "checkpoint.pt"
 EPOCH_IMAGE = re.compile(r"^(sample|reconstruction)_(\d+)\.png$")  # an image of one epoch
-STATUSES = ("running", "complete", "diverged", "failed", "interrupted")
-
-
-def repo_root() -> Path:
-    here = Path(__file__).resolve().parents[2]
-    return here if (here / "pyproject.toml").exists() else Path.cwd()
 
 
 def write_json(path: Path | str, obj: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import nbformat
 
 from genlab.grids import PROBLEMS, Problem, label
-from genlab.report import duration
+from genlab.report import duration, train_seconds
 from genlab.report.answers import answer_markdown, writeup_table
 from genlab.runs import atomic_write, read_json, save_figure
 
@@ -59,9 +59,7 @@ def headlines(metrics: dict[str, Any] | None) -> dict[str, str]:
         for key, (name, form) in EPOCH_HEADLINES.items():
             if key in last:
                 out[name] = form.format(last[key])
-        out["training time"] = (
-            f"{duration(sum(e['seconds'] for e in epochs))} on {metrics.get('device', '?')}"
-        )
+        out["training time"] = f"{duration(train_seconds(metrics))} on {metrics.get('device', '?')}"
     evaluation = _flat_evaluation(metrics.get("evaluation", {}))
     for key, name in EVALUATION_HEADLINES.items():
         if key in evaluation:

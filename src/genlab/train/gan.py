@@ -193,7 +193,7 @@ class GANTrainer:
         loss_curves(
             run,
             [("generator_loss", "generator"), ("discriminator_loss", "discriminator")],
-            ylabel="mean BCE loss per batch",
+            ylabel="loss per image (nats, mean BCE)",
             extra=[("d_real", "D(x), real images"), ("d_fake", "D(G(z)), generated")],
             extra_ylabel="mean discriminator output",
         )
