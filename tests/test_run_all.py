@@ -14,7 +14,7 @@ import nbformat
 import pytest
 
 from genlab.grids import PROBLEMS
-from genlab.pipeline import plan
+from genlab.pipeline import is_complete, made_from_current_notebook, plan
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -84,6 +84,23 @@ def test_a_second_quick_run_skips_everything_complete(quick):
     for notebook, stamp in stamps.items():
         assert notebook.stat().st_mtime_ns == stamp
     assert again.stdout.count(" skipped ") == len(stamps)
+
+
+@pytest.mark.slow
+def test_an_executed_copy_of_an_older_notebook_is_executed_again(quick):
+    out, first = quick
+    assert first.returncode == 0
+    point = next(p for p in all_points(out) if p.problem == "4.2")
+    assert is_complete(point)
+    original = point.notebook.read_bytes()
+    nb = nbformat.read(point.notebook, as_version=4)
+    nb.cells[-1].source += " (an older wording)"
+    nbformat.write(nb, point.notebook)
+    try:
+        assert not made_from_current_notebook(point) and not is_complete(point)
+    finally:
+        point.notebook.write_bytes(original)
+    assert is_complete(point)
 
 
 def test_bad_options_are_refused_with_the_accepted_values():

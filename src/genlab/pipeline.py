@@ -1,7 +1,8 @@
 """``./run_all.sh``: every problem's notebook executed by papermill for each grid point.
 
-Resumable (a point whose executed notebook finished with the same parameters is skipped; an
-interrupted run resumes from its checkpoint), parallel (``-j N``, CPU threads split between
+Resumable (a point whose executed notebook finished with the same parameters, from the
+notebook as it is now, after the runs its answer quotes, is skipped; an interrupted run resumes
+from its checkpoint), parallel (``-j N``, CPU threads split between
 jobs), and a failed point never stops the others. At the end: one status line per point,
 the summary figures and ``index.html``.
 """
@@ -118,7 +119,21 @@ def is_complete(point: Point) -> bool:
     except Exception:  # an unreadable notebook is simply executed again
         return False
     done = meta.get("end_time") and not meta.get("exception")
-    return bool(done) and meta.get("parameters") == point.parameters and not is_stale(point)
+    return (bool(done) and meta.get("parameters") == point.parameters
+            and made_from_current_notebook(point) and not is_stale(point))  # fmt: skip
+
+
+def made_from_current_notebook(point: Point) -> bool:
+    """Whether the executed copy has the cells of the notebook in ``notebooks/`` as it is now
+    (papermill's injected parameters cell aside): an edited notebook is executed again."""
+    source = nbformat.read(NOTEBOOKS / PROBLEMS[point.problem].notebook, as_version=4)
+    executed = nbformat.read(point.notebook, as_version=4)
+
+    def cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+        return [(c.cell_type, c.source) for c in nb.cells
+                if "injected-parameters" not in c.metadata.get("tags", [])]  # fmt: skip
+
+    return cells(source) == cells(executed)
 
 
 def is_stale(point: Point) -> bool:
