@@ -12,10 +12,11 @@ import torch
 from notebook_utils import clean_notebook, execute, outputs
 
 from genlab import compare
-from genlab.compare import Row, answer_markdown, table_markdown
+from genlab.compare import Row, table_markdown
 from genlab.config import GANConfig, VAEConfig
 from genlab.grids import GAN_SETTINGS, PROBLEMS, QUICK_OVERRIDES
 from genlab.pipeline import plan
+from genlab.report.comparison import answer_markdown
 from genlab.runs import read_json, repo_root
 
 NOTEBOOK = "5.6_vae_vs_gan.ipynb"
@@ -211,36 +212,43 @@ def test_the_default_results_folder_and_the_sample_count(tmp_path):
         compare.sample_count(1, quick=False)
 
 
-def test_configs_are_the_grid_points_as_their_notebooks_build_them(tmp_path):
-    points = {p.label: p for p in plan(tmp_path, ["4.3", "5.3", "5.5"], quick=True)}
-    vae = compare.point_config(points["4.3/bs128_ep10"])
-    assert vae == VAEConfig(dataset="fashion-mnist", batch_size=128, epochs=2, train_limit=512,
-                            test_limit=256, eval_samples=512)  # fmt: skip
-    quick = QUICK_OVERRIDES["gan"]
-    for name, setting in GAN_SETTINGS.items():
-        gan = compare.point_config(points[f"5.3/{name}"])
-        assert gan == GANConfig(epochs=2, **quick, **setting)
-    cgan = PROBLEMS["5.5"].points["equal_lr"]  # the cGAN's changes to the course's networks
-    assert compare.point_config(points["5.5/equal_lr"]) == GANConfig(
-        conditional=True, epochs=2, **quick, **cgan
-    )
-    full = {p.label: p for p in plan(tmp_path, ["4.3"])}
-    assert compare.point_config(full["4.3/bs128_ep10"]) == VAEConfig(dataset="fashion-mnist")
+def notebook_defaults(problem: str) -> dict:
+    """The variables a problem's parameters cell defines, as papermill's kernel has them."""
+    _, tagged = clean_notebook(NOTEBOOKS / PROBLEMS[problem].notebook)
+    namespace: dict = {}
+    exec(tagged.source, namespace)
+    return namespace
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_configs_are_the_grid_points_as_their_notebooks_build_them(tmp_path, quick):
+    """What compare trains for a missing run is what ./run_all.sh's notebook would: the
+    parameters cell, then the injected parameters, through Config.from_values."""
+    for point in plan(tmp_path, ["4.3", "5.3", "5.5"], quick=quick):
+        problem = PROBLEMS[point.problem]
+        cls = type(problem.config(point.name))
+        in_notebook = cls.from_values({**notebook_defaults(point.problem), **point.parameters})
+        assert problem.config(point.name, quick) == in_notebook, point.label
+    quick_vae = PROBLEMS["4.3"].config("bs128_ep10", quick=True)
+    assert quick_vae == VAEConfig(dataset="fashion-mnist", batch_size=128, epochs=2,
+                                  **QUICK_OVERRIDES["vae"])  # fmt: skip
+    cgan = PROBLEMS["5.5"].config("equal_lr")
+    assert cgan == GANConfig(conditional=True, **PROBLEMS["5.5"].points["equal_lr"])
 
 
 @pytest.mark.slow
 def test_a_diverged_run_is_reused_and_reported_without_evaluation(tmp_path, one_thread):
     from genlab.train.gan import train_gan
 
-    point = next(p for p in plan(tmp_path, ["5.3"], quick=True) if p.name == "d_faster")
-    config = compare.point_config(point).replace(lr_g=1e30, lr_d=1e30, g_steps=3, epochs=1,
-                                                 train_limit=128)  # fmt: skip
-    assert train_gan(config, run_dir=point.run_dir, progress=False).status == "diverged"
-    before = (point.run_dir / "metrics.json").stat().st_mtime_ns
-    source = compare.open_point(point, progress=False)
+    grid = PROBLEMS["5.3"].config("d_faster", quick=True)
+    run_dir = tmp_path / "5.3" / "d_faster"
+    config = grid.replace(lr_g=1e30, lr_d=1e30, g_steps=3, epochs=1, train_limit=128)
+    assert train_gan(config, run_dir=run_dir, progress=False).status == "diverged"
+    before = (run_dir / "metrics.json").stat().st_mtime_ns
+    source = compare.open_point("5.3", "d_faster", run_dir, grid, progress=False)
     assert source.action == "reused" and source.run.status == "diverged"
     assert "lr_g = 1e+30 (grid: 0.0002)" in source.note
-    assert (point.run_dir / "metrics.json").stat().st_mtime_ns == before  # not retrained
+    assert (run_dir / "metrics.json").stat().st_mtime_ns == before  # not retrained
     (row,) = compare.source_rows(source, n=64, device="cpu")
     assert row.status.startswith("diverged (epoch 1, batch") and row.frechet is None
     assert "not evaluated: no epoch finished" in row.note

@@ -57,13 +57,22 @@ def test_problem_notebooks_show_the_code_that_trains_from_the_package(path):
     assert "train_step" in code[shown[0]] and "loss" in code[shown[0]]
 
 
-def test_the_cgan_notebooks_defaults_are_its_grid_points():
-    """A student running 5.5 by hand trains what ./run_all.sh trains."""
-    nb = nbformat.read(ROOT / "notebooks" / PROBLEMS["5.5"].notebook, as_version=4)
+@pytest.mark.parametrize("problem", [p for p, spec in PROBLEMS.items() if spec.model])
+def test_a_parameters_cell_holds_literal_defaults_that_are_its_configs(problem):
+    """A student running a notebook by hand trains what ./run_all.sh's grid says it trains:
+    every default is a literal equal to the config's (or to the value all grid points share),
+    and every other name is one of the notebook's own three."""
+    spec = PROBLEMS[problem]
+    nb = nbformat.read(ROOT / "notebooks" / spec.notebook, as_version=4)
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     defaults = {}
     for node in ast.parse(cell.source).body:
-        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant):
-            defaults[node.targets[0].id] = node.value.value
-    point = PROBLEMS["5.5"].points["equal_lr"]
-    assert point and all(defaults[k] == v for k, v in point.items())
+        assert isinstance(node, ast.Assign), f"{problem}: only assignments, got {ast.dump(node)}"
+        defaults[node.targets[0].id] = ast.literal_eval(node.value)  # a literal, nothing else
+    expected = spec.notebook_defaults()
+    fields = {f.name for f in expected.fields()}
+    assert set(defaults) - fields == {"overrides", "run_dir", "progress"}, problem
+    for name in set(defaults) & fields:
+        assert defaults[name] == getattr(expected, name), f"{problem}: {name}"
+    for point in spec.points.values():  # every value a grid point sets is a visible parameter
+        assert set(point) <= set(defaults), problem

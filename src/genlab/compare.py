@@ -8,17 +8,17 @@ The notebook ``5.6_vae_vs_gan.ipynb`` calls, in order:
 - ``locate(results, quick, no_cuda, progress)``: one ``Source`` per compared run: the VAE of
   4.3 (``VAE_POINT``), the GAN of 5.3 in its four settings, the cGAN of 5.5. A finished (or
   diverged) run folder is reopened as it is and never retrained; an interrupted one resumes;
-  a missing one is trained with its grid point's parameters (``genlab.pipeline.plan``, with
-  the ``--quick`` overrides when ``quick``), made into a config as that problem's notebook does.
+  a missing one is trained with its grid point's config (``genlab.grids.Problem.config``, with
+  the ``--quick`` overrides when ``quick``), the config that problem's notebook builds.
 - ``measure(sources, n, device)``: one ``Row`` of numbers per run, plus the reference rows (real
   training images, uniform noise): ``genlab.evaluate.evaluate_run`` (Fréchet distance in the
   classifier's feature space, class histogram, classes covered, KL from uniform, a cGAN's
   conditional accuracy; cached in each run's ``metrics.json``, where an evaluation the run
   recorded with another number of samples is kept) and ``image_stats`` of the same seeded
   samples (background and sharpness).
-- ``table_markdown(rows)``, ``comparison_figure(sources, path)``, ``histogram_figure(rows,
-  path)`` and ``answer_markdown(rows)``: the table, the two figures and the written answer,
-  whose every number and the direction of every comparison come from the rows.
+- ``table_markdown(rows)``, ``comparison_figure(sources, path)`` and ``histogram_figure(rows,
+  path)``: the table and the two figures. The written answer, built from the same rows, is
+  ``genlab.report.comparison.answer_markdown``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from typing import Any
 
 import torch
 
-from genlab.config import Config, GANConfig, VAEConfig
+from genlab.config import Config, VAEConfig
 from genlab.data import FASHION_CLASSES, load
 from genlab.evaluate import (
     EVAL_SEED,
@@ -45,8 +45,7 @@ from genlab.evaluate import (
     reference_distances,
     vae_images,
 )
-from genlab.grids import GAN_SETTINGS
-from genlab.pipeline import Point, plan
+from genlab.grids import GAN_SETTINGS, PROBLEMS
 from genlab.report import duration, train_seconds
 from genlab.runs import CHECKPOINT, Run, load_metrics, read_json, repo_root, write_json
 
@@ -56,14 +55,6 @@ QUICK_EVAL_SAMPLES = 512  # at most this many images per metric with quick=True
 CORNER = 4  # the background is measured on the four CORNER x CORNER corners of an image
 DARK = 0.1  # a pixel below this value counts as black background
 CLASSES = FASHION_CLASSES
-
-# What each problem's notebook sets beside its parameters, and which config it builds.
-NOTEBOOK_CONFIG: dict[str, tuple[type[Config], dict[str, Any]]] = {
-    "4.3": (VAEConfig, {"dataset": "fashion-mnist"}),
-    "5.3": (GANConfig, {}),
-    "5.5": (GANConfig, {"conditional": True}),
-}
-NOT_CONFIG = ("run_dir", "progress", "overrides")  # notebook parameters that are not config
 MODELS = {"4.3": "VAE", "5.3": "GAN", "5.5": "cGAN"}
 
 
@@ -88,19 +79,6 @@ def sample_count(eval_samples: int, quick: bool) -> int:
 def compared_points(vae_point: str = VAE_POINT) -> list[tuple[str, str]]:
     """(problem, grid point) of every compared run, in the table's order."""
     return [("4.3", vae_point), *(("5.3", s) for s in GAN_SETTINGS), ("5.5", "equal_lr")]
-
-
-def point_config(point: Point) -> Config:
-    """The config the problem's notebook builds from the point's parameters.
-
-    As in the notebooks: the fixed values, then the parameters, then ``overrides`` (which win);
-    overrides the model has no field for are left out.
-    """
-    cls, fixed = NOTEBOOK_CONFIG[point.problem]
-    names = {f.name for f in cls.fields()}
-    params = {k: v for k, v in point.parameters.items() if k not in NOT_CONFIG}
-    overrides = {k: v for k, v in point.parameters.get("overrides", {}).items() if k in names}
-    return cls.from_dict({**fixed, **params, **overrides})
 
 
 @dataclass
@@ -139,18 +117,18 @@ def _train(config: Config, run_dir: Path, progress: bool) -> Run:
     return train_gan(config, run_dir=run_dir, progress=progress)
 
 
-def open_point(point: Point, progress: bool = True) -> Source:
-    """Reuse, resume or train the run folder of a grid point.
+def open_point(problem: str, point: str, run_dir: Path, config: Config,
+               progress: bool = True) -> Source:  # fmt: skip
+    """Reuse, resume or train the run folder ``run_dir`` of a grid point whose config is
+    ``config``.
 
     A folder that holds a run keeps the parameters it was trained with (its ``config.json``;
-    the ones that differ from the grid point's are named in ``Source.note``): a complete or
-    diverged run is reopened without training, any other resumes from its checkpoint. An
-    empty or missing folder is trained with the grid point's parameters.
+    the ones that differ from ``config`` are named in ``Source.note``): a complete or diverged
+    run is reopened without training, any other resumes from its checkpoint. An empty or
+    missing folder is trained with ``config``.
     """
-    grid = point_config(point)
-    saved = point.run_dir / "config.json"
-    note = ""
-    config = grid
+    saved = run_dir / "config.json"
+    note, grid = "", config
     if saved.exists():
         identity = {k: v for k, v in read_json(saved).items() if k != "model"}
         config = type(grid).from_dict({**grid.to_dict(), **identity})
@@ -159,13 +137,13 @@ def open_point(point: Point, progress: bool = True) -> Source:
                   if wanted.get(k) != v]  # fmt: skip
         if differ:
             note = "trained with other parameters than the grid point's: " + ", ".join(differ)
-    run = Run.open(point.run_dir, config)
-    model = MODELS[point.problem]
+    run = Run.open(run_dir, config)
+    model = MODELS[problem]
     if run.complete or run.status == "diverged":
-        return Source(model, point.problem, point.name, run, "reused", note)
-    action = "resumed" if (point.run_dir / CHECKPOINT).exists() else "trained"
-    run = _train(config, point.run_dir, progress)
-    return Source(model, point.problem, point.name, run, action, note)
+        return Source(model, problem, point, run, "reused", note)
+    action = "resumed" if (run_dir / CHECKPOINT).exists() else "trained"
+    run = _train(config, run_dir, progress)
+    return Source(model, problem, point, run, action, note)
 
 
 def locate(
@@ -178,10 +156,14 @@ def locate(
     """Every compared run (``compared_points``) of ``results``, reused, resumed or trained."""
     sources = []
     for problem, name in compared_points(vae_point):
-        points = {p.name: p for p in plan(Path(results), [problem], quick, no_cuda)}
+        points = PROBLEMS[problem].points
         if name not in points:
             raise ValueError(f"{problem} has no grid point {name!r}; it has {', '.join(points)}")
-        sources.append(open_point(points[name], progress))
+        config = PROBLEMS[problem].config(name, quick)
+        if no_cuda:
+            config = config.replace(no_cuda=True)
+        sources.append(open_point(problem, name, Path(results) / problem / name, config,
+                                  progress))  # fmt: skip
     return sources
 
 
@@ -437,7 +419,7 @@ def table_markdown(rows: Sequence[Row]) -> str:
     return "\n".join(lines)
 
 
-# --- the written answer ------------------------------------------------------------------------
+# --- the rows the answer and the figures compare ----------------------------------------------
 
 
 @dataclass
@@ -471,292 +453,6 @@ def pick(rows: Sequence[Row]) -> Picked:
         gan = gans[0]
     return Picked(first("real images"), first("uniform noise"), first("VAE"),
                   first("VAE reconstructions"), gan, first("cGAN"), gans)  # fmt: skip
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
-def _and(names: Sequence[str]) -> str:
-    names = list(names)
-    if len(names) < 2:
-        return "".join(names)
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-
-def _verb(names: Sequence[str], one: str, many: str) -> str:
-    return one if len(names) == 1 else many
-
-
-def _missing(name: str, row: Row) -> str:
-    why = "; ".join(filter(None, [row.status, row.note])) or "not measured"
-    return f"{name} has none ({why})"
-
-
-Value = Callable[[Row], Any]
-Form = Callable[[Any], str]
-
-
-def _listing(models: list[tuple[str, Row]], value: Value, form: Form) -> str:
-    return ", ".join(
-        f"{name} {form(value(row))}" if value(row) is not None else _missing(name, row)
-        for name, row in models
-    )
-
-
-def _ends(models: list[tuple[str, Row]], value: Value, form: Form
-          ) -> tuple[list[str], list[str]] | None:  # fmt: skip
-    """(names with the lowest value, names with the highest) among the models that have one;
-    None when fewer than two have one or their quoted values are all equal (ties: equal as
-    quoted)."""
-    have = [(name, form(value(row)), value(row)) for name, row in models
-            if value(row) is not None]  # fmt: skip
-    if len(have) < 2 or len({q for _, q, _ in have}) == 1:
-        return None
-    low = min(have, key=lambda h: h[2])[1]
-    high = max(have, key=lambda h: h[2])[1]
-    return [n for n, q, _ in have if q == low], [n for n, q, _ in have if q == high]
-
-
-def _compare(a: float, b: float, form: Form) -> int:
-    """-1, 0 or 1: a below, equal to (as quoted) or above b."""
-    return 0 if form(a) == form(b) else (1 if a > b else -1)
-
-
-def _closeness(p: Picked) -> str:
-    models = p.models()
-    dist: Value = lambda r: r.frechet  # noqa: E731
-    text = "**Closeness to the real images.** Fréchet distance (lower is closer"
-    if p.real and p.real.frechet is not None and p.noise and p.noise.frechet is not None:
-        text += (f"; real training images {fmt_distance(p.real.frechet)}, uniform noise "
-                 f"{fmt_distance(p.noise.frechet)}")  # fmt: skip
-    text += f"): {_listing(models, dist, fmt_distance)}."
-    ends = _ends(models, dist, fmt_distance)
-    if ends:
-        text += (f" {_cap(_and(ends[0]))} {_verb(ends[0], 'is', 'are')} the closest to the real "
-                 f"images, {_and(ends[1])} the farthest.")  # fmt: skip
-    if p.vae and p.recon and p.vae.frechet is not None and p.recon.frechet is not None:
-        s, r = fmt_distance(p.vae.frechet), fmt_distance(p.recon.frechet)
-        side = _compare(p.recon.frechet, p.vae.frechet, fmt_distance)
-        if side < 0:
-            text += (f" The VAE's reconstructions of test images ({r}) are closer than its "
-                     f"samples from the prior ({s}): its clearest pictures are reconstructions "
-                     "of given images, which a GAN does not make.")  # fmt: skip
-        else:
-            word = "as close as" if side == 0 else "farther than"
-            text += (f" The VAE's reconstructions of test images ({r}) are {word} its samples "
-                     f"from the prior ({s}).")  # fmt: skip
-    return text
-
-
-SMOOTHER, HARDER = 0.85, 1.15  # neighbour difference relative to real images'
-
-
-def _sharpness(p: Picked) -> str:
-    models = p.models()
-    diff: Value = lambda r: r.neighbour_difference  # noqa: E731
-    real = p.real.neighbour_difference if p.real else None
-    text = "**Sharpness.** Mean difference between neighbouring pixels"
-    if real is not None:
-        text += f" (real images {fmt_pixel(real)})"
-    text += f": {_listing(models, diff, fmt_pixel)}."
-    if real:
-        smoother, harder, alike = [], [], []
-        for name, row in models:
-            if diff(row) is not None:
-                ratio = diff(row) / real
-                (smoother if ratio < SMOOTHER else harder if ratio > HARDER else alike).append(name)
-        if smoother:
-            text += (f" {_cap(_and(smoother))} {_verb(smoother, 'is', 'are')} smoother than "
-                     "real images: blurred edges and flat fabric.")  # fmt: skip
-        if harder:
-            text += (f" {_cap(_and(harder))} {_verb(harder, 'changes', 'change')} more abruptly "
-                     "from pixel to pixel than real images: hard edges, and speckle where "
-                     "background or fabric should be smooth.")  # fmt: skip
-        if alike:
-            text += (f" {_cap(_and(alike))} {_verb(alike, 'is', 'are')} within 15% of the real "
-                     "images.")  # fmt: skip
-    if p.vae and p.gan and diff(p.vae) is not None and diff(p.gan) is not None:
-        v, g = fmt_pixel(diff(p.vae)), fmt_pixel(diff(p.gan))
-        side = _compare(diff(p.gan), diff(p.vae), fmt_pixel)
-        word = {1: "sharper (or noisier) than", -1: "smoother than", 0: "as sharp as"}[side]
-        text += f" {_cap(p.gan_name)}'s samples are {word} the VAE's ({g} vs {v})."
-    return text
-
-
-def _background(p: Picked) -> str:
-    models = p.models()
-    dark: Value = lambda r: r.background_dark  # noqa: E731
-    text = (f"**Background.** Share of the pixels of the four {CORNER} x {CORNER} corners that "
-            f"are near black (below {DARK}), and their mean value")  # fmt: skip
-    real = p.real.background_dark if p.real else None
-    if real is not None:
-        text += f" (real images {fmt_share(real)}, {fmt_pixel(p.real.background_mean)})"
-
-    def both(r: Row) -> str | None:
-        return None if r.background_dark is None else (
-            f"{fmt_share(r.background_dark)} ({fmt_pixel(r.background_mean)})")  # fmt: skip
-
-    text += f": {_listing(models, both, str)}."
-    ends = _ends(models, dark, fmt_share)
-    if ends:
-        text += (f" {_cap(_and(ends[1]))} {_verb(ends[1], 'has', 'have')} the most solid black "
-                 f"background, {_and(ends[0])} the least (grey or speckled corners).")  # fmt: skip
-    if real is not None:
-        below = [n for n, r in models if dark(r) is not None
-                 and _compare(dark(r), real, fmt_share) < 0]  # fmt: skip
-        rest = [n for n, r in models if dark(r) is not None and n not in below]
-        if below:
-            text += (f" {_cap(_and(below))} {_verb(below, 'stays', 'stay')} below the real "
-                     "images' share.")  # fmt: skip
-        if rest:
-            text += (f" {_cap(_and(rest))} {_verb(rest, 'reaches', 'reach')} the real images' "
-                     "share or more.")  # fmt: skip
-    return text
-
-
-def _classes(p: Picked) -> str:
-    models = p.models()
-    text = "**Variety of classes.** Classes covered (of 10) and KL from uniform (0: balanced)"
-    if p.real and p.real.classes_covered is not None:
-        text += f"; real images {p.real.classes_covered} ({fmt_kl(p.real.kl)})"
-
-    def both(r: Row) -> str | None:
-        return None if r.classes_covered is None else f"{r.classes_covered} ({fmt_kl(r.kl)})"
-
-    text += f": {_listing(models, both, str)}."
-    for a, a_name, b, b_name in [(p.cgan, "the cGAN", p.gan, p.gan_name),
-                                 (p.vae, "the VAE", p.gan, p.gan_name)]:  # fmt: skip
-        if not (a and b and a.classes_covered is not None and b.classes_covered is not None):
-            continue
-        ca, cb = a.classes_covered, b.classes_covered
-        cover = _compare(ca, cb, str)
-        balance = -_compare(a.kl, b.kl, fmt_kl)  # 1: a more balanced (lower KL)
-        joint = "but is" if cover and balance and cover != balance else "and is"
-        covers = {1: "more classes than", -1: "fewer classes than", 0: "as many classes as"}
-        balanced = {1: "more balanced", -1: "less balanced", 0: "as balanced"}
-        text += (
-            f" {_cap(a_name)} covers {covers[cover]} {b_name} ({ca} vs {cb}) {joint} "
-            f"{balanced[balance]} (KL {fmt_kl(a.kl)} vs {fmt_kl(b.kl)})."
-        )
-    if p.gan and top_class(p.gan):
-        name, share = top_class(p.gan)
-        text += (
-            f" The most frequent class of {p.gan_name}'s samples is {name} ({fmt_share(share)})."
-        )
-    return text
-
-
-LABEL_FOLLOWED = 0.15  # conditional accuracy above which the label counts as followed
-
-
-def _labels(p: Picked) -> str:
-    text = "**Control by label.** Only the cGAN can be asked for a class"
-    if p.cgan is None or p.cgan.conditional_accuracy is None:
-        missing = _missing("the cGAN", p.cgan) if p.cgan else "the cGAN did not run"
-        return f"{text}; its accuracy is unknown: {missing}."
-    acc = p.cgan.conditional_accuracy
-    if acc >= 0.5:
-        verdict = "it mostly draws the class it is asked for"
-    elif acc > LABEL_FOLLOWED:
-        verdict = "it follows the label more often than chance, but often draws another class"
-    else:
-        verdict = "it does no better than chance: it ignores the label"
-    return (f"{text}: {fmt_share(acc)} of its samples are classified as the class they were "
-            f"generated for (chance: 10.0%), so {verdict}. The VAE and the GAN draw whatever "
-            "class their noise falls on.")  # fmt: skip
-
-
-def _settings(p: Picked) -> str:
-    if len(p.gans) < 2:
-        return ""
-    parts = []
-    for r in p.gans:
-        if r.frechet is not None:
-            classes = f"{r.classes_covered} class{'' if r.classes_covered == 1 else 'es'}"
-            parts.append(f"`{r.point}` {fmt_distance(r.frechet)} with {classes} ({r.status})")
-        else:
-            why = "; ".join(filter(None, [r.status, r.note]))
-            parts.append(f"`{r.point}` no distance ({why})")
-    text = f"**The four GAN settings.** Fréchet distance and classes covered: {'; '.join(parts)}."
-    named = [(f"`{r.point}`", r) for r in p.gans]
-    ends = _ends(named, lambda r: r.frechet, fmt_distance)
-    if ends:
-        text += f" The lowest distance is {_and(ends[0])}'s, the highest {_and(ends[1])}'s"
-        if f"`{GAN_POINT}`" in ends[0]:
-            text += ": equal learning rates work best, as the course found."
-        elif any(r.point == GAN_POINT and r.frechet is not None for r in p.gans):
-            text += f", so here equal learning rates (`{GAN_POINT}`) are not the best setting."
-        else:
-            text += "."
-    return text
-
-
-def _cost(p: Picked) -> str:
-    models = [(n, r) for n, r in p.models() if r.train_seconds]
-    if not models:
-        return ""
-    devices = {r.device for _, r in models}
-    epochs = {r.epochs_done for _, r in models}
-    each = [f"{n} {duration(r.train_seconds)}" for n, r in models]
-    if len(devices) > 1:
-        each = [f"{e} on {r.device}" for e, (_, r) in zip(each, models, strict=True)]
-    if len(epochs) > 1:
-        each = [f"{e} ({r.epochs_done} epochs)" for e, (_, r) in zip(each, models, strict=True)]
-    where = [f"on {devices.pop()}"] if len(devices) == 1 else []
-    where += [f"for {epochs.pop()} epochs each"] if len(epochs) == 1 else []
-    text = f"**Training time**{' ' + ', '.join(where) if where else ''}: {', '.join(each)}."
-    if p.vae and p.gan and p.vae.train_seconds and p.gan.train_seconds:
-        ratio = p.gan.train_seconds / p.vae.train_seconds
-        if ratio >= 1.1:
-            text += f" The VAE trained {ratio:.1f} times faster than {p.gan_name}."
-        elif ratio <= 1 / 1.1:
-            text += f" {_cap(p.gan_name)} trained {1 / ratio:.1f} times faster than the VAE."
-        else:
-            text += f" The VAE and {p.gan_name} took about as long."
-    return text
-
-
-def _summary(p: Picked) -> str:
-    models = p.models()
-    facts: dict[str, list[str]] = {}  # subject -> predicates, in the order found
-
-    def add(names: list[str], one: str, many: str) -> None:
-        facts.setdefault(_and(names), []).append(_verb(names, one, many))
-
-    ends = _ends(models, lambda r: r.frechet, fmt_distance)
-    if ends:
-        closest = "the closest to the data by the classifier's features"
-        add(ends[0], f"is {closest}", f"are {closest}")
-    ends = _ends(models, lambda r: r.background_dark, fmt_share)
-    if ends:
-        add(ends[1], "has the cleanest background", "have the cleanest background")
-    ends = _ends(models, lambda r: r.classes_covered, str)
-    if ends:
-        add(ends[1], "covers the most classes", "cover the most classes")
-    if p.cgan and p.cgan.conditional_accuracy is not None:
-        acc = fmt_share(p.cgan.conditional_accuracy)
-        if p.cgan.conditional_accuracy > LABEL_FOLLOWED:
-            facts.setdefault("only the cGAN", []).append(
-                f"can be told which class to draw ({acc} of its samples match)"
-            )
-        else:
-            add(["the cGAN"], f"does not follow its labels yet ({acc} of its samples match)", "")
-    if not facts:
-        return ""
-    return "**In short,** " + "; ".join(f"{s} {_and(ps)}" for s, ps in facts.items()) + "."
-
-
-def answer_markdown(rows: Sequence[Row]) -> str:
-    """The answer to "What differences did you notice in practice?", built from ``rows``:
-    each claim quotes the table's numbers, and the direction of each follows them."""
-    p = pick(rows)
-    named = [f"{name[4:]} `{row.run}`" for name, row in p.models()]
-    n = next((r.n for r in rows if r.n), None)
-    lead = f"Compared: {_and(named) or 'no run'}" + (f", {n} generated images each." if n else ".")
-    claims = [c(p) for c in (_closeness, _sharpness, _background, _classes, _labels,
-                             _settings, _cost, _summary)]  # fmt: skip
-    return lead + "\n\n" + "\n".join(f"- {c}" for c in claims if c)
 
 
 # --- figures ----------------------------------------------------------------------------------

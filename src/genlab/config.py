@@ -100,6 +100,14 @@ class Config:
             )
         return cls(**values)
 
+    @classmethod
+    def from_values(cls: type[C], values: dict[str, Any]) -> C:
+        """The config of a notebook's parameters cell: the fields named in ``values`` (the
+        notebook's ``globals()``), then ``values["overrides"]``, a dict of any other field."""
+        names = {f.name for f in cls.fields()}
+        picked = {k: v for k, v in values.items() if k in names}
+        return cls.from_dict({**picked, **values.get("overrides", {})})
+
     def replace(self: C, **changes: Any) -> C:
         return type(self).from_dict({**self.to_dict(), **changes})
 

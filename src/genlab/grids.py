@@ -2,12 +2,19 @@
 
 Each grid point is one executed copy of its problem's notebook, written to
 ``<results>/<problem>/<point>.ipynb``, with its run folder at ``<results>/<problem>/<point>/``.
+A grid point is the config values papermill injects; ``Problem.config`` makes them into the
+``VAEConfig`` / ``GANConfig`` the notebook trains, and every point is checked so when the grid
+is defined (a bad value fails on import, naming it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from genlab.config import Config, GANConfig, VAEConfig
+
+CONFIGS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig}
 
 
 @dataclass(frozen=True)
@@ -19,11 +26,41 @@ class Problem:
     key_image: str  # the image of a run folder a summary shows ({last} = last epoch)
     needs: tuple[str, ...] = field(default=())  # problems whose run folders this one reads
     compares_with: tuple[str, ...] = field(default=())  # problems its answer quotes, unordered
+    fixed: dict[str, Any] = field(default_factory=dict)  # config values of its parameters cell
+    # that differ from the config's defaults and that no grid point changes
+
+    def __post_init__(self) -> None:
+        for point in self.points:
+            if self.model:
+                self.config(point)  # raises ConfigError naming the bad value
+
+    def config(self, point: str, quick: bool = False) -> Config:
+        """The config a grid point trains: the notebook's fixed values, then the point's, then
+        with ``quick`` the quick overrides (at most ``QUICK_MAX_EPOCHS`` epochs)."""
+        values = {**self.fixed, **self.points[point]}
+        if quick:
+            values["epochs"] = min(values.get("epochs", QUICK_MAX_EPOCHS), QUICK_MAX_EPOCHS)
+            values.update(QUICK_OVERRIDES[self.model])
+        return CONFIGS[self.model].from_dict(values)
+
+    def notebook_defaults(self) -> Config:
+        """The config the notebook builds when nothing is injected: the config's defaults, the
+        fixed values, and the values that all of the grid's points share."""
+        shared = {k: v for k, v in next(iter(self.points.values())).items()
+                  if all(p.get(k) == v for p in self.points.values())}  # fmt: skip
+        return CONFIGS[self.model].from_dict({**self.fixed, **shared})
 
     def reads(self, problem_id: str) -> tuple[str, ...]:
         """The problems whose runs this one's notebook quotes: its own grid and the others'."""
         return (problem_id, *self.needs, *self.compares_with)
 
+
+# --quick: the same notebooks and grids on a few hundred images and one or two epochs.
+QUICK_OVERRIDES = {
+    "vae": {"train_limit": 512, "test_limit": 256, "eval_samples": 512},
+    "gan": {"train_limit": 512, "eval_samples": 512, "quality_samples": 256},
+}
+QUICK_MAX_EPOCHS = 2
 
 GAN_SETTINGS = {
     "equal_lr": {"lr_g": 0.0002, "lr_d": 0.0002, "g_steps": 1},
@@ -71,6 +108,7 @@ PROBLEMS: dict[str, Problem] = {
             for bs, ep in [(64, 10), (128, 10), (256, 10), (64, 20), (64, 50), (128, 300)]
         },
         key_image="reconstruction_{last}.png",
+        fixed={"dataset": "fashion-mnist"},
     ),
     "5.3": Problem(
         "5.3_gan_fashion_mnist.ipynb",
@@ -95,6 +133,7 @@ PROBLEMS: dict[str, Problem] = {
         },  # fmt: skip
         key_image="sample_{last}.png",
         compares_with=("5.3",),
+        fixed={"conditional": True},
     ),
     "5.6": Problem(
         "5.6_vae_vs_gan.ipynb",
@@ -105,10 +144,3 @@ PROBLEMS: dict[str, Problem] = {
         needs=("4.3", "5.3", "5.5"),
     ),
 }
-
-# --quick: the same notebooks and grids on a few hundred images and one or two epochs.
-QUICK_OVERRIDES = {
-    "vae": {"train_limit": 512, "test_limit": 256, "eval_samples": 512},
-    "gan": {"train_limit": 512, "eval_samples": 512, "quality_samples": 256},
-}
-QUICK_MAX_EPOCHS = 2

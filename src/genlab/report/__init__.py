@@ -7,7 +7,9 @@ quote was measured and each notebook and ``results/index.html`` state a fact fro
 - ``genlab.report.rules``: the statistics behind the words (variety, trend, balanced, failed);
 - ``genlab.report.vae`` / ``genlab.report.gan``: observations of one run, and the answers of
   problems 4.2, 4.3, 5.3 and 5.5 from all of a problem's runs;
-- ``genlab.report.writeup``: the course write-up's claims beside our numbers.
+- ``genlab.report.comparison``: problem 5.6's answer from the rows of its table;
+- ``genlab.report.writeup``: the course write-up's claims beside our numbers;
+- ``genlab.report.answers``: each problem's answer and write-up table from a results folder.
 """
 
 from __future__ import annotations

@@ -1,0 +1,45 @@
+"""A parameter's path: declared once in a config class, it reaches the command line, the
+notebook's config and the run's config.json with no other edit."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+
+import pytest
+
+from genlab import ConfigError, VAEConfig
+from genlab.config import param
+from genlab.train.vae import train_vae
+
+
+@dataclass
+class VAEWithDropout(VAEConfig):
+    """The course's VAE with one more parameter, as a student would add it."""
+
+    dropout: float = param(0.0, "dropout before the decoder's output layer", min=0, max=0.9)
+
+
+def test_a_new_field_reaches_the_cli_help_and_its_parsed_value():
+    parser = argparse.ArgumentParser()
+    VAEWithDropout.add_arguments(parser)
+    help_text = " ".join(parser.format_help().split())
+    assert "--dropout DROPOUT dropout before the decoder's output layer (default: 0.0)" in help_text
+    config = VAEWithDropout.from_namespace(parser.parse_args(["--dropout", "0.25"]))
+    assert config.dropout == 0.25 and config.batch_size == VAEConfig.batch_size
+    with pytest.raises(ConfigError, match=r"dropout=0\.95 must be <= 0\.9"):
+        VAEWithDropout(dropout=0.95)
+
+
+def test_a_new_field_reaches_a_notebooks_config_and_the_runs_config_json(tmp_path):
+    notebook_globals = {"batch_size": 64, "dropout": 0.25, "display": print, "run_dir": None,
+                        "overrides": {"train_limit": 256, "test_limit": 128}}  # fmt: skip
+    config = VAEWithDropout.from_values(notebook_globals)
+    assert (config.dropout, config.batch_size, config.train_limit) == (0.25, 64, 256)
+    run = train_vae(config.replace(epochs=1, eval_samples=0, device="cpu"),
+                    run_dir=tmp_path / "run", progress=False)  # fmt: skip
+    saved = json.loads((run.path / "config.json").read_text())
+    assert saved["dropout"] == 0.25 and saved["model"] == "vae"
+    # a different value is a different run: its own hash, so never mixed up with this one
+    assert config.replace(dropout=0.5).digest() != config.digest()
