@@ -29,8 +29,14 @@ def test_vae_notebook_executes_and_shows_its_results(tmp_path, name, dataset, pa
     assert len(outputs(nb, "image/png")) == 3  # reconstructions, loss curves, samples
     text = "".join(outputs(nb, "text"))
     assert f"run folder: {run_dir}" in text and "status: complete" in text
-    observations = outputs(nb, "text/markdown")[-1]
+    markdown = outputs(nb, "text/markdown")
+    observations = next(m for m in markdown if m.startswith("- Status:"))
     assert f"{metrics['epochs'][-1]['test_loss']:.2f}" in observations
+    answer = next(m for m in markdown if "First versus last epoch" in m or "grid" in m)
+    if name.startswith("4.2"):  # the notebook's own run is the one 4.2 answers about
+        assert "after epoch 2: " in answer and f"{metrics['epochs'][-1]['test_loss']:.2f}" in answer
+    else:  # a run outside the grid's folders says so
+        assert "is not one of the grid's run folders" in answer
 
 
 @pytest.mark.slow

@@ -35,9 +35,41 @@ def problem_runs(results: str | Path) -> Runs:
     return runs
 
 
-def answer_markdown(problem: str, results: str | Path) -> str:
-    """The answer to ``problem`` from the runs under ``results``, every sentence with its number."""
+def with_current(problem: str, results: str | Path, current: str | Path | None) -> Runs:
+    """The runs under ``results``, with a notebook's own run folder ``current`` standing for
+    the point of a one-point problem (a student's own 4.2 or 5.5 run is what its notebook
+    answers about)."""
     runs = problem_runs(results)
+    points = list(PROBLEMS[problem].points)
+    metrics = Path(current) / "metrics.json" if current is not None else None
+    if metrics is not None and metrics.exists() and len(points) == 1:
+        runs[problem][points[0]] = json.loads(metrics.read_text())
+    return runs
+
+
+def _note(problem: str, results: str | Path, current: str | Path | None) -> str:
+    """For a grid problem, a notebook whose run is not one of the grid's run folders says so."""
+    if current is None or len(PROBLEMS[problem].points) == 1 or problem == "5.6":
+        return ""
+    grid = {(Path(results) / problem / p).resolve() for p in PROBLEMS[problem].points}
+    if Path(current).resolve() in grid:
+        return ""
+    return (
+        f"This notebook's run (`{Path(current).name}`) is not one of the grid's run folders; "
+        f"the answer covers the grid's runs under `{Path(results).name}/{problem}/`.\n\n"
+    )
+
+
+def answer_markdown(problem: str, results: str | Path, current: str | Path | None = None) -> str:
+    """The answer to ``problem`` from the runs under ``results`` (and a notebook's own run
+    ``current``), every sentence with its number."""
+    if problem not in PROBLEMS:
+        raise ValueError(f"unknown problem {problem!r}; accepted: {', '.join(PROBLEMS)}")
+    return _note(problem, results, current) + _answer(problem, with_current(problem, results,
+                                                                            current))  # fmt: skip
+
+
+def _answer(problem: str, runs: Runs) -> str:
     if problem == "4.2":
         return answer_4_2(runs["4.2"].get("default"))
     if problem == "4.3":
@@ -46,9 +78,7 @@ def answer_markdown(problem: str, results: str | Path) -> str:
         return answer_5_3(_all_points(runs, "5.3"))
     if problem == "5.5":
         return answer_5_5(runs["5.5"].get("equal_lr"), runs["5.3"])
-    if problem == "5.6":
-        return comparison_answer(runs.get("5.6", {}).get("rows"))
-    raise ValueError(f"unknown problem {problem!r}; accepted: {', '.join(PROBLEMS)}")
+    return comparison_answer(runs.get("5.6", {}).get("rows"))
 
 
 def _all_points(runs: Runs, problem: str) -> dict[str, Any]:
@@ -65,6 +95,7 @@ def comparison_answer(rows: list[dict[str, Any]] | None) -> str:
     return compare_answer([Row(**r) for r in rows])
 
 
-def writeup_table(problem: str, results: str | Path) -> str:
-    """The course write-up's claims about ``problem`` beside the runs under ``results``."""
-    return writeup_markdown(problem, problem_runs(results))
+def writeup_table(problem: str, results: str | Path, current: str | Path | None = None) -> str:
+    """The course write-up's claims about ``problem`` beside the runs under ``results`` (and a
+    notebook's own run ``current``, as in ``answer_markdown``)."""
+    return writeup_markdown(problem, with_current(problem, results, current))
