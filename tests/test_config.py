@@ -43,3 +43,15 @@ def test_a_new_field_reaches_a_notebooks_config_and_the_runs_config_json(tmp_pat
     assert saved["dropout"] == 0.25 and saved["model"] == "vae"
     # a different value is a different run: its own hash, so never mixed up with this one
     assert config.replace(dropout=0.5).digest() != config.digest()
+
+
+def test_a_run_saved_before_a_field_existed_opens_with_the_fields_default(tmp_path):
+    from genlab.runs import Run, RunConflictError
+
+    run = tmp_path / "run"
+    run.mkdir()
+    old = {k: v for k, v in VAEWithDropout().identity().items() if k != "dropout"}
+    (run / "config.json").write_text(json.dumps(old))  # as written before the field was added
+    assert Run.open(run, VAEWithDropout()).config.dropout == 0.0
+    with pytest.raises(RunConflictError, match=r"dropout: 0\.0 -> 0\.5"):
+        Run.open(run, VAEWithDropout(dropout=0.5))

@@ -89,7 +89,8 @@ class Run:
         path = Path(path) if path is not None else default_run_dir(config)
         saved = path / "config.json"
         if saved.exists():
-            before = read_json(saved)
+            # a field added after the run was saved takes its default: the run computed that
+            before = {**type(config)().identity(), **read_json(saved)}
             if before != config.identity():
                 diff = [
                     f"{k}: {before.get(k)!r} -> {v!r}"

@@ -90,9 +90,9 @@ def comparison_answer(rows: list[dict[str, Any]] | None) -> str:
     if not rows:
         return "The 5.6 comparison has not been made yet."
     from genlab.compare import Row
-    from genlab.compare import answer_markdown as compare_answer
+    from genlab.report.comparison import answer_markdown
 
-    return compare_answer([Row(**r) for r in rows])
+    return answer_markdown([Row(**r) for r in rows])
 
 
 def writeup_table(problem: str, results: str | Path, current: str | Path | None = None) -> str:
