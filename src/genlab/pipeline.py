@@ -19,7 +19,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import nbformat
 import yaml
@@ -60,6 +60,12 @@ class Outcome:
     status: str  # done | skipped | failed
     seconds: float
     detail: str = ""
+
+
+class Executor(Protocol):
+    """Executes a batch of points elsewhere (``genlab.cluster.RayExecutor``)."""
+
+    def run(self, points: list[Point], force: bool) -> list[Outcome]: ...
 
 
 def plan(
@@ -182,20 +188,27 @@ def _last_error(log: Path) -> str:
     return (errors or lines or ["(no output)"])[-1][-200:]
 
 
-def run_points(points: list[Point], jobs: int, force: bool) -> list[Outcome]:
-    """Execute the points, ``jobs`` at a time; a problem that needs others waits for them."""
+def run_points(
+    points: list[Point], jobs: int, force: bool, cluster: Executor | None = None
+) -> list[Outcome]:
+    """Execute the points, ``jobs`` at a time here, or on a Ray cluster (``genlab.cluster``);
+    a problem that needs others waits for them."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     first = [p for p in points if not PROBLEMS[p.problem].needs]
     later = [p for p in points if PROBLEMS[p.problem].needs]
     outcomes: list[Outcome] = []
     with ThreadPoolExecutor(max_workers=jobs) as pool:
+
+        def local(batch: list[Point], force: bool) -> list[Outcome]:
+            return list(pool.map(lambda p: execute(p, threads, force), batch))
+
+        run = cluster.run if cluster is not None else local
         for batch in (first, later):
-            outcomes += list(pool.map(lambda p: execute(p, threads, force), batch))
+            outcomes += run(batch, force)
         # answers quote other points' runs: a notebook executed before one of them finished
         # runs again on the finished folders (no training, its own run is complete)
         stale = [o for o in outcomes if o.status != "failed" and is_stale(o.point)]
-        for old, new in zip(stale, pool.map(lambda o: execute(o.point, threads, False), stale),
-                            strict=True):  # fmt: skip
+        for old, new in zip(stale, run([o.point for o in stale], False), strict=True):
             new.seconds += old.seconds
             outcomes[outcomes.index(old)] = new
     return outcomes
@@ -267,6 +280,12 @@ def main(argv: list[str] | None = None) -> int:
         help="results folder (default: results/, or results-quick/ with --quick)",
     )
     add(
+        "--ray",
+        metavar="ADDRESS",
+        help="run each grid point as a task on the Ray cluster at ADDRESS (host:port, or auto "
+        "on one of its machines); -j N: CPU points at a time per machine (pip install -e .[ray])",
+    )
+    add(
         "--set",
         action="append",
         default=[],
@@ -284,8 +303,18 @@ def main(argv: list[str] | None = None) -> int:
     out = (args.out or repo_root() / ("results-quick" if args.quick else "results")).resolve()
     points = plan(out, args.only, args.quick, args.no_cuda, sets)
     t0 = time.monotonic()
-    print(f"run_all: {len(points)} grid points -> {out} (-j {args.jobs})", flush=True)
-    outcomes = run_points(points, args.jobs, args.force)
+    cluster = None
+    if args.ray:  # joined before anything is written
+        from genlab.cluster import ClusterError, RayExecutor
+
+        try:
+            cluster = RayExecutor(args.ray, args.jobs)
+        except ClusterError as e:
+            print(f"run_all: {e}", file=sys.stderr)
+            return 2
+    where = f"Ray cluster {args.ray}" if args.ray else f"-j {args.jobs}"
+    print(f"run_all: {len(points)} grid points -> {out} ({where})", flush=True)
+    outcomes = run_points(points, args.jobs, args.force, cluster)
     from genlab.site import write_site
 
     index = write_site(out)

@@ -254,7 +254,8 @@ def answer_5_5(cgan: Metrics | None, gans: dict[str, Metrics]) -> str:
         lines.append(
             f"- **Not like for like.** The cGAN samples from a moving average of its generator's "
             f"weights (decay {cgan['config']['ema_decay']:g}), the course's GAN from the "
-            "generator itself; the seeds table above measures how much of the distance that "
+            "generator itself; the seeds study in the 5.5 notebook "
+            "(`bench/measured/h200_cgan_seeds.md`) measures how much of the distance that "
             "accounts for."
         )
     return "\n".join(lines)

@@ -1,0 +1,434 @@
+"""``./run_all.sh --ray ADDRESS``: every grid point as a Ray task on a cluster.
+
+No shared filesystem is assumed. The driver (the machine that runs ``./run_all.sh``, a node
+of the cluster) keeps the results folder; it decides what to skip (``pipeline.is_complete``)
+and sends each task what its notebook reads: the notebook as it is on the driver, the point's
+own run folder (its checkpoint: an interrupted point resumes on whichever node runs it) and
+the run folders its answer quotes. The task executes the notebook with papermill in a scratch
+folder on its node laid out like the repository (``notebooks/`` beside the results folder, so
+the relative ``run_dir`` parameters hold), and returns the executed notebook, its log and the
+run folder, which the driver writes under the results folder atomically.
+
+A node whose data root lacks the data sets receives the driver's verified raw files (and the
+cached domain classifiers) through Ray's object store, once per node, each checked by MD5
+before it is written; nothing is downloaded. A point asks for one GPU where the cluster has
+GPUs and the point would use CUDA, else for CPUs. A task whose worker dies (killed process,
+lost node) is retried by Ray (``max_retries``), then reported as failed with its log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import hashlib
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from genlab.atomic import atomic_write
+from genlab.grids import PROBLEMS
+from genlab.pipeline import NOTEBOOKS, Outcome, Point, _last_error, is_complete, portable, repo_root
+
+RETRIES_ENV = "GENLAB_RAY_RETRIES"  # how often Ray retries a point whose worker died
+DEFAULT_RETRIES = 2
+SCRATCH_ENV = "GENLAB_SCRATCH"  # where a node executes its points (default: the temp dir)
+CHECKPOINT = "checkpoint.pt"
+
+
+class ClusterError(RuntimeError):
+    """The Ray cluster cannot be used; the message says why and what to do."""
+
+
+@dataclass
+class PointTask:
+    """What a node needs to execute one grid point, without the driver's filesystem."""
+
+    label: str
+    problem: str
+    name: str
+    parameters: dict[str, Any]  # exactly the driver's (is_complete compares them)
+    notebook: str  # file name in notebooks/
+    notebook_text: str  # the notebook as it is on the driver
+    results: str | None  # the results folder relative to the repository; None: outside it
+    output_path: str  # the executed notebook's path as papermill records it on the driver
+    inputs: bytes  # tar of the run folders it reads, relative to the results folder
+    threads: int
+    digest: str  # the driver's genlab sources
+
+
+@dataclass
+class PointResult:
+    returncode: int
+    node: str
+    seconds: float
+    notebook: bytes | None  # the executed notebook
+    log: bytes
+    run: bytes | None  # tar of the run folder
+    detail: str = ""
+
+
+# --- the driver -----------------------------------------------------------------------------
+
+
+def connect(address: str) -> dict[str, float]:
+    """Join the running cluster at ``address`` (``host:port`` or ``auto``); its resources.
+
+    Nothing starts a cluster here: an address nobody answers is a ``ClusterError``, quickly.
+    """
+    try:
+        import ray
+    except ImportError as e:
+        raise ClusterError(
+            "Ray is not installed: `pip install -e .[ray]` (or ./scripts/setup.sh --ray)"
+        ) from e
+    advice = (
+        "start one with `ray start --head` (and `ray start --address=HEAD:6379` on the "
+        "other machines), then pass its address, or --ray auto on one of its machines"
+    )
+    if address != "auto":
+        host, _, port = address.rpartition(":")
+        try:
+            socket.create_connection((host or "127.0.0.1", int(port)), timeout=5).close()
+        except (OSError, ValueError) as e:
+            raise ClusterError(f"no Ray cluster answers at {address!r} ({e}); {advice}") from e
+    try:
+        ray.init(address=address, log_to_driver=False, logging_level="ERROR")
+    except Exception as e:  # ConnectionError, RuntimeError, ValueError, depending on the case
+        raise ClusterError(f"cannot join a Ray cluster at {address!r}: {e}; {advice}") from e
+    return ray.cluster_resources()
+
+
+def source_digest() -> str:
+    """A digest of genlab's sources: a node that runs other code than the driver is refused."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def pack(root: Path, paths: list[Path]) -> bytes:
+    """An uncompressed tar of ``paths`` (files or folders), named relative to ``root``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for path in paths:
+            for file in sorted([path] if path.is_file() else path.rglob("*")):
+                if file.is_file() and not file.name.endswith(".tmp"):
+                    tar.add(file, arcname=str(file.relative_to(root)), recursive=False)
+    return buffer.getvalue()
+
+
+def unpack(data: bytes, dest: Path) -> None:
+    """Extract a tar of ``pack`` into ``dest``; files get the current time as their mtime (the
+    clocks of other machines never decide what is stale)."""
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        tar.extractall(dest, filter="data")
+        for member in tar.getmembers():
+            if member.isfile():
+                os.utime(dest / member.name)
+
+
+def inputs(point: Point) -> bytes:
+    """The run folders the point's notebook reads: its own (checkpoint included, to resume),
+    its grid's and the quoted problems' (records and images), the needed problems' whole."""
+    spec = PROBLEMS[point.problem]
+    paths = []
+    for problem in dict.fromkeys(spec.reads(point.problem)):
+        for name in PROBLEMS[problem].points:
+            folder = point.out / problem / name
+            if not folder.is_dir():
+                continue
+            whole = (problem, name) == (point.problem, point.name) or problem in spec.needs
+            paths += [f for f in folder.rglob("*") if whole or f.name != CHECKPOINT]
+    return pack(point.out, paths)
+
+
+def data_files() -> dict[str, bytes]:
+    """The driver's verified raw files and cached classifiers, by path under its data root."""
+    from genlab.data import SPECS, data_root, raw_dir
+    from genlab.fetch import check_files
+
+    root = data_root()
+    files = {}
+    for spec in SPECS.values():
+        raw = raw_dir(spec, root)
+        if not check_files(spec, raw):  # only files that pass their MD5 checks travel
+            files |= {str((raw / n).relative_to(root)): (raw / n).read_bytes() for n in spec.files}
+    for path in sorted((root / "classifiers").glob("*-*.*")):
+        if path.suffix in (".pt", ".json"):
+            files[str(path.relative_to(root))] = path.read_bytes()
+    return files
+
+
+def resources(point: Point, cluster: dict[str, float], cpus: int) -> dict[str, Any]:
+    """One GPU where the cluster has GPUs and the point would use CUDA; else ``cpus`` CPUs."""
+    if cluster.get("GPU", 0) >= 1 and not point.parameters.get("no_cuda"):
+        return {"num_gpus": 1, "num_cpus": 1}
+    return {"num_cpus": cpus}
+
+
+class RayExecutor:
+    """Executes batches of points as Ray tasks; ``run`` is the local executor's counterpart."""
+
+    def __init__(self, address: str, jobs: int = 1):
+        import ray
+        from ray.util.queue import Queue
+        from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+        self.resources = connect(address)
+        nodes = [n for n in ray.nodes() if n["Alive"]]
+        smallest = min((int(n["Resources"].get("CPU", 1)) for n in nodes), default=1)
+        self.cpus = max(1, smallest // jobs)  # -j N: N CPU points at a time per machine
+        self.retries = int(os.environ.get(RETRIES_ENV, DEFAULT_RETRIES))
+        self.digest = source_digest()
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
+        self.progress = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
+        self.data = {path: (ray.put(data), md5(data)) for path, data in data_files().items()}
+        self.remote = ray.remote(run_point)
+        self.attempts: dict[str, list[str]] = {}  # label -> where each attempt started
+        gpus = int(self.resources.get("GPU", 0))
+        print(f"ray: {len(nodes)} nodes, {self.resources.get('CPU', 0):.0f} CPUs, {gpus} GPUs; "
+              f"{len(self.data)} data files offered to the nodes", flush=True)  # fmt: skip
+
+    def run(self, points: list[Point], force: bool) -> list[Outcome]:
+        """Execute ``points`` on the cluster; a point complete with the same parameters is
+        skipped, and a point that failed never stops the others."""
+        import ray
+
+        outcomes: dict[str, Outcome] = {}
+        pending: dict[Any, tuple[Point, float]] = {}
+        for point in points:
+            if not force and is_complete(point):
+                why = "complete with the same parameters"
+                outcomes[point.label] = Outcome(point, "skipped", 0.0, why)
+                continue
+            if force and point.run_dir.exists():
+                shutil.rmtree(point.run_dir)
+            asks = resources(point, self.resources, self.cpus)
+            threads = int(asks["num_cpus"]) if "num_gpus" not in asks else 1
+            task = make_task(point, threads, self.digest)
+            options = {**asks, "max_retries": self.retries, "retry_exceptions": False,
+                       "scheduling_strategy": "SPREAD"}  # fmt: skip
+            ref = self.remote.options(**options).remote(task, self.data, self.progress)
+            pending[ref] = (point, time.monotonic())
+            self.attempts.pop(point.label, None)
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            self._show_progress()
+            for ref in ready:
+                point, t0 = pending.pop(ref)
+                outcomes[point.label] = self._collect(ref, point, time.monotonic() - t0)
+        return [outcomes[p.label] for p in points]
+
+    def _show_progress(self) -> None:
+        while not self.progress.empty():
+            label, where, log = self.progress.get_nowait()
+            tries = self.attempts.setdefault(label, [])
+            tries.append(f"{where}, log there: {log}")
+            again = f" (retry {len(tries) - 1} of {self.retries})" if len(tries) > 1 else ""
+            print(f"[start] {label} on {where}{again}  log there: {log}", flush=True)
+
+    def _collect(self, ref: Any, point: Point, seconds: float) -> Outcome:
+        import ray
+
+        self._show_progress()
+        tries = self.attempts.get(point.label, [])
+        try:
+            result: PointResult = ray.get(ref)
+        except ray.exceptions.RayError as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            detail = f"{type(e).__name__} after {len(tries)} attempt(s): {first}"[:300]
+            where = "\n".join(f"  attempt {i}: {t}" for i, t in enumerate(tries, 1)) or "  none"
+            text = (f"{point.label}: the Ray task failed and was not retried further "
+                    f"({self.retries} retries allowed).\nattempts (a dead worker's partial log "
+                    f"stays on its node):\n{where}\n\n{e}\n")  # fmt: skip
+            point.log.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write(point.log, lambda f: f.write(text.encode()))
+            print(f"[failed] {point.label}  {seconds:.0f} s  {detail}", flush=True)
+            return Outcome(point, "failed", seconds, detail)
+        write_result(point, result)
+        status = "done" if result.returncode == 0 else "failed"
+        detail = f"on {result.node}" if status == "done" else result.detail
+        retried = f" after {len(tries) - 1} retries" if len(tries) > 1 else ""
+        print(f"[{status}] {point.label}  {seconds:.0f} s  {detail}{retried}", flush=True)
+        return Outcome(point, status, seconds, detail + retried)
+
+
+def make_task(point: Point, threads: int, digest: str) -> PointTask:
+    notebook = PROBLEMS[point.problem].notebook
+    root = repo_root()
+    out = point.out.resolve()
+    results = os.path.relpath(out, root) if out.is_relative_to(root) else None
+    return PointTask(point.label, point.problem, point.name, dict(point.parameters), notebook,
+                     (NOTEBOOKS / notebook).read_text(), results, portable(point.notebook, root),
+                     inputs(point), threads, digest)  # fmt: skip
+
+
+def write_result(point: Point, result: PointResult) -> None:
+    """The run folder (swapped in whole), the log, then the executed notebook, each atomic;
+    the notebook last, so a driver killed midway leaves a point that is executed again."""
+    point.run_dir.parent.mkdir(parents=True, exist_ok=True)
+    if result.run is not None:
+        where = point.run_dir.parent
+        fresh = Path(tempfile.mkdtemp(prefix=f".{point.name}.", suffix=".tmp", dir=where))
+        try:
+            unpack(result.run, fresh)
+            source = fresh / point.problem / point.name
+            old = point.run_dir.with_name(f".{point.name}.old.tmp")
+            shutil.rmtree(old, ignore_errors=True)
+            if point.run_dir.exists():
+                point.run_dir.rename(old)
+            source.rename(point.run_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        finally:
+            shutil.rmtree(fresh, ignore_errors=True)
+    atomic_write(point.log, lambda f: f.write(result.log))
+    if result.notebook is not None:
+        atomic_write(point.notebook, lambda f: f.write(result.notebook))
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+# --- a node ---------------------------------------------------------------------------------
+
+
+def run_point(task: PointTask, data: dict[str, tuple[Any, str]], progress: Any) -> PointResult:
+    """The Ray task: execute one point's notebook in a scratch folder of this node."""
+    import ray
+
+    t0 = time.monotonic()
+    node_id = ray.get_runtime_context().get_node_id()[:8]
+    node = f"{socket.gethostname()} (node {node_id}, pid {os.getpid()})"
+    scratch_root = Path(os.environ.get(SCRATCH_ENV) or Path(tempfile.gettempdir()) / "genlab-ray")
+    scratch_root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f"{task.problem}-{task.name}-", dir=scratch_root))
+    results = scratch / (task.results or "results")
+    log = results / task.problem / f"{task.name}.log"
+    with contextlib.suppress(Exception):  # progress is a courtesy, never a failure
+        progress.put_nowait((task.label, node, str(log)))
+    try:
+        if source_digest() != task.digest:
+            detail = f"genlab on {node} differs from the driver's: install the same version there"
+            return PointResult(1, node, time.monotonic() - t0, None, detail.encode(), None, detail)
+        ensure_data(data)
+        (scratch / "notebooks").mkdir()
+        (scratch / "notebooks" / task.notebook).write_text(task.notebook_text)
+        results.mkdir(parents=True, exist_ok=True)
+        unpack(task.inputs, results)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        executed = results / task.problem / f"{task.name}.ipynb"
+        returncode = papermill(task, scratch, executed, log)
+        run_dir = results / task.problem / task.name
+        return PointResult(
+            returncode, node, time.monotonic() - t0,
+            executed.read_bytes() if executed.exists() else None, log.read_bytes(),
+            pack(results, [run_dir]) if run_dir.exists() else None,
+            "" if returncode == 0 else f"on {node}: {_last_error(log)}",
+        )  # fmt: skip
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def papermill(task: PointTask, scratch: Path, executed: Path, log: Path) -> int:
+    """Execute the notebook as the local executor does, from ``scratch`` instead of the
+    repository; the executed copy records the driver's parameters and path."""
+    parameters = local_parameters(task, scratch)
+    cmd = [sys.executable, "-m", "papermill", f"notebooks/{task.notebook}",
+           str(executed.relative_to(scratch)), "-y", yaml.safe_dump(parameters), "-k", "python3",
+           "--cwd", "notebooks", "--log-output", "--no-progress-bar"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": str(task.threads),
+           "MKL_NUM_THREADS": str(task.threads)}  # fmt: skip
+    with open(log, "w") as f:
+        done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=scratch,
+                              preexec_fn=_die_with_parent)  # fmt: skip
+    if executed.exists() and parameters != task.parameters:
+        restore_parameters(executed, task.parameters, task.output_path)
+    return done.returncode
+
+
+def local_parameters(task: PointTask, scratch: Path) -> dict[str, Any]:
+    """The driver's parameters, with the results folder's paths made relative to the scratch
+    ``notebooks/`` when the driver's lie outside its repository (absolute paths)."""
+    if task.results is not None:
+        return task.parameters
+    base = scratch / "notebooks"
+    results = scratch / "results"
+    mapped = {"run_dir": results / task.problem / task.name, "results_dir": results}
+    return {k: os.path.relpath(mapped[k], base) if k in mapped and v is not None else v
+            for k, v in task.parameters.items()}  # fmt: skip
+
+
+def restore_parameters(executed: Path, parameters: dict[str, Any], output_path: str) -> None:
+    """Give the executed notebook the driver's parameters (papermill's metadata and injected
+    cell), as if papermill had been given them: the driver's is_complete compares them."""
+    from papermill.translators import translate_parameters
+
+    nb = nbformat.read(executed, as_version=4)
+    nb.metadata.papermill["parameters"] = parameters
+    nb.metadata.papermill["output_path"] = output_path
+    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
+    language = nb.metadata.get("kernelspec", {}).get("language", "python")
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            cell.source = translate_parameters(kernel, language, parameters, "Parameters")
+    nbformat.write(nb, executed)
+
+
+def ensure_data(data: dict[str, tuple[Any, str]]) -> None:
+    """Write the driver's files that this node's data root lacks, each checked by MD5; a lock
+    makes the tasks of one node fetch them once. Raw files that fail their checksum are
+    replaced; a classifier the node has is kept."""
+    import ray
+
+    from genlab.data import SPECS, data_root
+    from genlab.fetch import install_file, md5_file
+
+    root = data_root()
+    expected = {f"{s.folder}/raw/{n}": m for s in SPECS.values() for n, m in s.md5.items()}
+
+    def missing() -> list[str]:
+        return [p for p in data if not (root / p).is_file()
+                or (p in expected and md5_file(root / p) != expected[p])]  # fmt: skip
+
+    if not missing():
+        return
+    with _locked(root / ".genlab-ray.lock"):
+        for path in missing():
+            ref, checksum = data[path]
+            install_file(ray.get(ref), root / path, expected.get(path, checksum),
+                         f"the driver's {path}, through Ray's object store")  # fmt: skip
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _die_with_parent() -> None:
+    """papermill (and with it its kernel) ends when the worker that started it is killed."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
