@@ -32,7 +32,7 @@ EPOCH_HEADLINES = {
 EVALUATION_FORMATS = {"frechet_distance": "{:.1f}", "classes_covered": "{} of 10",
                       "conditional_accuracy": "{:.1%}"}  # fmt: skip
 EVALUATION_HEADLINES = {
-    "frechet_distance": "Fréchet distance",
+    "frechet_distance": "Fréchet distance of samples",
     "classes_covered": "classes covered",
     "conditional_accuracy": "conditional accuracy",
 }
@@ -225,6 +225,14 @@ def card_images(problem: Problem, run_dir: Path, metrics: dict[str, Any] | None)
     return [run_dir / n for n in names if (run_dir / n).exists()]
 
 
+def caption(image: Path) -> str:
+    """ "reconstructions, epoch 1", "samples, epoch 40", "loss curves" from an image's name."""
+    kind, _, epoch = image.stem.rpartition("_")
+    if epoch.isdigit():
+        return f"{kind}s, epoch {epoch}"
+    return image.stem.replace("_", " ")
+
+
 def _card(out: Path, problem_id: str, problem: Problem, name: str) -> str:
     notebook = out / problem_id / f"{name}.ipynb"
     run_dir = out / problem_id / name
@@ -239,8 +247,8 @@ def _card(out: Path, problem_id: str, problem: Problem, name: str) -> str:
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts.items()
     )
     images = "".join(
-        f'<a href="{_rel(p, out)}"><img src="{_rel(p, out)}" alt="{html.escape(p.stem)}" '
-        f'title="{html.escape(p.stem)} (click to enlarge)"></a>'
+        f'<figure><a href="{_rel(p, out)}"><img src="{_rel(p, out)}" alt="{html.escape(p.stem)}" '
+        f'title="click to enlarge"></a><figcaption>{html.escape(caption(p))}</figcaption></figure>'
         for p in card_images(problem, run_dir, metrics)
     )
     link = f'<a href="{_rel(page, out)}">notebook</a>' if page else ""
@@ -259,7 +267,9 @@ PAGE = """<!doctype html>
 body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 1400px; }}
 .cards {{ display: flex; flex-wrap: wrap; gap: 1em; }}
 .card {{ border: 1px solid #ccc; border-radius: 6px; padding: 0.8em; width: 420px; }}
-.card img {{ width: 100%; image-rendering: pixelated; margin-bottom: 0.4em; }}
+.card img {{ width: 100%; image-rendering: pixelated; }}
+.card figure {{ margin: 0 0 0.6em 0; }}
+.card figcaption {{ font-size: 0.85em; color: #444; }}
 img.wide {{ width: 100%; }}
 .answer, .writeup {{ max-width: 1100px; line-height: 1.45; }}
 .writeup table {{ border-collapse: collapse; }}
