@@ -1,30 +1,9 @@
-"""Problem 5.6, VAE versus GAN: the runs of 4.3, 5.3 and 5.5 side by side, measured.
-
-The notebook ``5.6_vae_vs_gan.ipynb`` calls, in order:
-
-- ``results_root(results_dir, quick)``: the results folder holding ``4.3/``, ``5.3/`` and
-  ``5.5/`` (by default the repository's ``results/``, or ``results-quick/`` for a quick run,
-  as ``./run_all.sh`` does).
-- ``locate(results, quick, no_cuda, progress)``: one ``Source`` per compared run: the VAE of
-  4.3 (``VAE_POINT``), the GAN of 5.3 in its four settings, the cGAN of 5.5. A finished (or
-  diverged) run folder is reopened as it is and never retrained; an interrupted one resumes;
-  a missing one is trained with its grid point's config (``genlab.grids.Problem.config``, with
-  the ``--quick`` overrides when ``quick``), the config that problem's notebook builds.
-- ``measure(sources, n, device)``: one ``Row`` of numbers per run, plus the reference rows (real
-  training images, uniform noise): ``genlab.evaluate.evaluate_run`` (Fréchet distance in the
-  classifier's feature space, class histogram, classes covered, KL from uniform, a cGAN's
-  conditional accuracy; cached in each run's ``metrics.json``, where an evaluation the run
-  recorded with another number of samples is kept) and ``image_stats`` of the same seeded
-  samples (background and sharpness).
-- ``table_markdown(rows)``, ``comparison_figure(sources, path)`` and ``histogram_figure(rows,
-  path)``: the table and the two figures. The written answer, built from the same rows, is
-  ``genlab.report.comparison.answer_markdown``.
-"""
+"""Problem 5.6's numbers: one row per run (the evaluation and image statistics of the same
+seeded samples), the reference rows, and the table."""
 
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +11,7 @@ from typing import Any
 
 import torch
 
-from genlab.config import Config, VAEConfig
+from genlab.compare.runs import GAN_POINT, Source
 from genlab.data import FASHION_CLASSES, load
 from genlab.evaluate import (
     EVAL_SEED,
@@ -45,126 +24,12 @@ from genlab.evaluate import (
     reference_distances,
     vae_images,
 )
-from genlab.grids import GAN_SETTINGS, PROBLEMS
 from genlab.report import duration, train_seconds
-from genlab.runs import CHECKPOINT, Run, load_metrics, read_json, repo_root, write_json
+from genlab.runs import CHECKPOINT, load_metrics, write_json
 
-VAE_POINT = "bs64_ep50"  # the 4.3 point closest to the GANs (batch size 64, 40 epochs)
-GAN_POINT = "equal_lr"  # the GAN the VAE and the cGAN are compared with first
-QUICK_EVAL_SAMPLES = 512  # at most this many images per metric with quick=True
 CORNER = 4  # the background is measured on the four CORNER x CORNER corners of an image
 DARK = 0.1  # a pixel below this value counts as black background
 CLASSES = FASHION_CLASSES
-MODELS = {"4.3": "VAE", "5.3": "GAN", "5.5": "cGAN"}
-
-
-# --- the runs ---------------------------------------------------------------------------------
-
-
-def results_root(results_dir: str | os.PathLike | None, quick: bool = False) -> Path:
-    """The folder of the runs: ``results_dir``, else ``results/`` (``results-quick/`` if quick)."""
-    if results_dir is not None:
-        return Path(results_dir)
-    return repo_root() / ("results-quick" if quick else "results")
-
-
-def sample_count(eval_samples: int, quick: bool) -> int:
-    """Generated images per metric: ``eval_samples``, at most ``QUICK_EVAL_SAMPLES`` if quick."""
-    n = min(eval_samples, QUICK_EVAL_SAMPLES) if quick else eval_samples
-    if n < 2:
-        raise ValueError(f"eval_samples must be at least 2, got {eval_samples}")
-    return n
-
-
-def compared_points(vae_point: str = VAE_POINT) -> list[tuple[str, str]]:
-    """(problem, grid point) of every compared run, in the table's order."""
-    return [("4.3", vae_point), *(("5.3", s) for s in GAN_SETTINGS), ("5.5", "equal_lr")]
-
-
-@dataclass
-class Source:
-    """One compared run folder and how this notebook got it."""
-
-    model: str  # VAE | GAN | cGAN
-    problem: str
-    point: str
-    run: Run
-    action: str  # reused | resumed | trained
-    note: str = ""  # parameters of a reused run that differ from its grid point's
-
-    @property
-    def label(self) -> str:
-        return f"{self.problem}/{self.point}"
-
-    @property
-    def metrics(self) -> dict[str, Any]:
-        return load_metrics(self.run.path)
-
-    def describe(self) -> str:
-        m = self.metrics
-        done = f"{len(m['epochs'])} of {m['config']['epochs']} epochs, status {m['status']}"
-        note = f"; {self.note}" if self.note else ""
-        return f"{self.model:4} {self.label:16} {self.action}: {self.run.path} ({done}{note})"
-
-
-def _train(config: Config, run_dir: Path, progress: bool) -> Run:
-    if isinstance(config, VAEConfig):
-        from genlab.train.vae import train_vae
-
-        return train_vae(config, run_dir=run_dir, progress=progress)
-    from genlab.train.gan import train_gan
-
-    return train_gan(config, run_dir=run_dir, progress=progress)
-
-
-def open_point(problem: str, point: str, run_dir: Path, config: Config,
-               progress: bool = True) -> Source:  # fmt: skip
-    """Reuse, resume or train the run folder ``run_dir`` of a grid point whose config is
-    ``config``.
-
-    A folder that holds a run keeps the parameters it was trained with (its ``config.json``;
-    the ones that differ from ``config`` are named in ``Source.note``): a complete or diverged
-    run is reopened without training, any other resumes from its checkpoint. An empty or
-    missing folder is trained with ``config``.
-    """
-    saved = run_dir / "config.json"
-    note, grid = "", config
-    if saved.exists():
-        identity = {k: v for k, v in read_json(saved).items() if k != "model"}
-        config = type(grid).from_dict({**grid.to_dict(), **identity})
-        wanted = grid.identity()
-        differ = [f"{k} = {v!r} (grid: {wanted.get(k)!r})" for k, v in identity.items()
-                  if wanted.get(k) != v]  # fmt: skip
-        if differ:
-            note = "trained with other parameters than the grid point's: " + ", ".join(differ)
-    run = Run.open(run_dir, config)
-    model = MODELS[problem]
-    if run.complete or run.status == "diverged":
-        return Source(model, problem, point, run, "reused", note)
-    action = "resumed" if (run_dir / CHECKPOINT).exists() else "trained"
-    run = _train(config, run_dir, progress)
-    return Source(model, problem, point, run, action, note)
-
-
-def locate(
-    results: Path,
-    quick: bool = False,
-    no_cuda: bool = False,
-    progress: bool = True,
-    vae_point: str = VAE_POINT,
-) -> list[Source]:
-    """Every compared run (``compared_points``) of ``results``, reused, resumed or trained."""
-    sources = []
-    for problem, name in compared_points(vae_point):
-        points = PROBLEMS[problem].points
-        if name not in points:
-            raise ValueError(f"{problem} has no grid point {name!r}; it has {', '.join(points)}")
-        config = PROBLEMS[problem].config(name, quick)
-        if no_cuda:
-            config = config.replace(no_cuda=True)
-        sources.append(open_point(problem, name, Path(results) / problem / name, config,
-                                  progress))  # fmt: skip
-    return sources
 
 
 # --- the numbers ------------------------------------------------------------------------------
@@ -453,86 +318,3 @@ def pick(rows: Sequence[Row]) -> Picked:
         gan = gans[0]
     return Picked(first("real images"), first("uniform noise"), first("VAE"),
                   first("VAE reconstructions"), gan, first("cGAN"), gans)  # fmt: skip
-
-
-# --- figures ----------------------------------------------------------------------------------
-
-
-def _last_epoch(source: Source) -> int:
-    return len(source.metrics["epochs"])
-
-
-def comparison_figure(sources: Sequence[Source], path: Path | None = None):
-    """Side by side, at each run's last epoch: the VAE's samples and reconstructions, the GAN's
-    samples in each setting, the cGAN's class rows. Saved atomically as ``path``; returned
-    (a pyplot figure, so a notebook shows it)."""
-    import matplotlib.pyplot as plt
-    from matplotlib.gridspec import GridSpec
-
-    from genlab.runs import save_figure
-
-    vae = next((s for s in sources if s.model == "VAE"), None)
-    gans = [s for s in sources if s.model == "GAN"]
-    cgan = next((s for s in sources if s.model == "cGAN"), None)
-    top = [(vae, "sample", "VAE samples")] + [(g, "sample", f"GAN `{g.point}`") for g in gans]
-    cols = max(len(top), 5)
-    fig = plt.figure(figsize=(3.2 * cols, 8.6))
-    grid = GridSpec(2, cols * 2, figure=fig, height_ratios=[1, 1.6])
-    axes = [fig.add_subplot(grid[0, 2 * i : 2 * i + 2]) for i in range(len(top))]
-    split = cols - 1 if cols % 2 else cols  # reconstructions on the left, the cGAN on the right
-    axes.append(fig.add_subplot(grid[1, :split]))
-    axes.append(fig.add_subplot(grid[1, split:]))
-    panels = top + [(vae, "reconstruction", "VAE reconstructions (top: test images)"),
-                    (cgan, "sample", "cGAN, one row per class")]  # fmt: skip
-    for ax, (source, kind, title) in zip(axes, panels, strict=True):
-        ax.axis("off")
-        if source is None:
-            ax.set_title(f"{title}\n(not run)", fontsize=9)
-            continue
-        last = _last_epoch(source)
-        image = source.run.path / f"{kind}_{last}.png"
-        status = source.metrics["status"]
-        caption = f"{title}\n{source.label}, epoch {last}" + (
-            "" if status == "complete" else f", {status}")  # fmt: skip
-        ax.set_title(caption.replace("`", ""), fontsize=9)
-        if last and image.exists():
-            ax.imshow(plt.imread(image), cmap="gray", interpolation="nearest")
-        else:
-            ax.text(0.5, 0.5, "no image: no epoch finished", ha="center", va="center",
-                    transform=ax.transAxes, fontsize=9)  # fmt: skip
-    fig.suptitle("VAE versus GAN on Fashion-MNIST: the runs' last epochs")
-    fig.tight_layout()
-    if path is not None:
-        save_figure(fig, path)
-    return fig
-
-
-def histogram_figure(rows: Sequence[Row], path: Path | None = None):
-    """The class histograms (share of samples the classifier puts in each class) of the real
-    images, the VAE, the GAN and the cGAN, as grouped bars; saved as ``path``; returned."""
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    from genlab.runs import save_figure
-
-    p = pick(rows)
-    series = [("real images", p.real, "0.75"), ("VAE", p.vae, "tab:blue"),
-              (f"GAN ({p.gan.point})" if p.gan else "GAN", p.gan, "tab:orange"),
-              ("cGAN", p.cgan, "tab:green")]  # fmt: skip
-    series = [(label, row, color) for label, row, color in series if row and row.histogram]
-    fig, ax = plt.subplots(figsize=(11, 4.2))
-    x = np.arange(len(CLASSES))
-    width = 0.8 / max(len(series), 1)
-    for i, (label, row, color) in enumerate(series):
-        offset = (i - (len(series) - 1) / 2) * width
-        ax.bar(x + offset, [100 * h for h in row.histogram], width, label=label, color=color)
-    ax.axhline(10, color="black", lw=0.8, ls="--", label="uniform (10%)")
-    ax.set_xticks(x, CLASSES, rotation=20)
-    ax.set_ylabel("share of samples (%)")
-    ax.set_title("Class of each generated image, by the Fashion-MNIST classifier")
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    if path is not None:
-        save_figure(fig, path)
-    return fig

@@ -1,0 +1,91 @@
+"""Problem 5.6, VAE versus GAN: the runs of 4.3, 5.3 and 5.5 side by side, measured.
+
+The notebook ``5.6_vae_vs_gan.ipynb`` calls, in order:
+
+- ``results_root(results_dir, quick)``: the results folder holding ``4.3/``, ``5.3/`` and
+  ``5.5/`` (by default the repository's ``results/``, or ``results-quick/`` for a quick run,
+  as ``./run_all.sh`` does).
+- ``locate(results, quick, no_cuda, progress)``: one ``Source`` per compared run: the VAE of
+  4.3 (``VAE_POINT``), the GAN of 5.3 in its four settings, the cGAN of 5.5. A finished (or
+  diverged) run folder is reopened as it is and never retrained; an interrupted one resumes;
+  a missing one is trained with its grid point's config (``genlab.grids.Problem.config``, with
+  the ``--quick`` overrides when ``quick``), the config that problem's notebook builds.
+- ``measure(sources, n, device)``: one ``Row`` of numbers per run, plus the reference rows (real
+  training images, uniform noise): ``genlab.evaluate.evaluate_run`` (Fréchet distance in the
+  classifier's feature space, class histogram, classes covered, KL from uniform, a cGAN's
+  conditional accuracy; cached in each run's ``metrics.json``, where an evaluation the run
+  recorded with another number of samples is kept) and ``image_stats`` of the same seeded
+  samples (background and sharpness).
+- ``table_markdown(rows)``, ``comparison_figure(sources, path)`` and ``histogram_figure(rows,
+  path)``: the table and the two figures. The written answer, built from the same rows, is
+  ``genlab.report.comparison.answer_markdown``.
+"""
+
+from genlab.compare.figures import comparison_figure, histogram_figure
+from genlab.compare.runs import (
+    GAN_POINT,
+    MODELS,
+    QUICK_EVAL_SAMPLES,
+    VAE_POINT,
+    Source,
+    compared_points,
+    locate,
+    open_point,
+    results_root,
+    sample_count,
+)
+from genlab.compare.table import (
+    CLASSES,
+    COLUMNS,
+    CORNER,
+    DARK,
+    Picked,
+    Row,
+    fmt_distance,
+    fmt_kl,
+    fmt_pixel,
+    fmt_share,
+    image_stats,
+    measure,
+    pick,
+    reference_rows,
+    run_images,
+    save_rows,
+    source_rows,
+    table_markdown,
+    top_class,
+)
+
+__all__ = [
+    "CLASSES",
+    "COLUMNS",
+    "CORNER",
+    "DARK",
+    "GAN_POINT",
+    "MODELS",
+    "QUICK_EVAL_SAMPLES",
+    "VAE_POINT",
+    "Picked",
+    "Row",
+    "Source",
+    "comparison_figure",
+    "compared_points",
+    "fmt_distance",
+    "fmt_kl",
+    "fmt_pixel",
+    "fmt_share",
+    "histogram_figure",
+    "image_stats",
+    "locate",
+    "measure",
+    "open_point",
+    "pick",
+    "reference_rows",
+    "results_root",
+    "run_images",
+    "sample_count",
+    "save_rows",
+    "source_rows",
+    "table_markdown",
+    "top_class",
+]
