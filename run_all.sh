@@ -3,5 +3,9 @@
 # results/index.html. Set-up is skipped when done. ./run_all.sh --help lists the options.
 set -euo pipefail
 cd "$(dirname "$0")"
-case " $* " in *" --help "* | *" -h "*) ;; *) ./scripts/setup.sh ;; esac
+case " $* " in
+  *" --help "* | *" -h "*) ;;
+  *" --ray "* | *" --ray="*) ./scripts/setup.sh --ray ;; # Ray only when it is used
+  *) ./scripts/setup.sh ;;
+esac
 exec .venv/bin/python -m genlab.pipeline "$@"

@@ -3,14 +3,18 @@
 # lock: every package of pyproject.toml's [notebooks] and [dev] extras, pinned) and the genlab
 # package (editable), installs the system packages it needs, fetches and verifies the data sets.
 # Every step is skipped when it is already done, so a second call costs about a second.
-#   --tests  also Debian's chromium and chromium-driver (the browser test of index.html)
+#   --tests  also Debian's chromium and chromium-driver (the browser test of index.html), and Ray
+#   --ray    also Ray (requirements-ray.txt: ./run_all.sh --ray)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$ROOT/.venv"
 PY="$VENV/bin/python"
 STAMP="$VENV/.genlab-installed"
 TESTS=0
-[ "${1:-}" = "--tests" ] && TESTS=1
+RAY=0
+for arg in "$@"; do
+  case "$arg" in --tests) TESTS=1 RAY=1 ;; --ray) RAY=1 ;; esac
+done
 
 quiet_pip() {  # pip, without the local-index notices these machines print for every package
   "$PY" -m pip "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
@@ -40,6 +44,13 @@ if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
   quiet_pip install -q -r "$ROOT/requirements.txt"
   quiet_pip install -q --no-deps -e "$ROOT"
   echo "$want" >"$STAMP"
+fi
+# Ray, only for ./run_all.sh --ray and the tests (its tests start a two-node cluster)
+ray_want="$(cat "$ROOT/requirements-ray.txt" | sha256sum | cut -d' ' -f1)"
+if [ "$RAY" = 1 ] && [ "$(cat "$VENV/.genlab-ray-installed" 2>/dev/null)" != "$ray_want" ]; then
+  echo "setup: installing requirements-ray.txt (Ray) into .venv"
+  quiet_pip install -q -r "$ROOT/requirements-ray.txt"
+  echo "$ray_want" >"$VENV/.genlab-ray-installed"
 fi
 # Fashion-MNIST's first source, unless the data root already holds it
 fashion="${GENLAB_DATA:-$ROOT/data}/FashionMNIST/raw"

@@ -178,9 +178,12 @@ def test_a_claim_flips_with_its_statistic():
     assert verdict == DISAGREE and "lowest generator loss of any epoch 1.10" in measured
 
 
-def test_a_claim_whose_runs_are_missing_cannot_be_told():
+def test_a_claim_whose_runs_are_missing_or_still_running_cannot_be_told():
     rows = judged("5.3", {"5.3": {}})
     assert rows and all(verdict == CANNOT_TELL for _, _, verdict in rows)
+    # a grid point another job is still training: its metrics.json has no epoch yet
+    running = {n: {**gan_metrics(q=quality_of(12.0)), "epochs": []} for n in ("d_faster",)}
+    assert all(verdict == CANNOT_TELL for _, _, verdict in judged("5.3", {"5.3": running}))
 
 
 def test_answers_and_writeup_read_a_results_folder(tmp_path: Path):

@@ -1,19 +1,15 @@
 """``./run_all.sh --ray ADDRESS``: every grid point as a Ray task on a cluster.
 
-No shared filesystem is assumed. The driver (the machine that runs ``./run_all.sh``, a node
-of the cluster) keeps the results folder; it decides what to skip (``pipeline.is_complete``)
-and sends each task what its notebook reads: the notebook as it is on the driver, the point's
-own run folder (its checkpoint: an interrupted point resumes on whichever node runs it) and
-the run folders its answer quotes. The task executes the notebook with papermill in a scratch
-folder on its node laid out like the repository (``notebooks/`` beside the results folder, so
-the relative ``run_dir`` parameters hold), and returns the executed notebook, its log and the
-run folder, which the driver writes under the results folder atomically.
-
-A node whose data root lacks the data sets receives the driver's verified raw files (and the
-cached domain classifiers) through Ray's object store, once per node, each checked by MD5
-before it is written; nothing is downloaded. A point asks for one GPU where the cluster has
-GPUs and the point would use CUDA, else for CPUs. A task whose worker dies (killed process,
-lost node) is retried by Ray (``max_retries``), then reported as failed with its log.
+No shared filesystem is assumed. The driver (a machine of the cluster) keeps the results
+folder, decides what to skip (``pipeline.is_complete``) and sends each task the notebook, the
+point's own run folder (its checkpoint: an interrupted point resumes on any node) and the run
+folders its answer quotes. The task executes the notebook with papermill in a scratch folder
+of its node laid out like the repository (``notebooks/`` beside the results folder, so the
+relative ``run_dir`` parameters hold) and returns the executed notebook, its log and the run
+folder, which the driver writes under the results folder atomically. A node whose data root
+lacks the data sets gets the driver's verified files through Ray's object store, once per
+node, checked by MD5; nothing is downloaded. A task whose worker dies is retried by Ray
+(``max_retries``), then reported as failed with its log.
 """
 
 from __future__ import annotations
@@ -31,7 +27,6 @@ import sys
 import tarfile
 import tempfile
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,7 +148,8 @@ def inputs(point: Point) -> bytes:
             if not folder.is_dir():
                 continue
             whole = (problem, name) == (point.problem, point.name) or problem in spec.needs
-            paths += [f for f in folder.rglob("*") if whole or f.name != CHECKPOINT]
+            paths += [f for f in folder.rglob("*")
+                      if f.is_file() and (whole or f.name != CHECKPOINT)]  # fmt: skip
     return pack(point.out, paths)
 
 
@@ -189,6 +185,8 @@ class RayExecutor:
         from ray.util.queue import Queue
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
+        from genlab.fetch import md5_bytes
+
         self.resources = connect(address)
         nodes = [n for n in ray.nodes() if n["Alive"]]
         smallest = min((int(n["Resources"].get("CPU", 1)) for n in nodes), default=1)
@@ -197,7 +195,7 @@ class RayExecutor:
         self.digest = source_digest()
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
         self.progress = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
-        self.data = {path: (ray.put(data), md5(data)) for path, data in data_files().items()}
+        self.data = {path: (ray.put(data), md5_bytes(data)) for path, data in data_files().items()}
         self.remote = ray.remote(run_point)
         self.attempts: dict[str, list[str]] = {}  # label -> where each attempt started
         gpus = int(self.resources.get("GPU", 0))
@@ -264,6 +262,7 @@ class RayExecutor:
         status = "done" if result.returncode == 0 else "failed"
         detail = f"on {result.node}" if status == "done" else result.detail
         retried = f" after {len(tries) - 1} retries" if len(tries) > 1 else ""
+        seconds = result.seconds  # on its node (the wait in Ray's queue aside)
         print(f"[{status}] {point.label}  {seconds:.0f} s  {detail}{retried}", flush=True)
         return Outcome(point, status, seconds, detail + retried)
 
@@ -299,10 +298,6 @@ def write_result(point: Point, result: PointResult) -> None:
     atomic_write(point.log, lambda f: f.write(result.log))
     if result.notebook is not None:
         atomic_write(point.notebook, lambda f: f.write(result.notebook))
-
-
-def md5(data: bytes) -> str:
-    return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 # --- a node ---------------------------------------------------------------------------------
@@ -394,6 +389,8 @@ def ensure_data(data: dict[str, tuple[Any, str]]) -> None:
     """Write the driver's files that this node's data root lacks, each checked by MD5; a lock
     makes the tasks of one node fetch them once. Raw files that fail their checksum are
     replaced; a classifier the node has is kept."""
+    import fcntl
+
     import ray
 
     from genlab.data import SPECS, data_root
@@ -408,24 +405,13 @@ def ensure_data(data: dict[str, tuple[Any, str]]) -> None:
 
     if not missing():
         return
-    with _locked(root / ".genlab-ray.lock"):
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".genlab-ray.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # the node's other tasks wait, then find the files
         for path in missing():
             ref, checksum = data[path]
             install_file(ray.get(ref), root / path, expected.get(path, checksum),
                          f"the driver's {path}, through Ray's object store")  # fmt: skip
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    import fcntl
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 def _die_with_parent() -> None:

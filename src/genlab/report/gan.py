@@ -165,7 +165,8 @@ def _quality_text(q: dict[str, Any]) -> str:
 
 def answer_5_3(runs: dict[str, Metrics]) -> str:
     """The four settings ranked by the Fréchet distance of their final samples."""
-    done = {n: m for n, m in runs.items() if m.get("epochs") and final_quality(m)}
+    done = {n: m for n, m in runs.items()
+            if m.get("status") == "complete" and final_quality(m)}  # fmt: skip
     if not done:
         return "No 5.3 run has finished and been measured yet."
     ranked = sorted(done, key=lambda n: final_quality(done[n])["frechet_distance"])
@@ -203,6 +204,7 @@ def answer_5_3(runs: dict[str, Metrics]) -> str:
 
 def answer_5_5(cgan: Metrics | None, gans: dict[str, Metrics]) -> str:
     """The cGAN against the GAN: label control, class coverage, distance, variety."""
+    gans = {n: m for n, m in gans.items() if m.get("status") == "complete"}
     q = final_quality(cgan) if cgan else None
     if q is None:
         return "The 5.5 run has not finished and been measured yet."

@@ -106,6 +106,8 @@ def g_faster(runs: Runs) -> tuple[str, str]:
 
 def d_faster(runs: Runs) -> tuple[str, str]:
     m = runs["5.3"]["d_faster"]
+    if not m.get("epochs"):
+        raise KeyError("d_faster")  # not trained yet
     lowest_g = min(e["generator_loss"] for e in m["epochs"])
     d = m["epochs"][-1]
     q = _quality(runs, "5.3", "d_faster")
@@ -278,7 +280,7 @@ def judged(problem: str, runs: Runs) -> list[tuple[Claim, str, str]]:
     for claim in (c for c in CLAIMS if c.problem == problem):
         try:
             measured, verdict = claim.judge(runs)
-        except (KeyError, IndexError, TypeError):
+        except (KeyError, IndexError, TypeError, ValueError):  # a run missing or still running
             measured, verdict = "the runs this needs are missing or unmeasured", CANNOT_TELL
         out.append((claim, measured, verdict))
     return out
