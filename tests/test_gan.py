@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from process_utils import kill_inside_second_epoch
 
 from genlab import ConfigError, GANConfig
 from genlab.data import FASHION_CLASSES
@@ -335,17 +333,8 @@ def test_quality_per_epoch_is_recorded_drawn_and_resumed_after_kill_9(tmp_path):
     cmd = [sys.executable, "-m", "genlab", "gan", *args]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run([*cmd, "--run-dir", str(tmp_path / "reference")], check=True, env=env)
-    victim = subprocess.Popen([*cmd, "--run-dir", str(tmp_path / "killed")], env=env)
-    metrics = tmp_path / "killed" / "metrics.json"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and victim.poll() is None:
-        if metrics.exists() and json.loads(metrics.read_text())["epochs"]:
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)  # now somewhere inside epoch 2
-    os.kill(victim.pid, signal.SIGKILL)
-    victim.wait()
-    assert len(json.loads(metrics.read_text())["epochs"]) < 3
+    partial = kill_inside_second_epoch(cmd, tmp_path / "killed", env)
+    assert len(partial["epochs"]) < 3
     subprocess.run([*cmd, "--run-dir", str(tmp_path / "killed")], check=True, env=env)
     reference, resumed = load_metrics(tmp_path / "reference"), load_metrics(tmp_path / "killed")
     assert resumed["status"] == "complete"

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import math
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import torch
+from process_utils import kill_inside_second_epoch
 
 from genlab import ConfigError, RunConflictError, VAEConfig
 from genlab.models.vae import VAE, vae_loss
@@ -140,17 +137,7 @@ def test_a_killed_process_resumes_to_the_same_figures(tmp_path):
     cmd = [sys.executable, "-m", "genlab", "vae", *args]
     subprocess.run([*cmd, "--run-dir", str(tmp_path / "reference")], check=True)
 
-    victim = subprocess.Popen([*cmd, "--run-dir", str(tmp_path / "killed")])
-    metrics = tmp_path / "killed" / "metrics.json"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and victim.poll() is None:
-        if metrics.exists() and json.loads(metrics.read_text())["epochs"]:
-            break
-        time.sleep(0.05)
-    time.sleep(0.3)  # now somewhere inside epoch 2
-    os.kill(victim.pid, signal.SIGKILL)
-    victim.wait()
-    partial = json.loads(metrics.read_text())
+    partial = kill_inside_second_epoch(cmd, tmp_path / "killed")
     assert partial["status"] == "running" and len(partial["epochs"]) < 4
     subprocess.run([*cmd, "--run-dir", str(tmp_path / "killed")], check=True)
     assert_same_results(tmp_path / "reference", tmp_path / "killed")

@@ -67,6 +67,11 @@ def ablation_markdown(path: Path | None = None, seeds: Path | None = None) -> st
     return text
 
 
+def capitalize(text: str) -> str:
+    """``text`` with its first letter upper-case (the rest as it is, unlike ``str.capitalize``)."""
+    return text[:1].upper() + text[1:]
+
+
 def duration(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.1f} s"

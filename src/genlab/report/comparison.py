@@ -22,11 +22,8 @@ from genlab.compare import (
     pick,
     top_class,
 )
+from genlab.report import capitalize as cap
 from genlab.report import duration
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def _and(names: Sequence[str]) -> str:
@@ -85,7 +82,7 @@ def _closeness(p: Picked) -> str:
     text += f"): {_listing(models, dist, fmt_distance)}."
     ends = _ends(models, dist, fmt_distance)
     if ends:
-        text += (f" {_cap(_and(ends[0]))} {_verb(ends[0], 'is', 'are')} the closest to the real "
+        text += (f" {cap(_and(ends[0]))} {_verb(ends[0], 'is', 'are')} the closest to the real "
                  f"images, {_and(ends[1])} the farthest.")  # fmt: skip
     if p.vae and p.recon and p.vae.frechet is not None and p.recon.frechet is not None:
         s, r = fmt_distance(p.vae.frechet), fmt_distance(p.recon.frechet)
@@ -119,20 +116,20 @@ def _sharpness(p: Picked) -> str:
                 ratio = diff(row) / real
                 (smoother if ratio < SMOOTHER else harder if ratio > HARDER else alike).append(name)
         if smoother:
-            text += (f" {_cap(_and(smoother))} {_verb(smoother, 'is', 'are')} smoother than "
+            text += (f" {cap(_and(smoother))} {_verb(smoother, 'is', 'are')} smoother than "
                      "real images: blurred edges and flat fabric.")  # fmt: skip
         if harder:
-            text += (f" {_cap(_and(harder))} {_verb(harder, 'changes', 'change')} more abruptly "
+            text += (f" {cap(_and(harder))} {_verb(harder, 'changes', 'change')} more abruptly "
                      "from pixel to pixel than real images: hard edges, and speckle where "
                      "background or fabric should be smooth.")  # fmt: skip
         if alike:
-            text += (f" {_cap(_and(alike))} {_verb(alike, 'is', 'are')} within 15% of the real "
+            text += (f" {cap(_and(alike))} {_verb(alike, 'is', 'are')} within 15% of the real "
                      "images.")  # fmt: skip
     if p.vae and p.gan and diff(p.vae) is not None and diff(p.gan) is not None:
         v, g = fmt_pixel(diff(p.vae)), fmt_pixel(diff(p.gan))
         side = _compare(diff(p.gan), diff(p.vae), fmt_pixel)
         word = {1: "sharper (or noisier) than", -1: "smoother than", 0: "as sharp as"}[side]
-        text += f" {_cap(p.gan_name)}'s samples are {word} the VAE's ({g} vs {v})."
+        text += f" {cap(p.gan_name)}'s samples are {word} the VAE's ({g} vs {v})."
     return text
 
 
@@ -152,17 +149,17 @@ def _background(p: Picked) -> str:
     text += f": {_listing(models, both, str)}."
     ends = _ends(models, dark, fmt_share)
     if ends:
-        text += (f" {_cap(_and(ends[1]))} {_verb(ends[1], 'has', 'have')} the most solid black "
+        text += (f" {cap(_and(ends[1]))} {_verb(ends[1], 'has', 'have')} the most solid black "
                  f"background, {_and(ends[0])} the least (grey or speckled corners).")  # fmt: skip
     if real is not None:
         below = [n for n, r in models if dark(r) is not None
                  and _compare(dark(r), real, fmt_share) < 0]  # fmt: skip
         rest = [n for n, r in models if dark(r) is not None and n not in below]
         if below:
-            text += (f" {_cap(_and(below))} {_verb(below, 'stays', 'stay')} below the real "
+            text += (f" {cap(_and(below))} {_verb(below, 'stays', 'stay')} below the real "
                      "images' share.")  # fmt: skip
         if rest:
-            text += (f" {_cap(_and(rest))} {_verb(rest, 'reaches', 'reach')} the real images' "
+            text += (f" {cap(_and(rest))} {_verb(rest, 'reaches', 'reach')} the real images' "
                      "share or more.")  # fmt: skip
     return text
 
@@ -188,7 +185,7 @@ def _classes(p: Picked) -> str:
         covers = {1: "more classes than", -1: "fewer classes than", 0: "as many classes as"}
         balanced = {1: "more balanced", -1: "less balanced", 0: "as balanced"}
         text += (
-            f" {_cap(a_name)} covers {covers[cover]} {b_name} ({ca} vs {cb}) {joint} "
+            f" {cap(a_name)} covers {covers[cover]} {b_name} ({ca} vs {cb}) {joint} "
             f"{balanced[balance]} (KL {fmt_kl(a.kl)} vs {fmt_kl(b.kl)})."
         )
     if p.gan and top_class(p.gan):
@@ -263,7 +260,7 @@ def _cost(p: Picked) -> str:
         if ratio >= 1.1:
             text += f" The VAE trained {ratio:.1f} times faster than {p.gan_name}."
         elif ratio <= 1 / 1.1:
-            text += f" {_cap(p.gan_name)} trained {1 / ratio:.1f} times faster than the VAE."
+            text += f" {cap(p.gan_name)} trained {1 / ratio:.1f} times faster than the VAE."
         else:
             text += f" The VAE and {p.gan_name} took about as long."
     return text

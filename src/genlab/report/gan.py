@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from genlab.grids import label
-from genlab.report import duration, train_seconds
+from genlab.report import capitalize, duration, train_seconds
 from genlab.report.rules import (
     BALANCED,
     FAILED_CLASSES,
@@ -107,7 +107,7 @@ def observations(metrics: Metrics) -> list[str]:
         f"generated ones {last['d_fake']:.3f}: {game_state(last, final_quality(metrics))}."
     )
     if len(epochs) >= 4:
-        lines.append(_cap(loss_trend(epochs, "generator_loss", "generator loss")) + "; "
+        lines.append(capitalize(loss_trend(epochs, "generator_loss", "generator loss")) + "; "
                      + loss_trend(epochs, "discriminator_loss", "discriminator loss")[5:]
                      + ".")  # fmt: skip
     return lines + quality_observations(epochs)
@@ -152,10 +152,6 @@ def observations_markdown(metrics: Metrics) -> str:
     return "\n".join(f"- {line}" for line in observations(metrics))
 
 
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
-
-
 def _quality_text(q: dict[str, Any]) -> str:
     shares = q["class_histogram"]
     return (f"Fréchet distance {q['frechet_distance']:.1f}, {q['classes_covered']} of 10 classes "
@@ -184,7 +180,7 @@ def answer_5_3(runs: dict[str, Metrics]) -> str:
             f"nats per image, D(x) {last['d_real']:.2f}, D(G(z)) {last['d_fake']:.2f}: "
             f"{game_state(last, q)}. "
             + (
-                _cap(loss_trend(m["epochs"], "generator_loss", "generator loss")) + "."
+                capitalize(loss_trend(m["epochs"], "generator_loss", "generator loss")) + "."
                 if len(m["epochs"]) >= 4
                 else ""
             )  # fmt: skip
