@@ -6,6 +6,7 @@ These read the committed run folders (made by ``./run_all.sh``); they train noth
 from __future__ import annotations
 
 import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -49,8 +50,22 @@ MACHINE_PATH = re.compile(rf"{re.escape(str(ROOT))}|(?<![\w.:/])/(?:home|root|tm
 def test_no_file_under_results_holds_a_path_of_the_machine_that_made_it():
     found = []
     for path in RESULTS.rglob("*"):
-        if path.is_file() and path.suffix in (".json", ".ipynb", ".html", ".log", ".md"):
+        if path.is_file() and path.suffix in (".json", ".ipynb", ".html", ".css", ".log", ".md"):
             match = MACHINE_PATH.search(path.read_text(errors="replace"))
             if match:
                 found.append(f"{path.relative_to(ROOT)}: {match.group(0)}")
     assert not found, f"absolute paths of a machine in: {found[:5]}"
+
+
+def test_the_committed_results_stay_small_enough_to_clone():
+    """At most 15 MB: images in one channel where grey, per-epoch images thinned, one stylesheet
+    for every notebook page (``git ls-files``: checkpoints are not committed)."""
+    listed = subprocess.run(["git", "ls-files", "-z", "results"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.decode().split("\0")  # fmt: skip
+    files = [ROOT / name for name in listed if name]
+    if not files:
+        pytest.skip("no committed results/ in this checkout")
+    sizes = sorted(((p.stat().st_size, p.relative_to(ROOT).as_posix()) for p in files),
+                   reverse=True)  # fmt: skip
+    total = sum(size for size, _ in sizes)
+    assert total <= 15_000_000, f"results/ holds {total / 1e6:.1f} MB; the largest: {sizes[:5]}"

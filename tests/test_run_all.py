@@ -185,6 +185,11 @@ def test_index_loads_in_chromium_with_every_link_and_image(served):
                 except TimeoutException:
                     continue
             assert driver.current_url == link and cells
+            styled = driver.execute_script(  # nbconvert's stylesheet, shared by the pages
+                "return [...document.styleSheets].some(s => s.href && "
+                "s.href.includes('/notebook-') && s.cssRules.length > 100)"
+            )
+            assert styled, f"{link} did not load its stylesheet"
     finally:
         driver.quit()
 

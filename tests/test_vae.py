@@ -181,12 +181,16 @@ def test_mnist_default_parameters_reach_the_classic_examples_loss(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_long_run_keeps_the_images_of_a_few_epochs(tmp_path):
+def test_a_long_run_keeps_the_images_and_log_lines_of_a_few_epochs(tmp_path, capfd):
     assert kept_epochs(300) == {1, 2, 4, 8, 16, 32, 64, 128, 151, 256, 300}
     assert kept_epochs(40) == {1, 2, 4, 8, 16, 21, 32, 40} and kept_epochs(7) == set(range(1, 8))
-    run = train_vae(run_dir=tmp_path / "run", epochs=12, progress=False,
-                    **{**TINY, "train_limit": 256})  # fmt: skip
+    run = train_vae(run_dir=tmp_path / "run", epochs=40, progress=True,
+                    **{**TINY, "train_limit": 128, "test_limit": 64})  # fmt: skip
     images = {p.name for p in run.path.glob("*.png") if EPOCH_IMAGE.match(p.name)}
-    kept = {1, 2, 4, 7, 8, 12}
+    kept = kept_epochs(40)
     assert images == {f"{kind}_{e}.png" for kind in ("sample", "reconstruction") for e in kept}
-    assert len(run.metrics["epochs"]) == 12  # the records of every epoch stay
+    assert len(run.metrics["epochs"]) == 40  # the records of every epoch stay
+    printed = capfd.readouterr()
+    lines = (printed.out + printed.err).strip().split("\n")  # a "\r" redraws its line
+    epoch_lines = [line for line in lines if "====> Epoch" in line]
+    assert len(epoch_lines) == len(kept) and len(lines) <= 30, lines

@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from genlab.images import save_figure, show_figure
+
 if TYPE_CHECKING:
     from genlab.runs import Run
 
@@ -25,8 +27,6 @@ def loss_curves(
 
     ``extra`` series go on a second panel (for example D(x) and D(G(z)) of a GAN).
     """
-    from genlab.runs import save_figure
-
     panels = 2 if extra else 1
     fig = Figure(figsize=(5.5 * panels, 3.6))
     epochs = run.series("epoch")
@@ -47,20 +47,21 @@ def loss_curves(
 
 def show_images(
     paths: Sequence[Path | str], titles: Sequence[str] | None = None, width: float = 5.0
-) -> Figure:
+) -> None:
     """Show saved PNG grids side by side (inline in a notebook), each with its title."""
     paths = [Path(p) for p in paths]
-    fig, axes = plt.subplots(1, len(paths), figsize=(width * len(paths), width), squeeze=False)
+    fig = Figure(figsize=(width * len(paths), width))
+    axes = fig.subplots(1, len(paths), squeeze=False)
     for ax, path, title in zip(axes[0], paths, titles or [p.stem for p in paths], strict=True):
         ax.imshow(plt.imread(path), cmap="gray", interpolation="nearest")
         ax.set_title(title)
         ax.axis("off")
     fig.tight_layout()
-    return fig
+    show_figure(fig)
 
 
-def show_image(path: Path | str, title: str = "", width: float = 6.0) -> Figure:
-    return show_images([path], [title or Path(path).stem], width=width)
+def show_image(path: Path | str, title: str = "", width: float = 6.0) -> None:
+    show_images([path], [title or Path(path).stem], width=width)
 
 
 def class_grid(images: Sequence, classes: Sequence[str], path: Path | str, title: str = "") -> Path:
@@ -71,8 +72,6 @@ def class_grid(images: Sequence, classes: Sequence[str], path: Path | str, title
     [0, 1]. The figure is written atomically as PNG to ``path``.
     """
     import numpy as np
-
-    from genlab.runs import save_figure
 
     pixels = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images)
     rows = len(classes)
@@ -104,16 +103,16 @@ def show_epochs(
     epochs: Sequence[int],
     pattern: str = "sample_{epoch}.png",
     width: float = 4.5,
-) -> Figure | None:
+) -> None:
     """Show the images ``pattern`` of ``epochs`` of a run folder side by side, titled by epoch.
 
-    With no epochs (a run that stopped before its first), print that and return None.
+    With no epochs (a run that stopped before its first), print that instead.
     """
     if not epochs:
         print(f"{Path(run_path).name}: no epoch completed, no images to show")
-        return None
+        return
     paths = [Path(run_path) / pattern.format(epoch=e) for e in epochs]
-    return show_images(paths, [f"epoch {e}" for e in epochs], width=width)
+    show_images(paths, [f"epoch {e}" for e in epochs], width=width)
 
 
 def quality_curves(run: Run, name: str = "quality_curves.png") -> Path | None:
@@ -123,8 +122,6 @@ def quality_curves(run: Run, name: str = "quality_curves.png") -> Path | None:
     classes covered out of 10, within-class variety (relative to real images) and, for a
     conditional model, the conditional accuracy. None when no epoch was measured.
     """
-    from genlab.runs import save_figure
-
     measured = [e for e in run.metrics["epochs"] if "quality" in e]
     if not measured:
         return None

@@ -35,18 +35,6 @@ def read_json(path: Path | str) -> Any:
     return json.loads(Path(path).read_text())
 
 
-def save_image(tensor: torch.Tensor, path: Path | str, **grid_kwargs: Any) -> None:
-    """torchvision's ``save_image`` (a ``make_grid`` of ``tensor``), written atomically."""
-    from torchvision.utils import save_image as tv_save_image
-
-    atomic_write(path, lambda f: tv_save_image(tensor, f, format="png", **grid_kwargs))
-
-
-def save_figure(fig: Any, path: Path | str, dpi: int = 110) -> None:
-    """Save a matplotlib figure atomically as PNG."""
-    atomic_write(path, lambda f: fig.savefig(f, format="png", dpi=dpi, bbox_inches="tight"))
-
-
 class RunConflictError(ValueError):
     """A run folder that already holds a run with other parameters."""
 
@@ -150,14 +138,20 @@ class Run:
         del self.metrics["epochs"][state["epoch"] :]
         return state
 
-    def thin_images(self) -> None:
+    def compact_images(self) -> None:
         """Keep the per-epoch images of ``kept_epochs`` only (a finished long run's folder
-        would otherwise hold two images for each of its epochs)."""
+        would otherwise hold two images for each of its epochs), every PNG in the fewest
+        channels that hold it exactly (``genlab.images``; a run saved before that is
+        rewritten, its pixels unchanged)."""
+        from genlab.images import compact_png_file
+
         kept = kept_epochs(self.epochs_done)
-        for path in self.path.iterdir():
+        for path in sorted(self.path.glob("*.png")):
             match = EPOCH_IMAGE.match(path.name)
             if match and int(match.group(2)) not in kept:
                 path.unlink()
+            else:
+                compact_png_file(path)
 
 
 def kept_epochs(last: int) -> set[int]:

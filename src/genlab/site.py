@@ -8,16 +8,20 @@ its figures, full width or one click from full size, then one card per grid poin
 
 from __future__ import annotations
 
+import hashlib
 import html
+import os
+import re
 from pathlib import Path
 from typing import Any
 
 import nbformat
 
 from genlab.grids import PROBLEMS, Problem, label
+from genlab.images import save_figure
 from genlab.report import duration, train_seconds
 from genlab.report.answers import answer_markdown, writeup_table
-from genlab.runs import atomic_write, read_json, save_figure
+from genlab.runs import atomic_write, read_json
 
 # headline figures, in the order shown: metrics key of the last epoch -> label, format
 NATS = "{:.2f} nats per image"
@@ -106,8 +110,12 @@ def key_image(problem: Problem, run_dir: Path, metrics: dict[str, Any] | None) -
     return path if path.exists() else None
 
 
-def notebook_html(notebook: Path) -> Path | None:
-    """The notebook as HTML beside it (nbconvert), rebuilt only when the notebook is newer."""
+def notebook_html(notebook: Path, out: Path) -> Path | None:
+    """The notebook as HTML beside it (nbconvert), rebuilt only when the notebook is newer.
+
+    nbconvert inlines about 260 kB of the same stylesheet into every page; here it goes once
+    into ``out/notebook-<hash of its text>.css``, which each page links to.
+    """
     if not notebook.exists():
         return None
     target = notebook.with_suffix(".html")
@@ -116,8 +124,19 @@ def notebook_html(notebook: Path) -> Path | None:
     from nbconvert import HTMLExporter
 
     body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    atomic_write(target, lambda f: f.write(body.encode()))
+    head, end_head, rest = body.partition("</head>")
+    css = "\n".join(HEAD_STYLE.findall(head))
+    stylesheet = out / f"notebook-{hashlib.sha256(css.encode()).hexdigest()[:12]}.css"
+    if not stylesheet.exists():
+        atomic_write(stylesheet, lambda f: f.write(css.encode()))
+    link = Path(os.path.relpath(stylesheet, target.parent)).as_posix()
+    head = HEAD_STYLE.sub("", head) + f'<link rel="stylesheet" href="{link}">\n'
+    page = head + end_head + rest
+    atomic_write(target, lambda f: f.write(page.encode()))
     return target
+
+
+HEAD_STYLE = re.compile(r'<style type="text/css">\s*(.*?)</style>\s*', re.S)
 
 
 def notebook_failed(notebook: Path) -> bool:
@@ -188,6 +207,10 @@ def write_site(out: Path) -> Path:
     page = PAGE.format(sections="\n".join(sections) or "<p>No results yet.</p>")
     index = out / "index.html"
     atomic_write(index, lambda f: f.write(page.encode()))
+    pages = "".join(p.read_text() for p in out.glob("*/*.html"))
+    for stylesheet in out.glob("notebook-*.css"):  # left by another nbconvert
+        if stylesheet.name not in pages:
+            stylesheet.unlink()
     return index
 
 
@@ -237,7 +260,7 @@ def _card(out: Path, problem_id: str, problem: Problem, name: str) -> str:
     notebook = out / problem_id / f"{name}.ipynb"
     run_dir = out / problem_id / name
     metrics = point_metrics(run_dir)
-    page = notebook_html(notebook)
+    page = notebook_html(notebook, out)
     facts = headlines(metrics) if metrics else comparison_headlines(run_dir)
     if page is None:
         facts = {"status": "not run"}

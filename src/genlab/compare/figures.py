@@ -7,6 +7,7 @@ from pathlib import Path
 
 from genlab.compare.runs import Source
 from genlab.compare.table import CLASSES, Row, pick
+from genlab.images import save_figure
 
 # --- figures ----------------------------------------------------------------------------------
 
@@ -18,18 +19,17 @@ def _last_epoch(source: Source) -> int:
 def comparison_figure(sources: Sequence[Source], path: Path | None = None):
     """Side by side, at each run's last epoch: the VAE's samples and reconstructions, the GAN's
     samples in each setting, the cGAN's class rows. Saved atomically as ``path``; returned
-    (a pyplot figure, so a notebook shows it)."""
+    (for ``genlab.images.show_figure``)."""
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
     from matplotlib.gridspec import GridSpec
-
-    from genlab.runs import save_figure
 
     vae = next((s for s in sources if s.model == "VAE"), None)
     gans = [s for s in sources if s.model == "GAN"]
     cgan = next((s for s in sources if s.model == "cGAN"), None)
     top = [(vae, "sample", "VAE samples")] + [(g, "sample", f"GAN `{g.point}`") for g in gans]
     cols = max(len(top), 5)
-    fig = plt.figure(figsize=(3.2 * cols, 8.6))
+    fig = Figure(figsize=(3.2 * cols, 8.6))
     grid = GridSpec(2, cols * 2, figure=fig, height_ratios=[1, 1.6])
     axes = [fig.add_subplot(grid[0, 2 * i : 2 * i + 2]) for i in range(len(top))]
     split = cols - 1 if cols % 2 else cols  # reconstructions on the left, the cGAN on the right
@@ -63,17 +63,16 @@ def comparison_figure(sources: Sequence[Source], path: Path | None = None):
 def histogram_figure(rows: Sequence[Row], path: Path | None = None):
     """The class histograms (share of samples the classifier puts in each class) of the real
     images, the VAE, the GAN and the cGAN, as grouped bars; saved as ``path``; returned."""
-    import matplotlib.pyplot as plt
     import numpy as np
-
-    from genlab.runs import save_figure
+    from matplotlib.figure import Figure
 
     p = pick(rows)
     series = [("real images", p.real, "0.75"), ("VAE", p.vae, "tab:blue"),
               (f"GAN ({p.gan.point})" if p.gan else "GAN", p.gan, "tab:orange"),
               ("cGAN", p.cgan, "tab:green")]  # fmt: skip
     series = [(label, row, color) for label, row, color in series if row and row.histogram]
-    fig, ax = plt.subplots(figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.2))
+    ax = fig.add_subplot()
     x = np.arange(len(CLASSES))
     width = 0.8 / max(len(series), 1)
     for i, (label, row, color) in enumerate(series):

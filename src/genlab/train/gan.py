@@ -23,9 +23,10 @@ import torch
 from genlab.config import GANConfig
 from genlab.data import load, shuffled_batches
 from genlab.device import seed_everything
+from genlab.images import save_image
 from genlab.models.gan import Discriminator, Generator, discriminator_loss, generator_loss
 from genlab.plots import class_grid, loss_curves, quality_curves
-from genlab.runs import Run, save_image
+from genlab.runs import Run
 from genlab.train.cuda_graph import adam, use_cuda_graph, wrap
 from genlab.train.loop import Progress, train, train_batches
 

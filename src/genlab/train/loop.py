@@ -162,7 +162,7 @@ def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
             if epoch in kept_epochs(epochs):  # a few lines for any length; all in metrics.json
                 bar.write(_summary(record))
         run.update(status="complete", train_seconds=sum(run.series("seconds")))
-        run.thin_images()
+        run.compact_images()
     except KeyboardInterrupt:
         run.update(status="interrupted")
         raise
@@ -187,7 +187,7 @@ def train(
     if not run.complete and run.status != "diverged":  # a diverged run is final, as it stopped
         fit(make_trainer(config, device), run, progress=progress)
     elif run.complete:
-        run.thin_images()  # a run finished before images were thinned
+        run.compact_images()  # a run finished before images were thinned or compacted
     n = config.eval_samples
     if n and run.status == "complete":
         from genlab.evaluate import evaluate_run, is_current

@@ -18,9 +18,10 @@ import torch
 from genlab.config import VAEConfig
 from genlab.data import load, shuffled_batches
 from genlab.device import seed_everything
+from genlab.images import save_image
 from genlab.models.vae import VAE, vae_loss
 from genlab.plots import loss_curves
-from genlab.runs import Run, save_image
+from genlab.runs import Run
 from genlab.train.cuda_graph import adam, use_cuda_graph, wrap
 from genlab.train.loop import Progress, train, train_batches
 
