@@ -32,11 +32,10 @@ from __future__ import annotations
 import time
 
 import torch
-from common import Products, compare, epoch_seconds, floor_seconds, linear_layers, parse
+from common import Products, compare, linear_layers, ours, parse, torchvision_loader
 from torch import nn
 
 from genlab.config import GANConfig
-from genlab.data import data_root, fetch
 from genlab.models.gan import IMAGE_SIZE, Discriminator, Generator
 from genlab.train.gan import GANTrainer
 
@@ -54,32 +53,12 @@ def products_per_batch() -> list[Products]:
     return g + d
 
 
-def ours(cuda_graph: str, conditional: bool = False):
-    def epochs(limit: int, seed: int, device: torch.device, n: int) -> list[float]:
-        config = GANConfig(batch_size=BATCH_SIZE, epochs=n, train_limit=limit, seed=seed,
-                           device=device.type, cuda_graph=cuda_graph,
-                           conditional=conditional)  # fmt: skip
-        trainer = GANTrainer(config, device)
-        return epoch_seconds(trainer, n, device)
-
-    return epochs
-
-
 def conventional(limit: int, seed: int, device: torch.device, n: int) -> list[float]:
-    from torch.utils.data import DataLoader, Subset
-    from torchvision import datasets, transforms
+    from torchvision import transforms
 
     torch.manual_seed(seed)
-    fetch("fashion-mnist")
-    dataset = datasets.FashionMNIST(
-        str(data_root()),
-        train=True,
-        download=False,
-        transform=transforms.Compose([transforms.ToTensor(), transforms.Normalize([0.5], [0.5])]),
-    )
-    if limit:
-        dataset = Subset(dataset, range(limit))
-    loader = DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True)
+    to_tanh_range = transforms.Compose([transforms.ToTensor(), transforms.Normalize([0.5], [0.5])])
+    loader = torchvision_loader("fashion-mnist", to_tanh_range, limit, BATCH_SIZE)
     generator = Generator(LATENT).to(device)
     discriminator = nn.Sequential(Discriminator(), nn.Sigmoid()).to(device)
     adversarial_loss = nn.BCELoss()
@@ -113,15 +92,13 @@ def conventional(limit: int, seed: int, device: torch.device, n: int) -> list[fl
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(__doc__.split("\n\n")[0], argv)
-    device = torch.device(args.device)
-    images = args.limit or 60_000
-    floor = floor_seconds(products_per_batch(), -(-images // BATCH_SIZE), device)
-    ways = {"ours": ours("auto")}
-    if device.type == "cuda":
-        ways["ours, no CUDA graph"] = ours("off")
-        ways["ours, cGAN"] = ours("auto", conditional=True)
+    ways = {"ours": ours(GANTrainer, GANConfig, batch_size=BATCH_SIZE)}
+    if torch.device(args.device).type == "cuda":
+        ways["ours, no CUDA graph"] = ours(GANTrainer, GANConfig, batch_size=BATCH_SIZE,
+                                           cuda_graph="off")  # fmt: skip
+        ways["ours, cGAN"] = ours(GANTrainer, GANConfig, batch_size=BATCH_SIZE, conditional=True)
     ways["conventional"] = conventional
-    compare(f"GAN on Fashion-MNIST, batch size {BATCH_SIZE}", ways, floor, args, images)
+    compare(f"GAN on Fashion-MNIST, batch size {BATCH_SIZE}", ways, products_per_batch(), args)
 
 
 if __name__ == "__main__":

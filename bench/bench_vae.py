@@ -23,38 +23,21 @@ import time
 
 import torch
 import torch.nn.functional as F
-from common import Products, compare, epoch_seconds, floor_seconds, linear_layers, parse
+from common import Products, compare, linear_layers, ours, parse, torchvision_loader
 
 from genlab.config import VAEConfig
-from genlab.data import data_root, fetch
 from genlab.models.vae import VAE
 from genlab.train.vae import VAETrainer
 
 BATCH_SIZE = 128
 
 
-def ours(cuda_graph: str):
-    def epochs(limit: int, seed: int, device: torch.device, n: int) -> list[float]:
-        config = VAEConfig(batch_size=BATCH_SIZE, epochs=n, train_limit=limit, test_limit=100,
-                           seed=seed, device=device.type, cuda_graph=cuda_graph)  # fmt: skip
-        trainer = VAETrainer(config, device)
-        return epoch_seconds(trainer, n, device)
-
-    return epochs
-
-
 def conventional(limit: int, seed: int, device: torch.device, n: int) -> list[float]:
     """The training epochs of the classic example, as written there."""
-    from torch.utils.data import DataLoader, Subset
-    from torchvision import datasets, transforms
+    from torchvision import transforms
 
     torch.manual_seed(seed)
-    fetch("mnist")
-    dataset = datasets.MNIST(str(data_root()), train=True, download=False,
-                             transform=transforms.ToTensor())  # fmt: skip
-    if limit:
-        dataset = Subset(dataset, range(limit))
-    train_loader = DataLoader(dataset, batch_size=BATCH_SIZE, shuffle=True)
+    train_loader = torchvision_loader("mnist", transforms.ToTensor(), limit, BATCH_SIZE)
     model = VAE().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
@@ -82,16 +65,14 @@ def conventional(limit: int, seed: int, device: torch.device, n: int) -> list[fl
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(__doc__.split("\n\n")[0], argv)
-    device = torch.device(args.device)
-    images = args.limit or 60_000
     layers = linear_layers(VAE())
     batch = [Products(i, o, BATCH_SIZE, input_grad=int(k > 0)) for k, (i, o) in enumerate(layers)]
-    floor = floor_seconds(batch, -(-images // BATCH_SIZE), device)
-    ways = {"ours": ours("auto")}
-    if device.type == "cuda":
-        ways["ours, no CUDA graph"] = ours("off")
+    ways = {"ours": ours(VAETrainer, VAEConfig, batch_size=BATCH_SIZE, test_limit=100)}
+    if torch.device(args.device).type == "cuda":
+        ways["ours, no CUDA graph"] = ours(VAETrainer, VAEConfig, batch_size=BATCH_SIZE,
+                                           test_limit=100, cuda_graph="off")  # fmt: skip
     ways["conventional"] = conventional
-    compare(f"VAE on MNIST, batch size {BATCH_SIZE}", ways, floor, args, images)
+    compare(f"VAE on MNIST, batch size {BATCH_SIZE}", ways, batch, args)
 
 
 if __name__ == "__main__":

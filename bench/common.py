@@ -84,6 +84,35 @@ def floor_seconds(batch: Sequence[Products], batches: int, device: torch.device)
     return total * batches
 
 
+def ours(trainer_class: type, config_class: type, **fields: Any) -> Epochs:
+    """The package's own trainer, ``config_class(**fields)`` with the benchmark's epochs,
+    image limit, seed and device."""
+
+    def epochs(limit: int, seed: int, device: torch.device, n: int) -> list[float]:
+        config = config_class(epochs=n, train_limit=limit, seed=seed, device=device.type,
+                              **fields)  # fmt: skip
+        return epoch_seconds(trainer_class(config, device), n, device)
+
+    return epochs
+
+
+def torchvision_loader(dataset: str, transform: Any, limit: int, batch_size: int) -> Any:
+    """The conventional input pipeline: torchvision's data set (the verified local files) with
+    ``transform``, its first ``limit`` images (0: all), a shuffling ``DataLoader``."""
+    from torch.utils.data import DataLoader, Subset
+    from torchvision import datasets
+
+    from genlab.data import data_root, fetch
+
+    fetch(dataset)
+    name = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}[dataset]
+    images = getattr(datasets, name)(str(data_root()), train=True, download=False,
+                                     transform=transform)  # fmt: skip
+    if limit:
+        images = Subset(images, range(limit))
+    return DataLoader(images, batch_size=batch_size, shuffle=True)
+
+
 def epoch_seconds(trainer: Any, epochs: int, device: torch.device) -> list[float]:
     """Seconds of each of ``epochs`` training epochs of a genlab trainer (no progress bar)."""
     from genlab.train.loop import Progress
@@ -112,10 +141,13 @@ def parse(doc: str, argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def compare(title: str, ways: dict[str, Epochs], floor: float, args: argparse.Namespace,
-            images: int) -> dict[str, float]:  # fmt: skip
-    """Run ``ways`` alternately and print the table; returns each way's best later epoch."""
+def compare(title: str, ways: dict[str, Epochs], products: Sequence[Products],
+            args: argparse.Namespace) -> dict[str, float]:  # fmt: skip
+    """Run ``ways`` alternately and print the table, with the share of the compute floor of
+    ``products`` per batch; returns each way's best later epoch."""
     device = torch.device(args.device)
+    images = args.limit or 60_000
+    floor = floor_seconds(products, -(-images // products[0].rows), device)
     first: dict[str, list[float]] = {name: [] for name in ways}
     later: dict[str, list[float]] = {name: [] for name in ways}
     for _ in range(args.repeats):

@@ -95,13 +95,18 @@ def test_files_already_in_the_root_are_used_without_any_source(tmp_path, tiny):
     assert fetch(spec, tmp_path / "root", sources=[]).is_dir()
 
 
-def test_a_corrupt_file_in_the_root_is_replaced_from_the_next_good_source(tmp_path, tiny):
-    spec, files = tiny
+def root_with_a_corrupt_file(tmp_path: Path, files: dict[str, bytes], corrupt: str) -> Path:
+    """A data root whose raw folder holds ``files``, ``corrupt`` overwritten with garbage."""
     raw = tmp_path / "root" / "FashionMNIST" / "raw"
     raw.mkdir(parents=True)
     for name, blob in files.items():
-        (raw / name).write_bytes(blob)
-    (raw / TRAIN_LABELS).write_bytes(b"garbage")
+        (raw / name).write_bytes(b"garbage" if name == corrupt else blob)
+    return raw
+
+
+def test_a_corrupt_file_in_the_root_is_replaced_from_the_next_good_source(tmp_path, tiny):
+    spec, files = tiny
+    raw = root_with_a_corrupt_file(tmp_path, files, TRAIN_LABELS)
     deb = write_debian_dir(tmp_path / "deb", files)
     fetch(spec, tmp_path / "root", sources=[debian(deb, (spec.name,))])
     assert (raw / TRAIN_LABELS).read_bytes() == files[TRAIN_LABELS]
@@ -109,11 +114,7 @@ def test_a_corrupt_file_in_the_root_is_replaced_from_the_next_good_source(tmp_pa
 
 def test_a_corrupt_file_with_no_other_source_names_file_and_both_sums(tmp_path, tiny):
     spec, files = tiny
-    raw = tmp_path / "root" / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    for name, blob in files.items():
-        (raw / name).write_bytes(blob)
-    (raw / TEST_IMAGES).write_bytes(b"garbage")
+    raw = root_with_a_corrupt_file(tmp_path, files, TEST_IMAGES)
     with pytest.raises(DataError) as err:
         fetch(spec, tmp_path / "root", sources=[])
     message = str(err.value)

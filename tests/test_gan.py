@@ -6,21 +6,21 @@ import math
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-from process_utils import kill_inside_second_epoch
+from resume_utils import assert_same_results, ctrl_c_then_resume, kill_inside_second_epoch
 
 from genlab import ConfigError, GANConfig
 from genlab.data import FASHION_CLASSES
 from genlab.models.gan import Discriminator, Generator, discriminator_loss, generator_loss
 from genlab.report.gan import observations
 from genlab.runs import load_metrics
-from genlab.train import gan as gan_module
 from genlab.train.gan import GANTrainer, sample_epochs, train_gan
 
 TINY = dict(train_limit=256, batch_size=64, device="cpu", eval_samples=0, quality_samples=0)
+GAN_SERIES = ("generator_loss", "discriminator_loss", "d_real", "d_fake")
+GAN_NETWORKS = ("generator", "discriminator", "generator_average")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -262,24 +262,9 @@ def test_divergence_in_a_later_epoch_keeps_the_earlier_ones(tmp_path, monkeypatc
 def test_ctrl_c_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     config = dict(epochs=2, conditional=True, progress=False, **TINY)
     reference = train_gan(run_dir=tmp_path / "reference", **config)
-
-    original = GANTrainer.train_step
-    calls: list[int] = []
-
-    def ctrl_c_in_epoch_2_batch_2(self, index):
-        calls.append(1)
-        if len(calls) == self.batches_per_epoch + 2:
-            raise KeyboardInterrupt
-        return original(self, index)
-
-    monkeypatch.setattr(GANTrainer, "train_step", ctrl_c_in_epoch_2_batch_2)
-    with pytest.raises(KeyboardInterrupt):
-        train_gan(run_dir=tmp_path / "resumed", **config)
-    partial = load_metrics(tmp_path / "resumed")
-    assert partial["status"] == "interrupted" and len(partial["epochs"]) == 1
-    monkeypatch.undo()
-    resumed = train_gan(run_dir=tmp_path / "resumed", **config)
-    assert_same_results(reference.path, resumed.path)
+    resumed = ctrl_c_then_resume(monkeypatch, train_gan, GANTrainer, tmp_path / "resumed",
+                                 batch=2, **config)  # fmt: skip
+    assert_same_results(reference.path, resumed.path, GAN_SERIES, GAN_NETWORKS)
 
 
 @pytest.mark.slow
@@ -287,42 +272,12 @@ def test_ctrl_c_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, mon
 def test_resume_from_a_checkpoint_matches_an_uninterrupted_run(tmp_path, monkeypatch, ema_decay):
     config = dict(epochs=2, g_steps=2, progress=False, ema_decay=ema_decay, **TINY)
     reference = train_gan(run_dir=tmp_path / "reference", **config)
-
-    original = gan_module.GANTrainer.train_epoch
-
-    def interrupt_in_epoch_2(self, epoch, progress):
-        if epoch == 2:
-            raise KeyboardInterrupt
-        return original(self, epoch, progress)
-
-    monkeypatch.setattr(gan_module.GANTrainer, "train_epoch", interrupt_in_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
-        train_gan(run_dir=tmp_path / "resumed", **config)
-    partial = load_metrics(tmp_path / "resumed")
-    assert partial["status"] == "interrupted" and len(partial["epochs"]) == 1
-    monkeypatch.undo()
-    resumed = train_gan(run_dir=tmp_path / "resumed", **config)
-    assert_same_results(reference.path, resumed.path)
+    resumed = ctrl_c_then_resume(monkeypatch, train_gan, GANTrainer, tmp_path / "resumed", **config)
+    assert_same_results(reference.path, resumed.path, GAN_SERIES, GAN_NETWORKS)
     # a complete run is reused as it is
     before = (resumed.path / "metrics.json").read_text()
     assert train_gan(run_dir=tmp_path / "resumed", **config).status == "complete"
     assert (resumed.path / "metrics.json").read_text() == before
-
-
-def assert_same_results(a: Path, b: Path) -> None:
-    ma, mb = load_metrics(a), load_metrics(b)
-    assert mb["status"] == "complete"
-    for key in ("generator_loss", "discriminator_loss", "d_real", "d_fake"):
-        assert [e[key] for e in ma["epochs"]] == [e[key] for e in mb["epochs"]]  # bit for bit
-    ca = torch.load(a / "checkpoint.pt", weights_only=False)["trainer"]
-    cb = torch.load(b / "checkpoint.pt", weights_only=False)["trainer"]
-    assert ("generator_average" in ca) == ("generator_average" in cb)
-    for net in ("generator", "discriminator", "generator_average"):
-        if net not in ca:
-            continue
-        assert all(torch.equal(ca[net][k], cb[net][k]) for k in ca[net])
-    last = len(ma["epochs"])
-    assert (a / f"sample_{last}.png").read_bytes() == (b / f"sample_{last}.png").read_bytes()
 
 
 @pytest.mark.slow

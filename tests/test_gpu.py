@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from resume_utils import ctrl_c_then_resume
 from test_changed_models import check_changed_vae, check_dropout_discriminator
 
 from genlab import GANConfig, VAEConfig
 from genlab.device import resolve_device
-from genlab.runs import load_metrics
-from genlab.train import vae as vae_module
 from genlab.train.cuda_graph import CUDAGraphStep
 from genlab.train.gan import GANTrainer, train_gan
 from genlab.train.loop import Progress
@@ -73,19 +72,8 @@ def test_gan_and_cgan_train_on_the_gpu_with_the_graph(tmp_path):
 
 def test_an_interrupted_gpu_run_resumes_there(tmp_path, monkeypatch):
     reference = train_vae(run_dir=tmp_path / "reference", **TINY_VAE)
-    original = vae_module.VAETrainer.train_epoch
-
-    def interrupt_in_epoch_2(self, epoch, progress):
-        if epoch == 2:
-            raise KeyboardInterrupt
-        return original(self, epoch, progress)
-
-    monkeypatch.setattr(vae_module.VAETrainer, "train_epoch", interrupt_in_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
-        train_vae(run_dir=tmp_path / "resumed", **TINY_VAE)
-    assert load_metrics(tmp_path / "resumed")["status"] == "interrupted"
-    monkeypatch.undo()
-    resumed = train_vae(run_dir=tmp_path / "resumed", **TINY_VAE)
+    resumed = ctrl_c_then_resume(monkeypatch, train_vae, VAETrainer, tmp_path / "resumed",
+                                 **TINY_VAE)  # fmt: skip
     assert resumed.status == "complete"
     # within floating-point noise of the uninterrupted run (GPU kernels are not bit-exact)
     assert resumed.series("test_loss") == pytest.approx(reference.series("test_loss"), rel=1e-3)

@@ -5,18 +5,18 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-from process_utils import kill_inside_second_epoch
+from resume_utils import assert_same_results, ctrl_c_then_resume, kill_inside_second_epoch
 
 from genlab import ConfigError, RunConflictError, VAEConfig
 from genlab.models.vae import VAE, vae_loss
 from genlab.runs import EPOCH_IMAGE, atomic_write, kept_epochs, load_metrics
-from genlab.train.vae import train_vae
+from genlab.train.vae import VAETrainer, train_vae
 
 TINY = dict(train_limit=1024, test_limit=256, batch_size=64, eval_samples=0)
+VAE_SERIES = ("train_loss", "test_loss")
 
 
 def test_shapes_of_the_model_and_its_samples():
@@ -110,24 +110,10 @@ def test_a_complete_run_is_reused_and_a_different_one_refused(tmp_path):
 
 @pytest.mark.slow
 def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
-    from genlab.train import vae as vae_module
-
-    reference = train_vae(run_dir=tmp_path / "reference", epochs=3, progress=False, **TINY)
-
-    original = vae_module.VAETrainer.train_epoch
-
-    def interrupt_in_epoch_2(self, epoch, progress):
-        if epoch == 2:
-            raise KeyboardInterrupt
-        return original(self, epoch, progress)
-
-    monkeypatch.setattr(vae_module.VAETrainer, "train_epoch", interrupt_in_epoch_2)
-    with pytest.raises(KeyboardInterrupt):
-        train_vae(run_dir=tmp_path / "resumed", epochs=3, progress=False, **TINY)
-    assert load_metrics(tmp_path / "resumed")["status"] == "interrupted"
-    monkeypatch.setattr(vae_module.VAETrainer, "train_epoch", original)
-    resumed = train_vae(run_dir=tmp_path / "resumed", epochs=3, progress=False, **TINY)
-    assert_same_results(reference.path, resumed.path)
+    config = dict(epochs=3, progress=False, **TINY)
+    reference = train_vae(run_dir=tmp_path / "reference", **config)
+    resumed = ctrl_c_then_resume(monkeypatch, train_vae, VAETrainer, tmp_path / "resumed", **config)
+    assert_same_results(reference.path, resumed.path, VAE_SERIES, ["model"])
 
 
 @pytest.mark.slow
@@ -140,19 +126,7 @@ def test_a_killed_process_resumes_to_the_same_figures(tmp_path):
     partial = kill_inside_second_epoch(cmd, tmp_path / "killed")
     assert partial["status"] == "running" and len(partial["epochs"]) < 4
     subprocess.run([*cmd, "--run-dir", str(tmp_path / "killed")], check=True)
-    assert_same_results(tmp_path / "reference", tmp_path / "killed")
-
-
-def assert_same_results(a: Path, b: Path) -> None:
-    ma, mb = load_metrics(a), load_metrics(b)
-    assert mb["status"] == "complete"
-    for key in ("train_loss", "test_loss"):
-        assert [e[key] for e in ma["epochs"]] == [e[key] for e in mb["epochs"]]  # bit for bit
-    wa = torch.load(a / "checkpoint.pt", weights_only=False)["trainer"]["model"]
-    wb = torch.load(b / "checkpoint.pt", weights_only=False)["trainer"]["model"]
-    assert all(torch.equal(wa[k], wb[k]) for k in wa)
-    last = len(ma["epochs"])
-    assert (a / f"sample_{last}.png").read_bytes() == (b / f"sample_{last}.png").read_bytes()
+    assert_same_results(tmp_path / "reference", tmp_path / "killed", VAE_SERIES, ["model"])
 
 
 def test_an_interrupted_write_leaves_the_old_file_and_no_partial_one(tmp_path):

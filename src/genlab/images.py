@@ -1,9 +1,10 @@
 """PNG files and inline figures, each stored in the fewest channels that hold it exactly.
 
 torchvision writes a grey image grid as RGB and matplotlib writes RGBA, so a grey picture
-costs about twice the bytes it needs (the committed grids: 6.5 MB as RGB, 3.4 MB as grey). Every PNG the package writes or shows passes
-through ``compact_png``: grey and opaque becomes one channel, opaque colour three. The pixels
-are unchanged (a test decodes both), so this is storage, not compression.
+costs about twice the bytes it needs (the committed grids: 6.5 MB as RGB, 3.4 MB as grey).
+Every PNG the package writes or shows passes through ``compact_png``: grey and opaque becomes
+one channel, opaque colour three. The pixels are unchanged (a test decodes both), so this is
+storage, not compression.
 """
 
 from __future__ import annotations
