@@ -201,3 +201,20 @@ def test_answers_and_writeup_read_a_results_folder(tmp_path: Path):
     assert "No 4.3 run has finished yet." in answer_markdown("4.3", tmp_path)
     with pytest.raises(ValueError, match="accepted: 4.2, 4.3"):
         answer_markdown("4.4", tmp_path)
+
+
+def test_a_slope_that_rounds_to_zero_has_no_minus_sign():
+    assert rules.signed(-0.00001, 4) == "+0.0000" and rules.signed(-0.2, 4) == "-0.2000"
+    flat = [{"epoch": e, "loss": 0.69 - 1e-7 * e} for e in range(1, 9)]
+    assert (
+        "slope +0.0000 nats per epoch, +0.000 over the half"
+        in rules.trend_sentence(flat, "loss", "loss")[0]
+    )
+
+
+def test_a_failed_run_with_d_near_one_half_says_what_that_does_and_does_not_mean():
+    failed_run = {**GOOD, "frechet_distance": 30.5}
+    near = game_state({"d_real": 0.5, "d_fake": 0.5}, failed_run)
+    assert "could not tell its samples from real images" in near
+    apart = game_state({"d_real": 0.9, "d_fake": 0.2}, failed_run)
+    assert apart.startswith("the samples failed") and "could not tell" not in apart

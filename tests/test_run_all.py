@@ -103,6 +103,20 @@ def test_an_executed_copy_of_an_older_notebook_is_executed_again(quick):
     assert is_complete(point)
 
 
+@pytest.mark.slow
+def test_reexecute_runs_the_notebooks_again_on_their_run_folders_without_training(quick):
+    out, first = quick
+    assert first.returncode == 0
+    point = next(p for p in all_points(out) if p.problem == "4.2")
+    metrics = (point.run_dir / "metrics.json").read_bytes()
+    before = point.notebook.stat().st_mtime_ns
+    again = run_all("--quick", "--out", str(out), "--only", "4.2", "--reexecute")
+    assert again.returncode == 0, again.stdout[-3000:]
+    assert "[done] 4.2/default" in again.stdout and is_complete(point)
+    assert point.notebook.stat().st_mtime_ns > before
+    assert (point.run_dir / "metrics.json").read_bytes() == metrics  # trained nothing
+
+
 def test_bad_options_are_refused_with_the_accepted_values():
     done = run_all("--only", "4.4")
     assert done.returncode == 2 and "invalid choice: '4.4'" in done.stderr

@@ -272,6 +272,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="re-run even complete points (their run folders are deleted first)",
     )
+    add(
+        "--reexecute",
+        action="store_true",
+        help="execute every notebook again on its run folder, training only what is missing "
+        "(after a change to the code that writes the answers or figures)",
+    )
     add("--no-cuda", action="store_true", help="train on the CPU even where a GPU exists")
     add(
         "--out",
@@ -314,6 +320,9 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     where = f"Ray cluster {args.ray}" if args.ray else f"-j {args.jobs}"
     print(f"run_all: {len(points)} grid points -> {out} ({where})", flush=True)
+    if args.reexecute:  # an executed notebook that is not there is executed, its run reused
+        for point in points:
+            point.notebook.unlink(missing_ok=True)
     outcomes = run_points(points, args.jobs, args.force, cluster)
     from genlab.site import write_site
 

@@ -24,6 +24,7 @@ from genlab.compare import (
 )
 from genlab.report import capitalize as cap
 from genlab.report import duration
+from genlab.report.rules import BACKGROUND_NEAR
 
 
 def _and(names: Sequence[str]) -> str:
@@ -147,15 +148,24 @@ def _background(p: Picked) -> str:
             f"{fmt_share(r.background_dark)} ({fmt_pixel(r.background_mean)})")  # fmt: skip
 
     text += f": {_listing(models, both, str)}."
+    points = f"{100 * BACKGROUND_NEAR:g} percentage points"
+    if real is not None:
+        gaps = {n: dark(r) - real for n, r in models if dark(r) is not None}
+        if gaps and all(abs(g) <= BACKGROUND_NEAR for g in gaps.values()):
+            return text + (f" Every model is within {points} of the real images' share, so by "
+                           "this measure none leaves grey or speckled corners.")  # fmt: skip
     ends = _ends(models, dark, fmt_share)
     if ends:
         text += (f" {cap(_and(ends[1]))} {_verb(ends[1], 'has', 'have')} the most solid black "
-                 f"background, {_and(ends[0])} the least (grey or speckled corners).")  # fmt: skip
+                 f"background, {_and(ends[0])} the least.")  # fmt: skip
     if real is not None:
-        below = [n for n, r in models if dark(r) is not None
-                 and _compare(dark(r), real, fmt_share) < 0]  # fmt: skip
-        rest = [n for n, r in models if dark(r) is not None and n not in below]
-        if below:
+        grey = [n for n, g in gaps.items() if g < -BACKGROUND_NEAR]
+        below = [n for n, g in gaps.items() if _compare(real + g, real, fmt_share) < 0]
+        rest = [n for n in gaps if n not in below]
+        if grey:
+            text += (f" {cap(_and(grey))} {_verb(grey, 'is', 'are')} more than {points} below "
+                     "the real images' share: grey or speckled corners.")  # fmt: skip
+        if below and below != grey:
             text += (f" {cap(_and(below))} {_verb(below, 'stays', 'stay')} below the real "
                      "images' share.")  # fmt: skip
         if rest:

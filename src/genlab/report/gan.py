@@ -18,8 +18,7 @@ from genlab.report.rules import (
     FAILED_DISTANCE,
     balanced,
     failed,
-    second_half_slope,
-    trend,
+    trend_sentence,
     variety_words,
 )
 
@@ -45,11 +44,13 @@ def game_state(last: dict[str, Any], quality: dict[str, Any] | None) -> str:
     """What D(x) and D(G(z)) of the last epoch say about the game, by the rules."""
     d_real, d_fake = last["d_real"], last["d_fake"]
     if failed(quality):
-        return (
-            f"the samples failed (Fréchet distance {quality['frechet_distance']:.1f}, limit "
-            f"{FAILED_DISTANCE:g}; {quality['classes_covered']} classes covered, at least "
-            f"{FAILED_CLASSES} needed), so whatever D outputs, the game did not reach clothing"
-        )
+        text = (f"the samples failed (Fréchet distance {quality['frechet_distance']:.1f}, limit "
+                f"{FAILED_DISTANCE:g}; {quality['classes_covered']} classes covered, at least "
+                f"{FAILED_CLASSES} needed)")  # fmt: skip
+        if abs(d_real - 0.5) <= BALANCED and abs(d_fake - 0.5) <= BALANCED:
+            text += (", so D(x) and D(G(z)) near 1/2 say only that the discriminator could not "
+                     "tell its samples from real images, not that they look like them")  # fmt: skip
+        return text
     if balanced(d_real, d_fake, quality):
         return (f"balanced: D(x) and D(G(z)) are both within {BALANCED} of 1/2, the game's "
                 "equilibrium, and the samples did not fail")  # fmt: skip
@@ -65,13 +66,8 @@ def game_state(last: dict[str, Any], quality: dict[str, Any] | None) -> str:
 
 
 def loss_trend(epochs: list[dict[str, Any]], key: str, name: str) -> str:
-    """ "Over the second half (epochs a-b) the <name> rose/fell/stayed flat (slope ...)"."""
-    values = [e[key] for e in epochs]
-    half = epochs[len(epochs) // 2 :]
-    words, change = trend(values)
-    return (f"over the second half of training (epochs {half[0]['epoch']}-{half[-1]['epoch']}) "
-            f"the {name} {words} (least-squares slope {second_half_slope(values):+.4f} nats "
-            f"per epoch, {change:+.3f} over the half)")  # fmt: skip
+    """ "over the second half (epochs a-b) the <name> rose/fell/stayed flat (slope ...)"."""
+    return trend_sentence(epochs, key, name)[0]
 
 
 def observations(metrics: Metrics) -> list[str]:

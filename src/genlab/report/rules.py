@@ -22,6 +22,7 @@ VAE_LOSS_FLAT = 0.005  # the VAE's test loss: below 0.5% (about 0.5 to 1.2 nats)
 BALANCED = 0.15  # D(x) and D(G(z)) within 0.5 +- 0.15
 FAILED_DISTANCE = 25.0  # a Fréchet distance above this: samples far from the data
 FAILED_CLASSES = 8  # fewer classes covered (>= 5% of samples each): mode collapse
+BACKGROUND_NEAR = 0.03  # a share of near-black corner pixels within 3 points of the data's
 
 
 def variety_words(variety: float) -> str:
@@ -54,6 +55,24 @@ def trend(values: list[float], flat: float = TREND_FLAT) -> tuple[str, float]:
     if level == 0 or abs(change) < flat * level:
         return "stayed flat", change
     return ("rose" if change > 0 else "fell"), change
+
+
+def trend_sentence(epochs: list[dict[str, Any]], key: str, name: str,
+                   flat: float = TREND_FLAT) -> tuple[str, str]:  # fmt: skip
+    """("over the second half of training (epochs a-b) the <name> rose (least-squares slope
+    ... nats per epoch, ... over the half)", the trend's word) for ``key`` of ``epochs``."""
+    values = [e[key] for e in epochs]
+    half = epochs[len(epochs) // 2 :]
+    words, change = trend(values, flat)
+    slope = second_half_slope(values)
+    return (f"over the second half of training (epochs {half[0]['epoch']}-{half[-1]['epoch']}) "
+            f"the {name} {words} (least-squares slope {signed(slope, 4)} nats per epoch, "
+            f"{signed(change, 3)} over the half)", words)  # fmt: skip
+
+
+def signed(value: float, digits: int) -> str:
+    """``value`` with its sign and ``digits`` decimals; one that rounds to zero is +0.0..."""
+    return f"{value if round(value, digits) else 0.0:+.{digits}f}"
 
 
 def failed(quality: dict[str, Any] | None) -> bool:

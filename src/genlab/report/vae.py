@@ -12,7 +12,7 @@ from typing import Any
 
 from genlab.grids import label
 from genlab.report import duration, train_seconds
-from genlab.report.rules import VAE_LOSS_FLAT, second_half_slope, trend
+from genlab.report.rules import VAE_LOSS_FLAT, trend_sentence
 
 Metrics = dict[str, Any]
 OVERFIT_GAP = 2.0  # test minus train loss, nats per image, above which we say "overfits"
@@ -53,15 +53,11 @@ def reconstruction_distance(metrics: Metrics) -> float | None:
 
 
 def loss_trend_sentence(epochs: list[dict[str, Any]]) -> str:
-    values = [e["test_loss"] for e in epochs]
-    half = epochs[len(epochs) // 2 :]
-    words, change = trend(values, VAE_LOSS_FLAT)
-    verdict = ("still improving: more epochs would lower it further" if words == "fell"
+    text, words = trend_sentence(epochs, "test_loss", "test loss", VAE_LOSS_FLAT)
+    verdict = ("still improving: more epochs would likely lower it further" if words == "fell"
                else "no longer improving" if words == "stayed flat"
                else "getting worse: the model overfits")  # fmt: skip
-    return (f"over the second half (epochs {half[0]['epoch']}-{half[-1]['epoch']}) the test loss "
-            f"{words} (least-squares slope {second_half_slope(values):+.3f} nats per epoch, "
-            f"{change:+.2f} over the half): {verdict}")  # fmt: skip
+    return f"{text}: {verdict}"
 
 
 def answer_4_2(metrics: Metrics | None) -> str:
