@@ -11,7 +11,13 @@ import pytest
 from genlab import GANConfig, VAEConfig
 from genlab.report import rules
 from genlab.report.answers import answer_markdown, problem_runs, writeup_table
-from genlab.report.gan import answer_5_3, game_state, observations, quality_observations
+from genlab.report.gan import (
+    answer_5_3,
+    answer_5_5,
+    game_state,
+    observations,
+    quality_observations,
+)
 from genlab.report.vae import answer_4_3
 from genlab.report.writeup import AGREE, CANNOT_TELL, DISAGREE, d_faster, judged
 
@@ -218,3 +224,25 @@ def test_a_failed_run_with_d_near_one_half_says_what_that_does_and_does_not_mean
     assert "could not tell its samples from real images" in near
     apart = game_state({"d_real": 0.9, "d_fake": 0.2}, failed_run)
     assert apart.startswith("the samples failed") and "could not tell" not in apart
+
+
+def test_the_5_5_answer_compares_the_cgans_own_generator_like_for_like():
+    def cgan(q_raw: dict | None) -> dict:
+        metrics = gan_metrics(q={**quality_of(4.3), "conditional_accuracy": 0.95},
+                              conditional=True, ema_decay=0.999)  # fmt: skip
+        if q_raw:
+            metrics["evaluation"]["samples_without_average"] = q_raw
+        return metrics
+
+    gans = {"equal_lr": gan_metrics(q=quality_of(11.9))}
+    raw = {**quality_of(13.5, shares=[0.05] + [0.95 / 9] * 9), "conditional_accuracy": 0.84}
+    text = answer_5_5(cgan(raw), gans)
+    assert "moving average of its generator's weights (decay 0.999)" in text
+    assert (
+        "The cGAN's generator itself, measured the same way: Fréchet distance 13.5, "
+        "conditional accuracy 84.0%, 10 classes covered (shares 5.0% to 10.6%)"
+    ) in text
+    assert "like for like, it is no closer to the data than the GAN with equal rates (11.9)" in text
+    closer = answer_5_5(cgan({**raw, "frechet_distance": 9.0}), gans)
+    assert "like for like, it is closer to the data than the GAN with equal rates" in closer
+    assert "measured the same way" not in answer_5_5(cgan(None), gans)

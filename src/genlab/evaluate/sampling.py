@@ -23,7 +23,9 @@ from genlab.evaluate.metrics import DEFAULT_N, EVAL_SEED, from_signed, image_met
 from genlab.models.checkpoints import load_generator, load_vae
 from genlab.runs import CHECKPOINT, load_metrics, write_json
 
-EVALUATION_VERSION = 2  # bump when an evaluation's contents change (2: variety, portable names)
+# bump when an evaluation's contents change (2: variety, portable names; 3: a weight-averaged
+# GAN's generator also measured without the average)
+EVALUATION_VERSION = 3
 
 
 @torch.no_grad()
@@ -103,7 +105,8 @@ def evaluate_run(
     ``n``, ``seed``, ``epoch`` (of the checkpoint), ``classifier_digest``, ``dataset``,
     ``classifier_file``, ``classifier_test_accuracy``, ``samples`` (``image_metrics`` of n
     seeded samples; a cGAN's are balanced over the classes and include the conditional
-    accuracy) and, for a VAE, ``reconstructions``
+    accuracy; for a GAN that kept a weight average, ``samples_without_average`` too, from the
+    generator itself) and, for a VAE, ``reconstructions``
     (``image_metrics`` of the reconstructed test split, at most n images). An evaluation
     already recorded for the same checkpoint, n and classifier is returned unless ``force``.
     """
@@ -143,6 +146,11 @@ def evaluate_run(
         net = load_generator(config, state["trainer"], device)
         samples, labels = gan_images(net, n)
         evaluation["samples"] = image_metrics(samples, dataset, labels, device, root)
+        if "generator_average" in state["trainer"]:  # like for like with a GAN that has none
+            net = load_generator(config, state["trainer"], device, average=False)
+            samples, labels = gan_images(net, n)
+            evaluation["samples_without_average"] = image_metrics(samples, dataset, labels,
+                                                                  device, root)  # fmt: skip
     else:
         raise ValueError(f"{run_dir}: unknown model {model!r} in metrics.json")
     evaluation["evaluated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

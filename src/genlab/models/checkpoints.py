@@ -22,9 +22,10 @@ def load_vae(config: dict[str, Any], trainer_state: dict[str, Any], device: torc
     return model.to(device)
 
 
-def load_generator(config: dict[str, Any], trainer_state: dict[str, Any], device: torch.device):
-    """The generator that samples for a GAN run (its weight average when the run kept one)
-    from its trainer's state dict."""
+def load_generator(config: dict[str, Any], trainer_state: dict[str, Any], device: torch.device,
+                   average: bool = True):  # fmt: skip
+    """The generator that samples for a GAN run from its trainer's state dict: its weight
+    average when the run kept one (unless ``average`` is False), else the generator itself."""
     from genlab.models.gan import Generator
 
     if "generator" not in trainer_state:
@@ -35,5 +36,6 @@ def load_generator(config: dict[str, Any], trainer_state: dict[str, Any], device
         )
     num_classes = NUM_CLASSES if config.get("conditional") else 0
     net = Generator(config["latent_dim"], num_classes, config.get("embed_dim", 10))
-    net.load_state_dict(trainer_state.get("generator_average", trainer_state["generator"]))
+    weights = trainer_state.get("generator_average") if average else None
+    net.load_state_dict(weights if weights is not None else trainer_state["generator"])
     return net.to(device)

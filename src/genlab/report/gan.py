@@ -245,11 +245,23 @@ def answer_5_5(cgan: Metrics | None, gans: dict[str, Metrics]) -> str:
                      f"{min(shares):.1%} to {max(shares):.1%}; no finished 5.3 GAN run to "
                      "compare with.")  # fmt: skip
     if cgan["config"].get("ema_decay"):
-        lines.append(
-            f"- **Not like for like.** The cGAN samples from a moving average of its generator's "
-            f"weights (decay {cgan['config']['ema_decay']:g}), the course's GAN from the "
-            "generator itself; the seeds study in the 5.5 notebook "
-            "(`bench/measured/h200_cgan_seeds.md`) measures how much of the distance that "
-            "accounts for."
-        )
+        text = (f"- **Not like for like.** The cGAN samples from a moving average of its "
+                f"generator's weights (decay {cgan['config']['ema_decay']:g}), the course's GAN "
+                "from the generator itself.")  # fmt: skip
+        raw = evaluation.get("samples_without_average")
+        if raw:
+            raw_shares = raw["class_histogram"]
+            text += (f" The cGAN's generator itself, measured the same way: Fréchet distance "
+                     f"{raw['frechet_distance']:.1f}, conditional accuracy "
+                     f"{raw['conditional_accuracy']:.1%}, {raw['classes_covered']} classes "
+                     f"covered (shares {min(raw_shares):.1%} to {max(raw_shares):.1%}), "
+                     f"within-class variety {raw['within_class_variety']:.2f}")  # fmt: skip
+            if gq is not None:
+                closer = raw["frechet_distance"] < gq["frechet_distance"]
+                text += (
+                    f"; like for like, it is {'closer to' if closer else 'no closer to'} the "
+                    f"data than the GAN with equal rates ({gq['frechet_distance']:.1f})"
+                )
+            text += "."
+        lines.append(text + " The seeds study in the 5.5 notebook measures both over four seeds.")
     return "\n".join(lines)
