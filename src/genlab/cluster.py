@@ -23,7 +23,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tarfile
 import tempfile
 import time
@@ -32,11 +31,19 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import yaml
 
 from genlab.atomic import atomic_write
 from genlab.grids import PROBLEMS
-from genlab.pipeline import NOTEBOOKS, Outcome, Point, _last_error, is_complete, portable, repo_root
+from genlab.pipeline import (
+    NOTEBOOKS,
+    Outcome,
+    Point,
+    _last_error,
+    is_complete,
+    papermill_command,
+    portable,
+    repo_root,
+)
 
 RETRIES_ENV = "GENLAB_RAY_RETRIES"  # how often Ray retries a point whose worker died
 DEFAULT_RETRIES = 2
@@ -344,11 +351,8 @@ def papermill(task: PointTask, scratch: Path, executed: Path, log: Path) -> int:
     """Execute the notebook as the local executor does, from ``scratch`` instead of the
     repository; the executed copy records the driver's parameters and path."""
     parameters = local_parameters(task, scratch)
-    cmd = [sys.executable, "-m", "papermill", f"notebooks/{task.notebook}",
-           str(executed.relative_to(scratch)), "-y", yaml.safe_dump(parameters), "-k", "python3",
-           "--cwd", "notebooks", "--log-output", "--no-progress-bar"]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": str(task.threads),
-           "MKL_NUM_THREADS": str(task.threads)}  # fmt: skip
+    cmd, env = papermill_command(task.notebook, str(executed.relative_to(scratch)), parameters,
+                                 task.threads)  # fmt: skip
     with open(log, "w") as f:
         done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=scratch,
                               preexec_fn=_die_with_parent)  # fmt: skip

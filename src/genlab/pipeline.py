@@ -165,14 +165,9 @@ def execute(point: Point, threads: int, force: bool) -> Outcome:
         shutil.rmtree(point.run_dir)
     point.notebook.parent.mkdir(parents=True, exist_ok=True)
     print(f"[start] {point.label}  log: {point.log}", flush=True)
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    root = repo_root()
-    cmd = [
-        sys.executable, "-m", "papermill",
-        portable(NOTEBOOKS / PROBLEMS[point.problem].notebook, root),
-        portable(point.notebook, root), "-y", yaml.safe_dump(point.parameters), "-k", "python3",
-        "--cwd", portable(NOTEBOOKS, root), "--log-output", "--no-progress-bar",
-    ]  # fmt: skip
+    root, notebook = repo_root(), PROBLEMS[point.problem].notebook
+    output = portable(point.notebook, root)
+    cmd, env = papermill_command(notebook, output, point.parameters, threads)
     with open(point.log, "w") as log:
         done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
     seconds = time.monotonic() - t0
@@ -180,6 +175,18 @@ def execute(point: Point, threads: int, force: bool) -> Outcome:
     detail = "" if status == "done" else _last_error(point.log)
     print(f"[{status}] {point.label}  {seconds:.0f} s  {detail}".rstrip(), flush=True)
     return Outcome(point, status, seconds, detail)
+
+
+def papermill_command(notebook: str, output: str, parameters: dict[str, Any],
+                      threads: int) -> tuple[list[str], dict[str, str]]:  # fmt: skip
+    """The papermill call that executes ``notebooks/<notebook>`` into ``output`` with
+    ``parameters``, run from the repository's root (or a folder laid out like it), and its
+    environment: ``threads`` CPU threads."""
+    cmd = [sys.executable, "-m", "papermill", f"notebooks/{notebook}", output,
+           "-y", yaml.safe_dump(parameters), "-k", "python3", "--cwd", "notebooks",
+           "--log-output", "--no-progress-bar"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    return cmd, env
 
 
 def _last_error(log: Path) -> str:
