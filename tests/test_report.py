@@ -19,7 +19,7 @@ from genlab.report.gan import (
     quality_observations,
 )
 from genlab.report.vae import answer_4_3
-from genlab.report.writeup import AGREE, CANNOT_TELL, DISAGREE, d_faster, judged
+from genlab.report.writeup import AGREE, CANNOT_TELL, DISAGREE, cgan_less_clear, d_faster, judged
 
 # --- the rules ---------------------------------------------------------------------------------
 
@@ -246,3 +246,12 @@ def test_the_5_5_answer_compares_the_cgans_own_generator_like_for_like():
     closer = answer_5_5(cgan({**raw, "frechet_distance": 9.0}), gans)
     assert "like for like, it is closer to the data than the GAN with equal rates" in closer
     assert "measured the same way" not in answer_5_5(cgan(None), gans)
+
+
+def test_the_less_clear_cgan_claim_is_judged_like_for_like():
+    cgan = gan_metrics(q=quality_of(4.3), conditional=True, ema_decay=0.999)
+    runs = {"5.3": {"equal_lr": gan_metrics(q=quality_of(11.9))}, "5.5": {"equal_lr": cgan}}
+    assert cgan_less_clear(runs) == ("Fréchet distance: cGAN 4.3, GAN 11.9", DISAGREE)
+    cgan["evaluation"]["samples_without_average"] = quality_of(13.5)
+    measured, verdict = cgan_less_clear(runs)
+    assert verdict == AGREE and "without its weight average (like for like) 13.5" in measured
