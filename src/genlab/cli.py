@@ -40,11 +40,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = MODELS[args.model].from_namespace(args)
-        if args.model == "vae":
-            from genlab.train.vae import train_vae as train
-        else:
-            from genlab.train.gan import train_gan as train
-        run = train(config, run_dir=args.run_dir, progress=not args.no_progress)
+        from genlab.train import train_run
+
+        run = train_run(config, run_dir=args.run_dir, progress=not args.no_progress)
     except (ConfigError, DataError, RunConflictError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -35,6 +35,7 @@ import nbformat
 from genlab.atomic import atomic_write
 from genlab.grids import PROBLEMS
 from genlab.pipeline import (
+    EXTRA_SEED_NOTEBOOK,
     NOTEBOOKS,
     Outcome,
     Point,
@@ -148,15 +149,17 @@ def inputs(point: Point) -> bytes:
     """The run folders the point's notebook reads: its own (checkpoint included, to resume),
     its grid's and the quoted problems' (records and images), the needed problems' whole."""
     spec = PROBLEMS[point.problem]
+    quoted = () if point.source == EXTRA_SEED_NOTEBOOK else spec.reads(point.problem)
+    runs = [(point.problem, point.name)]
+    runs += [(problem, name) for problem in quoted for name in PROBLEMS[problem].run_names()]
     paths = []
-    for problem in dict.fromkeys(spec.reads(point.problem)):
-        for name in PROBLEMS[problem].points:
-            folder = point.out / problem / name
-            if not folder.is_dir():
-                continue
-            whole = (problem, name) == (point.problem, point.name) or problem in spec.needs
-            paths += [f for f in folder.rglob("*")
-                      if f.is_file() and (whole or f.name != CHECKPOINT)]  # fmt: skip
+    for problem, name in dict.fromkeys(runs):
+        folder = point.out / problem / name
+        if not folder.is_dir():
+            continue
+        whole = (problem, name) == (point.problem, point.name) or problem in spec.needs
+        paths += [f for f in folder.rglob("*")
+                  if f.is_file() and (whole or f.name != CHECKPOINT)]  # fmt: skip
     return pack(point.out, paths)
 
 
@@ -275,7 +278,7 @@ class RayExecutor:
 
 
 def make_task(point: Point, threads: int, digest: str) -> PointTask:
-    notebook = PROBLEMS[point.problem].notebook
+    notebook = point.source_notebook
     root = repo_root()
     out = point.out.resolve()
     results = os.path.relpath(out, root) if out.is_relative_to(root) else None
@@ -290,11 +293,11 @@ def write_result(point: Point, result: PointResult) -> None:
     point.run_dir.parent.mkdir(parents=True, exist_ok=True)
     if result.run is not None:
         where = point.run_dir.parent
-        fresh = Path(tempfile.mkdtemp(prefix=f".{point.name}.", suffix=".tmp", dir=where))
+        fresh = Path(tempfile.mkdtemp(prefix=f".{point.run_dir.name}.", suffix=".tmp", dir=where))
         try:
             unpack(result.run, fresh)
             source = fresh / point.problem / point.name
-            old = point.run_dir.with_name(f".{point.name}.old.tmp")
+            old = point.run_dir.with_name(f".{point.run_dir.name}.old.tmp")
             shutil.rmtree(old, ignore_errors=True)
             if point.run_dir.exists():
                 point.run_dir.rename(old)
@@ -319,7 +322,8 @@ def run_point(task: PointTask, data: dict[str, tuple[Any, str]], progress: Any) 
     node = f"{socket.gethostname()} (node {node_id}, pid {os.getpid()})"
     scratch_root = Path(os.environ.get(SCRATCH_ENV) or Path(tempfile.gettempdir()) / "genlab-ray")
     scratch_root.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f"{task.problem}-{task.name}-", dir=scratch_root))
+    prefix = f"{task.problem}-{Path(task.name).name}-"
+    scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=scratch_root))
     results = scratch / (task.results or "results")
     log = results / task.problem / f"{task.name}.log"
     with contextlib.suppress(Exception):  # progress is a courtesy, never a failure

@@ -28,11 +28,17 @@ class Problem:
     compares_with: tuple[str, ...] = field(default=())  # problems its answer quotes, unordered
     fixed: dict[str, Any] = field(default_factory=dict)  # config values of its parameters cell
     # that differ from the config's defaults and that no grid point changes
+    seeds: dict[str, tuple[int, ...]] = field(default_factory=dict)  # grid point -> the seeds
+    # it is trained with (default: its config's seed alone); the first is the point itself
 
     def __post_init__(self) -> None:
         for point in self.points:
             if self.model:
                 self.config(point)  # raises ConfigError naming the bad value
+        for point, seeds in self.seeds.items():
+            if point not in self.points or not seeds or seeds[0] != self.config(point).seed:
+                raise ValueError(f"seeds of {point!r} must start with its config's seed, got "
+                                 f"{seeds}; grid points: {', '.join(self.points)}")
 
     def config(self, point: str, quick: bool = False) -> Config:
         """The config a grid point trains: the notebook's fixed values, then the point's, then
@@ -42,6 +48,21 @@ class Problem:
             values["epochs"] = min(values.get("epochs", QUICK_MAX_EPOCHS), QUICK_MAX_EPOCHS)
             values.update(QUICK_OVERRIDES[self.model])
         return CONFIGS[self.model].from_dict(values)
+
+    def seeds_of(self, point: str) -> tuple[int, ...]:
+        """The seeds a grid point is trained with; the first is the point's own run."""
+        default = (self.config(point).seed,) if self.model else ()
+        return self.seeds.get(point, default)
+
+    def replicas(self, point: str) -> dict[str, int]:
+        """The point's runs with its other seeds: run name (``seeds/<point>-seed<k>``) -> seed.
+        They train with ``notebooks/extra_seed.ipynb`` and show no figures of their own."""
+        return {f"seeds/{point}-seed{s}": s for s in self.seeds_of(point)[1:]}
+
+    def run_names(self) -> list[str]:
+        """Every run folder of the grid, relative to ``<results>/<problem>/``: the points, then
+        their other seeds."""
+        return [*self.points, *(r for p in self.points for r in self.replicas(p))]
 
     def notebook_defaults(self) -> Config:
         """The config the notebook builds when nothing is injected: the config's defaults, the
@@ -54,6 +75,8 @@ class Problem:
         """The problems whose runs this one's notebook quotes: its own grid and the others'."""
         return (problem_id, *self.needs, *self.compares_with)
 
+
+SEEDS = (1, 2, 3)  # the seeds of every point whose settings are compared with each other
 
 # --quick: the same notebooks and grids on a few hundred images and one or two epochs.
 QUICK_OVERRIDES = {
@@ -69,6 +92,9 @@ GAN_SETTINGS = {
     "g_steps3": {"lr_g": 0.0002, "lr_d": 0.0002, "g_steps": 3},
 }
 
+# the improved cGAN's changes to the course's (every other value is the course's)
+CGAN_CHANGES = {"d_label": "projection", "real_target": 0.9, "embed_dim": 50, "ema_decay": 0.999}
+
 # what a reader calls each grid point (figures, answers, index.html)
 LABELS = {
     "4.2/default": "the course's defaults (batch size 128, 10 epochs)",
@@ -81,7 +107,9 @@ LABELS = {
     "5.3/g_faster": "generator faster (lr_g 0.002, lr_d 0.0002)",
     "5.3/d_faster": "discriminator faster (lr_g 0.0002, lr_d 0.002)",
     "5.3/g_steps3": "3 generator steps per discriminator step",
-    "5.5/equal_lr": "conditional GAN, equal rates",
+    "5.5/course": "the course's cGAN (label embedding concatenated at both inputs)",
+    "5.5/improved": "improved cGAN (projection discriminator, label smoothing 0.9, "
+    "embedding 50, weight average 0.999)",
     "5.6/comparison": "VAE versus GAN",
 }
 
@@ -109,6 +137,7 @@ PROBLEMS: dict[str, Problem] = {
         },
         key_image="reconstruction_{last}.png",
         fixed={"dataset": "fashion-mnist"},
+        seeds={f"bs{bs}_ep10": SEEDS for bs in (64, 128, 256)},  # the longer runs: one seed
     ),
     "5.3": Problem(
         "5.3_gan_fashion_mnist.ipynb",
@@ -116,24 +145,22 @@ PROBLEMS: dict[str, Problem] = {
         "GAN on Fashion-MNIST: four training settings",
         GAN_SETTINGS,
         key_image="sample_{last}.png",
+        seeds=dict.fromkeys(GAN_SETTINGS, SEEDS),
     ),
     "5.5": Problem(
         "5.5_cgan_fashion_mnist.ipynb",
         "gan",
         "Conditional GAN on Fashion-MNIST: samples per class",
-        # the course's networks with the changes of results/5.5/ablation.md and the weight
-        # average of bench/measured/h200_cgan_seeds.md
+        # the course's cGAN, and its networks with the changes of results/5.5/ablation.md
+        # and the weight average of bench/measured/h200_cgan_seeds.md
         {
-            "equal_lr": {
-                "d_label": "projection",
-                "real_target": 0.9,
-                "embed_dim": 50,
-                "ema_decay": 0.999,
-            }
+            "course": {},
+            "improved": CGAN_CHANGES,
         },  # fmt: skip
         key_image="sample_{last}.png",
         compares_with=("5.3", "5.6"),  # its answer quotes the GANs, its write-up table 5.6
         fixed={"conditional": True},
+        seeds={"course": SEEDS, "improved": SEEDS},
     ),
     "5.6": Problem(
         "5.6_vae_vs_gan.ipynb",

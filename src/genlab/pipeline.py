@@ -30,12 +30,20 @@ from genlab.runs import repo_root
 NOTEBOOKS = repo_root() / "notebooks"
 
 
+EXTRA_SEED_NOTEBOOK = "extra_seed.ipynb"  # trains one more seed of a grid point
+
+
 @dataclass
 class Point:
     problem: str
-    name: str
+    name: str  # a grid point, or one of its other seeds (``seeds/<point>-seed<k>``)
     parameters: dict[str, Any]
     out: Path  # results folder
+    source: str = ""  # the notebook in notebooks/ it executes (default: its problem's)
+
+    @property
+    def source_notebook(self) -> str:
+        return self.source or PROBLEMS[self.problem].notebook
 
     @property
     def notebook(self) -> Path:
@@ -82,7 +90,7 @@ def plan(
         raise ValueError(
             f"unknown problem(s) {', '.join(unknown)}; accepted: {', '.join(PROBLEMS)}"
         )
-    points = []
+    points, replicas = [], []
     for problem in PROBLEMS:  # always in the course's order
         if problem not in problems:
             continue
@@ -105,7 +113,28 @@ def plan(
                 params.update((sets or {}).get(target, {}))
             point.parameters = params
             points.append(point)
-    return points
+            if not quick:  # --quick keeps one seed
+                replicas += extra_seeds(point)
+    return points + replicas  # the points' own runs (the pictures shown) first
+
+
+def extra_seeds(point: Point) -> list[Point]:
+    """The runs of ``point`` with its other seeds (``Problem.replicas``): each executes
+    ``notebooks/extra_seed.ipynb`` with the point's config values and another seed."""
+    spec = PROBLEMS[point.problem]
+    if not spec.replicas(point.name):
+        return []
+    names = {f.name for f in spec.config(point.name).fields()}
+    config = {**spec.fixed, **{k: v for k, v in point.parameters.items() if k in names}}
+    config.update(point.parameters.get("overrides", {}))
+    extra = []
+    for name, seed in spec.replicas(point.name).items():
+        replica = Point(point.problem, name, {}, point.out, EXTRA_SEED_NOTEBOOK)
+        other = {k: v for k, v in point.parameters.items() if k not in names | {"overrides"}}
+        replica.parameters = {"model": spec.model, "values": {**config, "seed": seed},
+                              **other, "run_dir": portable(replica.run_dir, NOTEBOOKS)}  # fmt: skip
+        extra.append(replica)
+    return extra
 
 
 def portable(path: Path, base: Path) -> str:
@@ -132,7 +161,7 @@ def is_complete(point: Point) -> bool:
 def made_from_current_notebook(point: Point) -> bool:
     """Whether the executed copy has the cells of the notebook in ``notebooks/`` as it is now
     (papermill's injected parameters cell aside): an edited notebook is executed again."""
-    source = nbformat.read(NOTEBOOKS / PROBLEMS[point.problem].notebook, as_version=4)
+    source = nbformat.read(NOTEBOOKS / point.source_notebook, as_version=4)
     executed = nbformat.read(point.notebook, as_version=4)
 
     def cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
@@ -143,11 +172,13 @@ def made_from_current_notebook(point: Point) -> bool:
 
 
 def is_stale(point: Point) -> bool:
-    """Whether a run folder the notebook's answer quotes (its grid's other points, and the
-    problems it compares with) changed after the notebook was written."""
+    """Whether a run folder the notebook's answer quotes (its grid's other points and seeds,
+    and the problems it compares with) changed after the notebook was written."""
+    if point.source == EXTRA_SEED_NOTEBOOK:
+        return False  # it quotes its own run only
     written = point.notebook.stat().st_mtime
     for problem in PROBLEMS[point.problem].reads(point.problem):
-        for name in PROBLEMS[problem].points:
+        for name in PROBLEMS[problem].run_names():
             if (problem, name) == (point.problem, point.name):
                 continue
             for record in ("metrics.json", "comparison.json"):
@@ -165,7 +196,7 @@ def execute(point: Point, threads: int, force: bool) -> Outcome:
         shutil.rmtree(point.run_dir)
     point.notebook.parent.mkdir(parents=True, exist_ok=True)
     print(f"[start] {point.label}  log: {point.log}", flush=True)
-    root, notebook = repo_root(), PROBLEMS[point.problem].notebook
+    root, notebook = repo_root(), point.source_notebook
     output = portable(point.notebook, root)
     cmd, env = papermill_command(notebook, output, point.parameters, threads)
     with open(point.log, "w") as log:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -129,7 +130,8 @@ def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
         set_rng_state(state["rng"], trainer.generator)
     epochs = run.config.epochs
     start = run.epochs_done + 1
-    run.update(status="running", device=str(getattr(trainer, "device", "cpu")))
+    run.update(status="running", device=str(getattr(trainer, "device", "cpu")),
+               threads=torch.get_num_threads(), cpus=os.cpu_count())  # fmt: skip
     bar = Progress(
         total=epochs * trainer.batches_per_epoch,
         initial=(start - 1) * trainer.batches_per_epoch,
@@ -152,8 +154,10 @@ def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
                 return run
             seconds = time.perf_counter() - t0
             bar.flush()
+            # wall time depends on what shared the machine: the load beside it says how much
             record = {"epoch": epoch, **record, "seconds": seconds,
-                      "images_per_second": trainer.images_per_epoch / seconds}  # fmt: skip
+                      "images_per_second": trainer.images_per_epoch / seconds,
+                      "load_1min": os.getloadavg()[0]}  # fmt: skip
             record.update(trainer.end_epoch(epoch, run))
             run.add_epoch(record)
             trainer.plot(run)
