@@ -27,7 +27,7 @@ def evaluation(problem: str, point: str) -> dict:
 
 
 def test_the_cgan_obeys_its_label_with_variety_in_every_class():
-    ev = evaluation("5.5", "equal_lr")
+    ev = evaluation("5.5", "improved")
     samples = ev["samples"]
     assert samples["n"] == 10_000
     # the targets of issue 11; the classifier's accuracy on real test images is shown beside

@@ -189,6 +189,30 @@ def test_g_steps_three_updates_the_generator_three_times_per_discriminator_updat
     assert g_forward == [64] * 6 and d_forward == [64] * 10
 
 
+def test_with_g_steps_three_the_discriminator_still_learns_at_every_step():
+    """5.3's 3-generator-steps run sits at D(x) = D(G(z)) = 1/2 (loss ln 2) for 40 epochs.
+    That is the game, not a frozen discriminator: its weights change at every step, and its
+    loss on a held-out batch responds to them."""
+    torch.manual_seed(0)
+    trainer = GANTrainer(GANConfig(g_steps=3, **TINY), torch.device("cpu"))
+    held_out = trainer.train_x[-64:]
+    z = torch.randn(64, trainer.config.latent_dim)
+
+    def held_out_loss() -> float:
+        with torch.no_grad():
+            return float(discriminator_loss(trainer.D(held_out), trainer.D(trainer.G(z))))
+
+    losses = [held_out_loss()]
+    for i in range(3):  # batches 0-191; the held-out batch is 192-255
+        before = [p.clone() for p in trainer.D.parameters()]
+        trainer.train_step(torch.arange(i * 64, (i + 1) * 64))
+        assert all(not torch.equal(b, p) for b, p in zip(before, trainer.D.parameters(),
+                                                          strict=True))  # fmt: skip
+        losses.append(held_out_loss())
+    assert all(a != b for a, b in zip(losses, losses[1:], strict=False))
+    assert max(losses) - min(losses) > 1e-3
+
+
 @pytest.mark.slow
 def test_run_folder_metrics_and_grids(tmp_path):
     run = train_gan(run_dir=tmp_path / "gan", epochs=2, progress=False, **TINY)

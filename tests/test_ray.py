@@ -4,7 +4,7 @@ genlab.cluster that need no cluster.
 The cluster: a head node and a second node with one CPU each, each with its own scratch folder;
 the second node's data root starts empty, so its data sets can only come from the driver.
 To keep the suite's time, the Ray runs execute two points of the quick grid, one per node:
-4.2/default (MNIST) and 5.5/equal_lr (Fashion-MNIST).
+4.2/default (MNIST) and 5.5/course and 5.5/improved (Fashion-MNIST).
 """
 
 from __future__ import annotations
@@ -139,11 +139,11 @@ def test_a_killed_worker_is_retried_then_reported_while_the_other_point_finishes
     summary = output[output.index("\ngrid point ") :]
     rows = {line.split()[0]: line.split()[1] for line in summary.splitlines()[2:]
             if line.startswith(("4.2/", "5.5/"))}  # fmt: skip
-    assert rows == {"4.2/default": "failed", "5.5/equal_lr": "done"}, summary
+    assert rows == {"4.2/default": "failed", "5.5/course": "done", "5.5/improved": "done"}, summary
     assert "after 2 attempt(s)" in summary
     log = first["log"]  # the failure, where each attempt ran
     assert "attempt 1:" in log and "attempt 2:" in log and "1 retries allowed" in log
-    assert (out / "5.5" / "equal_lr" / "metrics.json").exists()
+    assert (out / "5.5" / "improved" / "metrics.json").exists()
 
 
 @pytest.mark.slow
@@ -209,7 +209,7 @@ def test_an_address_nobody_answers_is_a_clear_error_before_anything_is_written(t
 
 def test_a_point_takes_its_checkpoint_and_the_runs_it_reads_without_theirs(tmp_path):
     points = {p.label: p for p in plan(tmp_path, quick=True)}
-    for label in ("4.3/bs64_ep10", "4.3/bs128_ep10", "5.3/equal_lr", "5.5/equal_lr"):
+    for label in ("4.3/bs64_ep10", "4.3/bs128_ep10", "5.3/equal_lr", "5.5/improved"):
         folder = points[label].run_dir
         folder.mkdir(parents=True)
         (folder / "metrics.json").write_text("{}")
@@ -223,8 +223,14 @@ def test_a_point_takes_its_checkpoint_and_the_runs_it_reads_without_theirs(tmp_p
     assert names("4.3/bs64_ep10") == {  # its own checkpoint (resume), not its grid's
         "4.3/bs64_ep10/metrics.json", "4.3/bs64_ep10/checkpoint.pt",
         "4.3/bs128_ep10/metrics.json"}  # fmt: skip
-    assert names("5.5/equal_lr") == {"5.5/equal_lr/metrics.json", "5.5/equal_lr/checkpoint.pt",
+    assert names("5.5/improved") == {"5.5/improved/metrics.json", "5.5/improved/checkpoint.pt",
                                      "5.3/equal_lr/metrics.json"}  # fmt: skip
+    # another seed of a point reads its own run folder only
+    replica = next(p for p in plan(tmp_path) if p.name == "seeds/equal_lr-seed2")
+    replica.run_dir.mkdir(parents=True)
+    (replica.run_dir / "checkpoint.pt").write_bytes(b"state")
+    points[replica.label] = replica
+    assert names(replica.label) == {"5.3/seeds/equal_lr-seed2/checkpoint.pt"}
     assert "5.3/equal_lr/checkpoint.pt" in names("5.6/comparison")  # 5.6 samples from them
 
 

@@ -19,7 +19,14 @@ from genlab.report.gan import (
     quality_observations,
 )
 from genlab.report.vae import answer_4_3
-from genlab.report.writeup import AGREE, CANNOT_TELL, DISAGREE, cgan_less_clear, d_faster, judged
+from genlab.report.writeup import (
+    AGREE,
+    CANNOT_TELL,
+    DISAGREE,
+    cgan_less_clear,
+    equal_lr_best,
+    judged,
+)
 
 # --- the rules ---------------------------------------------------------------------------------
 
@@ -53,30 +60,37 @@ def test_a_trend_is_the_slope_of_the_second_half_not_first_against_last():
     assert rules.trend([5, 5, 5, 5, 4.0, 3.0, 2.0, 1.0])[0] == "fell"
 
 
-GOOD = {"frechet_distance": 12.0, "classes_covered": 10}
-
-
-def test_balanced_needs_both_outputs_near_one_half_and_a_run_that_did_not_fail():
+def test_balanced_needs_both_outputs_near_one_half():
     edge = 0.5 + rules.BALANCED
-    assert rules.balanced(0.55, 0.45, GOOD)
-    assert rules.balanced(edge - 1e-6, 0.5, GOOD) and not rules.balanced(edge + 1e-6, 0.5, GOOD)
-    assert not rules.balanced(0.5, 0.5 - rules.BALANCED - 1e-6, GOOD)
-    # the same outputs in a run whose distance or coverage failed: never "balanced"
-    far = {"frechet_distance": rules.FAILED_DISTANCE + 0.1, "classes_covered": 10}
-    few = {"frechet_distance": 12.0, "classes_covered": rules.FAILED_CLASSES - 1}
-    assert not rules.balanced(0.5, 0.5, far) and not rules.balanced(0.5, 0.5, few)
-    at_limit = {"frechet_distance": rules.FAILED_DISTANCE, "classes_covered": rules.FAILED_CLASSES}
-    assert rules.balanced(0.5, 0.5, at_limit)
+    assert rules.balanced(0.55, 0.45)
+    assert rules.balanced(edge - 1e-6, 0.5) and not rules.balanced(edge + 1e-6, 0.5)
+    assert not rules.balanced(0.5, 0.5 - rules.BALANCED - 1e-6)
 
 
 def test_the_game_sentence_flips_with_the_rules():
-    last = {"d_real": 0.52, "d_fake": 0.48}
-    assert game_state(last, GOOD).startswith("balanced")
-    assert "failed" in game_state(last, {**GOOD, "frechet_distance": 30.5})
-    assert "balanced" not in game_state(last, {**GOOD, "frechet_distance": 30.5})
-    assert game_state({"d_real": 0.8, "d_fake": 0.3}, GOOD).startswith("not balanced")
-    assert "wins" in game_state({"d_real": 0.97, "d_fake": 0.03}, GOOD)
-    assert "more real than real" in game_state({"d_real": 0.3, "d_fake": 0.8}, GOOD)
+    assert game_state({"d_real": 0.52, "d_fake": 0.48}) == "balanced"
+    assert game_state({"d_real": 0.8, "d_fake": 0.3}).startswith("not balanced")
+    assert "wins" in game_state({"d_real": 0.97, "d_fake": 0.03})
+    assert "more real than real" in game_state({"d_real": 0.3, "d_fake": 0.8})
+
+
+def test_two_settings_differ_only_when_their_ranges_over_seeds_do_not_overlap():
+    low, high = rules.Spread((10.0, 11.0, 12.0)), rules.Spread((12.01, 13.0, 14.0))
+    assert rules.differ(low, high) and rules.differ(high, low)
+    touching = rules.Spread((12.0, 13.0))
+    assert not rules.differ(low, touching)
+    # one seed: it borrows the width of the nearest setting with seeds, centred on its value
+    one = rules.Spread((13.0,))
+    assert rules.differ(low, one) and not rules.differ(low, one, borrowed=2.01)
+    assert rules.compare_word(low, high, "below", "above") == "below"
+    assert rules.compare_word(low, touching, "below", "above") == "indistinguishable from"
+    assert low.text() == "11.0 (10.0-12.0, 3 seeds)" and one.text() == "13.0 (1 seed)"
+
+
+def test_a_gan_distance_is_the_median_of_its_last_five_measurements():
+    m = with_distances(gan_metrics(losses=[0.9] * 7), [50.0, 40.0, 13.0, 11.0, 30.0, 12.0, 10.0])
+    assert rules.gan_distance(m) == 12.0  # median of 13, 11, 30, 12, 10: not the last (10)
+    assert rules.gan_distance(with_distances(gan_metrics(losses=[0.9] * 4), [1.0] * 4)) is None
 
 
 # --- one run's observations --------------------------------------------------------------------
@@ -93,6 +107,23 @@ def gan_metrics(last=None, losses=None, q=None, **config) -> dict:
     if q:
         metrics["evaluation"] = {"samples": q}
     return metrics
+
+
+def with_distances(metrics: dict, distances: list[float]) -> dict:
+    """``metrics`` whose last epochs measured these Fréchet distances during training."""
+    for epoch, fd in zip(metrics["epochs"][-len(distances):], distances, strict=True):
+        epoch["quality"] = {"frechet_distance": fd, "within_class_variety": 0.85}
+    return metrics
+
+
+def seeded(name: str, distances: list[float], **config) -> dict[str, dict]:
+    """A grid point and its other seeds, each at one distance for its last five epochs."""
+    runs = {}
+    for seed, fd in enumerate(distances, start=1):
+        run = name if seed == 1 else f"seeds/{name}-seed{seed}"
+        metrics = gan_metrics(losses=[0.9] * 5, q=quality_of(fd), seed=seed, **config)
+        runs[run] = with_distances(metrics, [fd] * 5)
+    return runs
 
 
 def test_observations_quote_the_metrics_with_units():
@@ -140,17 +171,28 @@ def quality_of(fd: float, classes: int = 10, shares=None) -> dict:
             "within_class_variety": 0.85, "kl_from_uniform": 0.01}  # fmt: skip
 
 
-def test_the_5_3_answer_ranks_by_distance_and_names_the_failed_setting():
-    runs = {"equal_lr": gan_metrics(q=quality_of(14.0)),
-            "d_faster": gan_metrics(q=quality_of(11.0), lr_d=0.002),
-            "g_steps3": gan_metrics(q=quality_of(31.0), g_steps=3),
-            "g_faster": {}}  # fmt: skip
+SETTINGS_5_3 = {"equal_lr": {}, "g_faster": {"lr_g": 0.002}, "d_faster": {"lr_d": 0.002},
+                "g_steps3": {"g_steps": 3}}  # fmt: skip
+
+
+def grid_5_3(**distances: list[float]) -> dict[str, dict]:
+    runs = {}
+    for name, fds in distances.items():
+        runs.update(seeded(name, fds, **SETTINGS_5_3[name]))
+    return runs
+
+
+def test_the_5_3_answer_says_indistinguishable_where_ranges_overlap():
+    runs = grid_5_3(equal_lr=[12.0, 13.0, 14.0], d_faster=[11.0, 12.5, 13.5],
+                    g_steps3=[30.0, 31.0, 32.0])  # fmt: skip
     text = answer_5_3(runs)
-    assert "3 of 4 runs measured" in text
-    order = [text.index(name) for name in ("discriminator faster", "equal rates", "3 generator")]
-    assert order == sorted(order)
-    assert "Failed by the distance or coverage rule: 3 generator steps" in text
-    assert "Equal rates, the course's default, rank 2 of 3" in text
+    assert text.startswith("**discriminator faster (lr_g 0.0002, lr_d 0.002)** and **equal rates")
+    assert "indistinguishable from each other" in text
+    assert "Farther, by ranges that do not overlap the closest setting's: 3 generator" in text
+    assert "Not finished yet: generator faster" in text
+    assert "| 12.3 (11.0-13.5, 3 seeds) |" in text
+    apart = answer_5_3(grid_5_3(equal_lr=[12.0, 13.0, 14.0], d_faster=[10.0, 11.0, 11.9]))
+    assert apart.startswith("**discriminator faster (lr_g 0.0002, lr_d 0.002)** is closest")
 
 
 def vae_metrics(batch_size: int, losses: list[float], seconds: float = 10.0) -> dict:
@@ -160,28 +202,44 @@ def vae_metrics(batch_size: int, losses: list[float], seconds: float = 10.0) -> 
     return {"config": config.to_dict(), "status": "complete", "device": "cpu", "epochs": epochs}
 
 
-def test_the_4_3_answer_names_the_best_point_and_its_cost():
-    runs = {
-        "bs64_ep10": vae_metrics(64, [250.0] * 9 + [243.0]),
-        "bs256_ep10": vae_metrics(256, [250.0] * 9 + [246.0], seconds=5.0),
-        "bs128_ep300": vae_metrics(128, [250.0] * 20 + [242.0] * 10 + [240.0] * 270),
-    }
+def test_the_4_3_answer_compares_over_seeds_and_counts_the_cost_in_steps():
+    def point(bs: int, finals: list[float], epochs: int = 10) -> dict[str, dict]:
+        runs = {}
+        for seed, v in enumerate(finals, start=1):
+            m = vae_metrics(bs, [250.0] * (epochs - 1) + [v])
+            name = f"bs{bs}_ep{epochs}"
+            runs[name if seed == 1 else f"seeds/{name}-seed{seed}"] = m
+        return runs
+
+    runs = {**point(64, [243.0, 243.5, 244.0]), **point(256, [245.0, 245.5, 246.0]),
+            **point(128, [240.0], epochs=300)}  # fmt: skip
     text = answer_4_3(runs)
-    assert "- **Best:** batch size 128, 300 epochs, test loss 240.00" in text
-    assert "runner-up (batch size 64, 10 epochs, 243.00)" in text
-    assert "it passed the runner-up's final loss at epoch 21" in text
-    assert "batch 64: 243.00, batch 256: 246.00" in text and "the smaller the batch" in text
+    assert text.startswith("**batch size 128, 300 epochs** reconstructs best (lowest test loss), "
+                           "apart from every other setting.")  # fmt: skip
+    assert "140,700" in text and "15.0 times the Adam steps of the runner-up" in text
+    tied = answer_4_3({**point(64, [243.0, 243.5, 244.0]), **point(256, [243.8, 245.5, 246.0])})
+    assert "indistinguishable from batch size 256, 10 epochs" in tied
+    assert "The cheapest of them is batch size 256, 10 epochs: 2,350 Adam steps." in tied
 
 
 # --- the write-up's claims ---------------------------------------------------------------------
 
 
-def test_a_claim_flips_with_its_statistic():
-    says_blobs = {"5.3": {"d_faster": gan_metrics(losses=[0.05, 0.01], q=quality_of(40.0, 4))}}
-    assert d_faster(says_blobs)[1] == AGREE
-    ours = {"5.3": {"d_faster": gan_metrics(losses=[1.2, 1.1], q=quality_of(11.4))}}
-    measured, verdict = d_faster(ours)
-    assert verdict == DISAGREE and "lowest generator loss of any epoch 1.10" in measured
+def test_a_comparison_claim_flips_with_the_ranges_over_seeds():
+    others = {"g_faster": [16.0, 17.0, 18.0], "g_steps3": [30.0, 31.0, 32.0]}
+    best = {"5.3": grid_5_3(equal_lr=[11.0, 11.5, 11.9], d_faster=[12.0, 13.0, 14.0], **others)}
+    assert equal_lr_best(best)[1] == AGREE
+    tied = {"5.3": grid_5_3(equal_lr=[11.0, 12.5, 13.0], d_faster=[12.0, 13.0, 14.0], **others)}
+    assert equal_lr_best(tied)[1] == CANNOT_TELL
+    worse = {"5.3": grid_5_3(equal_lr=[14.1, 15.0, 16.0], d_faster=[12.0, 13.0, 14.0], **others)}
+    assert equal_lr_best(worse)[1] == DISAGREE
+
+
+def test_a_bug_in_a_judge_raises_instead_of_becoming_cannot_tell():
+    runs = {"5.3": grid_5_3(equal_lr=[12.0], d_faster=[11.0], g_faster=[16.0], g_steps3=[30.0])}
+    del runs["5.3"]["equal_lr"]["epochs"][-1]["generator_loss"]  # a record missing a key: a bug
+    with pytest.raises(KeyError, match="generator_loss"):
+        judged("5.3", runs)
 
 
 def test_a_claim_whose_runs_are_missing_or_still_running_cannot_be_told():
@@ -218,40 +276,28 @@ def test_a_slope_that_rounds_to_zero_has_no_minus_sign():
     )
 
 
-def test_a_failed_run_with_d_near_one_half_says_what_that_does_and_does_not_mean():
-    failed_run = {**GOOD, "frechet_distance": 30.5}
-    near = game_state({"d_real": 0.5, "d_fake": 0.5}, failed_run)
-    assert "could not tell its samples from real images" in near
-    apart = game_state({"d_real": 0.9, "d_fake": 0.2}, failed_run)
-    assert apart.startswith("the samples failed") and "could not tell" not in apart
+def test_the_5_5_answer_puts_both_cgans_beside_the_gan_over_seeds():
+    cgans = {**seeded("course", [13.0, 14.0, 15.0], conditional=True),
+             **seeded("improved", [4.0, 4.3, 4.6], conditional=True, ema_decay=0.999)}
+    for m in cgans.values():
+        m["evaluation"]["samples"]["conditional_accuracy"] = 0.9
+    gans = seeded("equal_lr", [12.0, 13.0, 14.0])
+    text = answer_5_5(cgans, gans)
+    assert ("**the course's cGAN (label embedding concatenated at both inputs)**: conditional "
+            "accuracy") in text
+    assert "distance 14.0 (13.0-15.0, 3 seeds), indistinguishable from the GAN" in text
+    assert "distance 4.3 (4.0-4.6, 3 seeds), closer to the data than the GAN" in text
 
 
-def test_the_5_5_answer_compares_the_cgans_own_generator_like_for_like():
-    def cgan(q_raw: dict | None) -> dict:
-        metrics = gan_metrics(q={**quality_of(4.3), "conditional_accuracy": 0.95},
-                              conditional=True, ema_decay=0.999)  # fmt: skip
-        if q_raw:
-            metrics["evaluation"]["samples_without_average"] = q_raw
-        return metrics
+def test_the_less_clear_cgan_claim_compares_the_course_cgan_over_seeds():
+    others = {"g_faster": [16.0], "d_faster": [11.0], "g_steps3": [30.0]}
+    gan = grid_5_3(equal_lr=[12.0, 13.0, 14.0], **others)
+    improved = seeded("improved", [4.0], conditional=True)
 
-    gans = {"equal_lr": gan_metrics(q=quality_of(11.9))}
-    raw = {**quality_of(13.5, shares=[0.05] + [0.95 / 9] * 9), "conditional_accuracy": 0.84}
-    text = answer_5_5(cgan(raw), gans)
-    assert "moving average of its generator's weights (decay 0.999)" in text
-    assert (
-        "The cGAN's generator itself, measured the same way: Fréchet distance 13.5, "
-        "conditional accuracy 84.0%, 10 classes covered (shares 5.0% to 10.6%)"
-    ) in text
-    assert "like for like, it is no closer to the data than the GAN with equal rates (11.9)" in text
-    closer = answer_5_5(cgan({**raw, "frechet_distance": 9.0}), gans)
-    assert "like for like, it is closer to the data than the GAN with equal rates" in closer
-    assert "measured the same way" not in answer_5_5(cgan(None), gans)
+    def runs(course: list[float]) -> dict:
+        return {"5.3": gan, "5.5": {**seeded("course", course, conditional=True), **improved}}
 
-
-def test_the_less_clear_cgan_claim_is_judged_like_for_like():
-    cgan = gan_metrics(q=quality_of(4.3), conditional=True, ema_decay=0.999)
-    runs = {"5.3": {"equal_lr": gan_metrics(q=quality_of(11.9))}, "5.5": {"equal_lr": cgan}}
-    assert cgan_less_clear(runs) == ("Fréchet distance: cGAN 4.3, GAN 11.9", DISAGREE)
-    cgan["evaluation"]["samples_without_average"] = quality_of(13.5)
-    measured, verdict = cgan_less_clear(runs)
-    assert verdict == AGREE and "without its weight average (like for like) 13.5" in measured
+    measured, verdict = cgan_less_clear(runs([14.5, 15.0, 16.0]))
+    assert verdict == AGREE and "the course's cGAN 15.2 (14.5-16.0, 3 seeds)" in measured
+    assert cgan_less_clear(runs([13.5, 15.0, 16.0]))[1] == CANNOT_TELL
+    assert cgan_less_clear(runs([10.0, 11.0, 11.5]))[1] == DISAGREE

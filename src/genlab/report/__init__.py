@@ -4,7 +4,8 @@ Observations, answers and the course write-up's claims come from here, so every 
 quote was measured and each notebook and ``results/index.html`` state a fact from one function:
 
 - ``genlab.report`` (this module): parameter tables, source listings, evaluation lists;
-- ``genlab.report.rules``: the statistics behind the words (variety, trend, balanced, failed);
+- ``genlab.report.rules``: the statistics behind the words (variety, trend, balanced, distance,
+  and the rule for "differ" over seeds);
 - ``genlab.report.vae`` / ``genlab.report.gan``: observations of one run, and the answers of
   problems 4.2, 4.3, 5.3 and 5.5 from all of a problem's runs;
 - ``genlab.report.comparison``: problem 5.6's answer from the rows of its table;
@@ -16,10 +17,13 @@ from __future__ import annotations
 
 import inspect
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
+from genlab.grids import PROBLEMS
+from genlab.report.rules import Spread
 
 PACKAGE = Path(__file__).resolve().parents[1]  # src/genlab
 
@@ -30,6 +34,17 @@ def config_table(config: Config) -> str:
     for f in config.fields():
         rows.append(f"| `{f.name}` | `{getattr(config, f.name)!r}` | {f.metadata['help']} |")
     return "\n".join(rows)
+
+
+def over_seeds(found: dict[str, dict[str, Any]], problem: str, point: str,
+               statistic: Callable[[dict[str, Any]], float | None]) -> Spread | None:  # fmt: skip
+    """``statistic`` of every finished seed of a grid point (``found``: run name -> metrics of
+    one problem, the points and ``seeds/`` runs), or None when no seed has it."""
+    names = [point, *PROBLEMS[problem].replicas(point)]
+    values = [statistic(found[n]) for n in names
+              if n in found and found[n].get("status") == "complete"]  # fmt: skip
+    values = [v for v in values if v is not None]
+    return Spread(tuple(values)) if values else None
 
 
 def source_markdown(*objects: Any) -> str:

@@ -19,13 +19,14 @@ COMPARISON = Path("5.6") / "comparison" / "comparison.json"  # the 5.6 table's r
 
 
 def problem_runs(results: str | Path) -> Runs:
-    """problem -> point -> metrics.json of every run folder found under ``results``; for 5.6,
-    ``{"rows": [...]}`` from its comparison table when it was made."""
+    """problem -> run name -> metrics.json of every run folder found under ``results`` (the
+    grid points and their other seeds, ``seeds/<point>-seed<k>``); for 5.6, ``{"rows": [...]}``
+    from its comparison table when it was made."""
     results = Path(results)
     runs: Runs = {}
     for problem, spec in PROBLEMS.items():
         found = {}
-        for point in spec.points:
+        for point in spec.run_names():
             path = results / problem / point / "metrics.json"
             if path.exists():
                 found[point] = json.loads(path.read_text())
@@ -77,7 +78,7 @@ def _answer(problem: str, runs: Runs) -> str:
     if problem == "5.3":
         return answer_5_3(_all_points(runs, "5.3"))
     if problem == "5.5":
-        return answer_5_5(runs["5.5"].get("equal_lr"), runs["5.3"])
+        return answer_5_5(runs["5.5"], runs["5.3"])
     return comparison_answer(runs.get("5.6", {}).get("rows"))
 
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from genlab.grids import label
-from genlab.report import capitalize, duration, train_seconds
+from genlab.grids import PROBLEMS, label
+from genlab.report import capitalize, duration, over_seeds, train_seconds
 from genlab.report.rules import (
-    BALANCED,
-    FAILED_CLASSES,
-    FAILED_DISTANCE,
+    Spread,
     balanced,
-    failed,
+    compare_word,
+    differ,
+    gan_distance,
     trend_sentence,
     variety_words,
 )
@@ -34,35 +34,29 @@ def final_quality(metrics: Metrics) -> dict[str, Any] | None:
     return measured[-1] if measured else None
 
 
+def conditional_accuracy(metrics: Metrics) -> float | None:
+    """The share of a cGAN's samples the classifier assigns to the class asked for."""
+    return (final_quality(metrics) or {}).get("conditional_accuracy")
+
+
 def setting(config: dict[str, Any]) -> str:
     kind = "conditional GAN" if config.get("conditional") else "GAN"
     return (f"{kind} with lr_g = {config['lr_g']:g}, lr_d = {config['lr_d']:g}, "
             f"g_steps = {config['g_steps']}")  # fmt: skip
 
 
-def game_state(last: dict[str, Any], quality: dict[str, Any] | None) -> str:
-    """What D(x) and D(G(z)) of the last epoch say about the game, by the rules."""
+def game_state(last: dict[str, Any]) -> str:
+    """What D(x) and D(G(z)) of the last epoch say about the game, by the rules (about the
+    discriminator only: how the samples look is the distance's business)."""
     d_real, d_fake = last["d_real"], last["d_fake"]
-    if failed(quality):
-        text = (f"the samples failed (Fréchet distance {quality['frechet_distance']:.1f}, limit "
-                f"{FAILED_DISTANCE:g}; {quality['classes_covered']} classes covered, at least "
-                f"{FAILED_CLASSES} needed)")  # fmt: skip
-        if abs(d_real - 0.5) <= BALANCED and abs(d_fake - 0.5) <= BALANCED:
-            text += (", so D(x) and D(G(z)) near 1/2 say only that the discriminator could not "
-                     "tell its samples from real images, not that they look like them")  # fmt: skip
-        return text
-    if balanced(d_real, d_fake, quality):
-        return (f"balanced: D(x) and D(G(z)) are both within {BALANCED} of 1/2, the game's "
-                "equilibrium, and the samples did not fail")  # fmt: skip
+    if balanced(d_real, d_fake):
+        return "balanced"
     if d_real > 0.9 and d_fake < 0.1:
-        return ("the discriminator wins: it separates real from generated images almost "
-                "perfectly and gives the generator little to learn from")  # fmt: skip
+        return "the discriminator wins: it separates real from generated images almost perfectly"
     if d_fake > d_real:
-        return ("the discriminator rates generated images as more real than real ones: it "
-                "has stopped telling them apart")  # fmt: skip
-    return (f"not balanced: the discriminator still tells real from generated images apart "
-            f"(D(x) - D(G(z)) = {d_real - d_fake:.2f}; balanced needs both within {BALANCED} "
-            "of 1/2)")  # fmt: skip
+        return "the discriminator rates generated images as more real than real ones"
+    return f"not balanced: the discriminator still tells them apart (D(x) - D(G(z)) = " \
+        f"{d_real - d_fake:.2f})"
 
 
 def loss_trend(epochs: list[dict[str, Any]], key: str, name: str) -> str:
@@ -100,7 +94,7 @@ def observations(metrics: Metrics) -> list[str]:
         f"Last epoch ({last['epoch']}): generator loss {last['generator_loss']:.3f} and "
         f"discriminator loss {last['discriminator_loss']:.3f} nats per image (ln 2 = 0.693 at "
         f"equilibrium); mean D(x) on real images {last['d_real']:.3f}, mean D(G(z)) on "
-        f"generated ones {last['d_fake']:.3f}: {game_state(last, final_quality(metrics))}."
+        f"generated ones {last['d_fake']:.3f}: {game_state(last)}."
     )
     if len(epochs) >= 4:
         lines.append(capitalize(loss_trend(epochs, "generator_loss", "generator loss")) + "; "
@@ -155,113 +149,85 @@ def _quality_text(q: dict[str, Any]) -> str:
             f"{q['within_class_variety']:.2f}")  # fmt: skip
 
 
+def distances(runs: dict[str, Metrics], problem: str) -> dict[str, Spread]:
+    """Each grid point's distance (``rules.gan_distance``) over its finished seeds."""
+    out = {}
+    for point in PROBLEMS[problem].points:
+        spread = over_seeds(runs, problem, point, gan_distance)
+        if spread is not None:
+            out[point] = spread
+    return out
+
+
+def closest(spreads: dict[str, Spread]) -> list[str]:
+    """The setting with the lowest mean and every setting indistinguishable from it."""
+    best = min(spreads, key=lambda n: spreads[n].mean)
+    return [n for n in sorted(spreads, key=lambda n: spreads[n].mean)
+            if not differ(spreads[n], spreads[best])]  # fmt: skip
+
+
+def _evidence_row(name: str, problem: str, spread: Spread, m: Metrics) -> str:
+    last, q = m["epochs"][-1], final_quality(m) or {}
+    shares = q.get("class_histogram") or [float("nan")]
+    fd = q.get("frechet_distance", float("nan"))
+    return (f"| {label(problem, name)} | {spread.text()} | {fd:.1f} | {q.get('classes_covered')} "
+            f"({min(shares):.0%}-{max(shares):.0%}) | {last['d_real']:.2f} / {last['d_fake']:.2f}"
+            f" | {game_state(last)} |")  # fmt: skip
+
+
+EVIDENCE_HEAD = ("| setting | distance over seeds: mean (range) | seed 1: 10,000 samples, last "
+                 "epoch | seed 1: classes covered (shares) | seed 1: D(x) / D(G(z)), last epoch "
+                 "| the game |\n| --- | --- | --- | --- | --- | --- |")  # fmt: skip
+
+
 def answer_5_3(runs: dict[str, Metrics]) -> str:
-    """The four settings ranked by the Fréchet distance of their final samples."""
-    done = {n: m for n, m in runs.items()
-            if m.get("status") == "complete" and final_quality(m)}  # fmt: skip
-    if not done:
+    """The four settings compared by their distance over seeds (``rules.differ``)."""
+    spreads = distances(runs, "5.3")
+    if not spreads:
         return "No 5.3 run has finished and been measured yet."
-    ranked = sorted(done, key=lambda n: final_quality(done[n])["frechet_distance"])
-    lines = [
-        f"The settings ranked by the Fréchet distance of 10,000 samples after the last epoch "
-        f"(lower is closer to real images), {len(done)} of {len(runs)} runs measured:",
-        "",
-    ]
-    for rank, name in enumerate(ranked, 1):
-        m = done[name]
-        last, q = m["epochs"][-1], final_quality(m)
-        lines.append(
-            f"{rank}. **{label('5.3', name)}**: {_quality_text(q)}. Last epoch: generator loss "
-            f"{last['generator_loss']:.2f}, discriminator loss {last['discriminator_loss']:.2f} "
-            f"nats per image, D(x) {last['d_real']:.2f}, D(G(z)) {last['d_fake']:.2f}: "
-            f"{game_state(last, q)}. "
-            + (
-                capitalize(loss_trend(m["epochs"], "generator_loss", "generator loss")) + "."
-                if len(m["epochs"]) >= 4
-                else ""
-            )  # fmt: skip
-        )
-    best, worst = ranked[0], ranked[-1]
-    failed_runs = [label("5.3", n) for n in ranked if failed(final_quality(done[n]))]
-    lines += ["", f"Closest to the data: **{label('5.3', best)}** (distance "
-              f"{final_quality(done[best])['frechet_distance']:.1f}); farthest: "
-              f"**{label('5.3', worst)}** ({final_quality(done[worst])['frechet_distance']:.1f})."
-              + (f" Failed by the distance or coverage rule: {', '.join(failed_runs)}."
-                 if failed_runs else " None failed by the distance or coverage rule.")]  # fmt: skip
-    if "equal_lr" in done and best != "equal_lr":
-        lines[-1] += (f" Equal rates, the course's default, rank {ranked.index('equal_lr') + 1} "
-                      f"of {len(ranked)}.")  # fmt: skip
-    return "\n".join(lines)
-
-
-def answer_5_5(cgan: Metrics | None, gans: dict[str, Metrics]) -> str:
-    """The cGAN against the GAN: label control, class coverage, distance, variety."""
-    gans = {n: m for n, m in gans.items() if m.get("status") == "complete"}
-    q = final_quality(cgan) if cgan else None
-    if q is None:
-        return "The 5.5 run has not finished and been measured yet."
-    evaluation = cgan.get("evaluation", {})
-    ceiling = evaluation.get("classifier_test_accuracy")
-    per = q.get("conditional_accuracy_per_class")
-    lines = [
-        f"- **Does it draw the class asked for?** Conditional accuracy "
-        f"{q['conditional_accuracy']:.1%}: the share of samples the classifier assigns to the "
-        "class they were generated for"
-        + (f" (the same classifier is right on {ceiling:.1%} of real test images, the ceiling for "
-           "real-looking images: samples above it are more typical of their class than real "
-           "ones)" if ceiling else "")
-        + (f"; lowest class {min(p for p in per if p is not None):.0%}" if per else "") + ".",
-    ]  # fmt: skip
-    gan = gans.get("equal_lr")
-    gq = final_quality(gan) if gan else None
-    shares = q["class_histogram"]
-    if gq is not None:
-        gshares = gq["class_histogram"]
-        lines.append(
-            f"- **Class coverage.** cGAN: {q['classes_covered']} of 10 classes with at least 5% "
-            f"of the samples, shares {min(shares):.1%} to {max(shares):.1%}; the GAN with equal "
-            f"rates: {gq['classes_covered']} classes, shares {min(gshares):.1%} to "
-            f"{max(gshares):.1%}. The label spreads the cGAN's samples "
-            + ("more evenly" if max(shares) - min(shares) < max(gshares) - min(gshares)
-               else "no more evenly") + " than the GAN's noise does."
-        )  # fmt: skip
-        measured = {n: final_quality(m) for n, m in gans.items() if final_quality(m)}
-        best = min(measured, key=lambda n: measured[n]["frechet_distance"])
-        lines.append(
-            f"- **Closeness to the data.** Fréchet distance: cGAN {q['frechet_distance']:.1f}, "
-            f"GAN with equal rates {gq['frechet_distance']:.1f}, best GAN setting "
-            f"({label('5.3', best)}) {measured[best]['frechet_distance']:.1f}. The cGAN is "
-            + ("closer to the data than every GAN setting."
-               if q["frechet_distance"] < measured[best]["frechet_distance"]
-               else "not closer to the data than the best GAN setting.")
-        )  # fmt: skip
-        lines.append(
-            f"- **Variety within a class.** Within-class variety: cGAN "
-            f"{q['within_class_variety']:.2f} ({variety_words(q['within_class_variety'])}), GAN "
-            f"{gq['within_class_variety']:.2f} ({variety_words(gq['within_class_variety'])})."
-        )
+    tied = closest(spreads)
+    names = [f"**{label('5.3', n)}**" for n in tied]
+    if len(tied) == 1:
+        lead = (f"{names[0]} is closest to the data: its range of distances over seeds lies below "
+                "every other setting's.")  # fmt: skip
     else:
-        lines.append(f"- **Class coverage.** cGAN: {q['classes_covered']} of 10 classes, shares "
-                     f"{min(shares):.1%} to {max(shares):.1%}; no finished 5.3 GAN run to "
-                     "compare with.")  # fmt: skip
-    if cgan["config"].get("ema_decay"):
-        text = (f"- **Not like for like.** The cGAN samples from a moving average of its "
-                f"generator's weights (decay {cgan['config']['ema_decay']:g}), the course's GAN "
-                "from the generator itself.")  # fmt: skip
-        raw = evaluation.get("samples_without_average")
-        if raw:
-            raw_shares = raw["class_histogram"]
-            text += (f" The cGAN's generator itself, measured the same way: Fréchet distance "
-                     f"{raw['frechet_distance']:.1f}, conditional accuracy "
-                     f"{raw['conditional_accuracy']:.1%}, {raw['classes_covered']} classes "
-                     f"covered (shares {min(raw_shares):.1%} to {max(raw_shares):.1%}), "
-                     f"within-class variety {raw['within_class_variety']:.2f}")  # fmt: skip
-            if gq is not None:
-                closer = raw["frechet_distance"] < gq["frechet_distance"]
-                text += (
-                    f"; like for like, it is {'closer to' if closer else 'no closer to'} the "
-                    f"data than the GAN with equal rates ({gq['frechet_distance']:.1f})"
-                )
-            text += "."
-        lines.append(text + " The seeds study in the 5.5 notebook measures both over four seeds.")
-    return "\n".join(lines)
+        lead = (f"{', '.join(names[:-1])} and {names[-1]} are closest to the data and "
+                "indistinguishable from each other: their ranges over seeds overlap.")  # fmt: skip
+    rest = [n for n in sorted(spreads, key=lambda n: spreads[n].mean) if n not in tied]
+    if rest:
+        lead += " Farther, by ranges that do not overlap the closest setting's: " + ", ".join(
+            f"{label('5.3', n)}" for n in rest) + "."
+    rows = [_evidence_row(n, "5.3", spreads[n], runs[n]) for n in spreads]
+    missing = [label("5.3", n) for n in PROBLEMS["5.3"].points if n not in spreads]
+    note = f"\n\nNot finished yet: {', '.join(missing)}." if missing else ""
+    return f"{lead}{note}\n\n{EVIDENCE_HEAD}\n" + "\n".join(rows)
+
+
+def answer_5_5(runs: dict[str, Metrics], gans: dict[str, Metrics]) -> str:
+    """The course's cGAN and the improved one against the GAN with equal rates, over seeds."""
+    cgans = distances(runs, "5.5")
+    gan = distances(gans, "5.3").get("equal_lr")
+    if "course" not in cgans and "improved" not in cgans:
+        return "No 5.5 run has finished and been measured yet."
+    lines = []
+    for variant in ("course", "improved"):
+        if variant not in cgans:
+            lines.append(f"- **{label('5.5', variant)}**: not finished yet.")
+            continue
+        acc = over_seeds(runs, "5.5", variant, conditional_accuracy)
+        text = (f"- **{label('5.5', variant)}**: conditional accuracy (the share of samples the "
+                f"classifier assigns to the class asked for) {acc.text('.1%') if acc else '?'}; "
+                f"distance {cgans[variant].text()}")  # fmt: skip
+        if gan is not None:
+            word = compare_word(cgans[variant], gan, "closer to the data than",
+                                "farther from the data than")  # fmt: skip
+            text += f", {word} the GAN with equal rates ({gan.text()})"
+        lines.append(text + ".")
+    rows = [_evidence_row(n, "5.5", cgans[n], runs[n]) for n in cgans]
+    if gan is not None:
+        rows.append(_evidence_row("equal_lr", "5.3", gan, gans["equal_lr"]))
+    ceiling = next((m.get("evaluation", {}).get("classifier_test_accuracy")
+                    for m in runs.values() if m.get("evaluation")), None)  # fmt: skip
+    if ceiling:
+        lines.append(f"- The same classifier is right on {ceiling:.1%} of real test images.")
+    return "\n".join(lines) + f"\n\n{EVIDENCE_HEAD}\n" + "\n".join(rows)

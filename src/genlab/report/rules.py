@@ -5,14 +5,22 @@
   class, averaged over classes. Never the spread across all samples, which mixes classes.
 - a **trend** is the least-squares slope over the second half of training, never a mean or a
   first-versus-last difference: a loss that rose early and then settled is "flat".
-- **balanced** means D(x) and D(G(z)) both within ``BALANCED`` of 1/2, and it is never said of a
-  run that failed (``failed``): a discriminator fooled by blobs is not a balanced game.
-- a GAN run **failed** when its Fréchet distance exceeds ``FAILED_DISTANCE`` or it covers fewer
-  than ``FAILED_CLASSES`` classes.
+- **balanced** means D(x) and D(G(z)) both within ``BALANCED`` of 1/2: the discriminator cannot
+  tell the generated images from real ones. It says nothing about how the samples look.
+- **closer to the data / clearer / less clear / best** (of GAN samples) is one statistic, the
+  **distance**: the median of a run's last ``LAST_EPOCHS`` per-epoch Fréchet distances (each
+  from the same 2,000 samples of fixed noise), never the last epoch alone, which swings by
+  several points. A setting's distance is the mean over its seeds, with their range.
+- two settings **differ** only when their ranges over seeds do not overlap (``differ``);
+  otherwise they are **indistinguishable** at that many seeds, and a claim that rests on the
+  difference "cannot tell". A setting with one seed borrows the width of the range of the
+  nearest setting that has several.
 """
 
 from __future__ import annotations
 
+import statistics
+from dataclasses import dataclass
 from typing import Any
 
 VARIETY_COLLAPSED = 0.25  # below: nearly one image per class
@@ -20,8 +28,10 @@ VARIETY_LOW = 0.6  # below: less varied than the data; at or above: about as var
 TREND_FLAT = 0.05  # a change over the second half below 5% of the series' level is flat
 VAE_LOSS_FLAT = 0.005  # the VAE's test loss: below 0.5% (about 0.5 to 1.2 nats) is flat
 BALANCED = 0.15  # D(x) and D(G(z)) within 0.5 +- 0.15
-FAILED_DISTANCE = 25.0  # a Fréchet distance above this: samples far from the data
-FAILED_CLASSES = 8  # fewer classes covered (>= 5% of samples each): mode collapse
+LAST_EPOCHS = 5  # a GAN's distance: the median of its last 5 per-epoch measurements
+NEAR_ZERO = 0.1  # a loss "near 0" / "always 0": below 0.1 nats per image
+VERY_HIGH = 1.5  # a generator loss "very high": above 1.5 times that of equal rates
+MATCHING = 0.5  # conditional accuracy above which samples "match their labels"
 BACKGROUND_NEAR = 0.03  # a share of near-black corner pixels within 3 points of the data's
 
 
@@ -75,15 +85,65 @@ def signed(value: float, digits: int) -> str:
     return f"{value if round(value, digits) else 0.0:+.{digits}f}"
 
 
-def failed(quality: dict[str, Any] | None) -> bool:
-    """Whether a GAN's samples failed, by distance or by coverage (False when unmeasured)."""
-    if not quality:
-        return False
-    return (quality["frechet_distance"] > FAILED_DISTANCE
-            or quality["classes_covered"] < FAILED_CLASSES)  # fmt: skip
+def balanced(d_real: float, d_fake: float) -> bool:
+    """D(x) and D(G(z)) both near 1/2: the discriminator cannot tell the images apart."""
+    return abs(d_real - 0.5) <= BALANCED and abs(d_fake - 0.5) <= BALANCED
 
 
-def balanced(d_real: float, d_fake: float, quality: dict[str, Any] | None) -> bool:
-    """D(x) and D(G(z)) both near 1/2, in a run that did not fail."""
-    near = abs(d_real - 0.5) <= BALANCED and abs(d_fake - 0.5) <= BALANCED
-    return near and not failed(quality)
+def gan_distance(metrics: dict[str, Any]) -> float | None:
+    """The run's distance: the median of its last ``LAST_EPOCHS`` per-epoch Fréchet distances
+    (None for a run that measured fewer)."""
+    measured = [e["quality"]["frechet_distance"] for e in metrics.get("epochs", [])
+                if "quality" in e]  # fmt: skip
+    if len(measured) < LAST_EPOCHS:
+        return None
+    return statistics.median(measured[-LAST_EPOCHS:])
+
+
+@dataclass(frozen=True)
+class Spread:
+    """One setting's statistic over its seeds."""
+
+    values: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.values)
+
+    @property
+    def lo(self) -> float:
+        return min(self.values)
+
+    @property
+    def hi(self) -> float:
+        return max(self.values)
+
+    @property
+    def width(self) -> float:
+        return self.hi - self.lo
+
+    def text(self, fmt: str = ".1f") -> str:
+        """"12.1 (11.7-13.0, 3 seeds)", or "12.1 (1 seed)"; ``fmt`` formats each number."""
+        if len(self.values) == 1:
+            return f"{self.mean:{fmt}} (1 seed)"
+        return f"{self.mean:{fmt}} ({self.lo:{fmt}}-{self.hi:{fmt}}, {len(self.values)} seeds)"
+
+
+def differ(a: Spread, b: Spread, borrowed: float = 0.0) -> bool:
+    """Whether the ranges over seeds of ``a`` and ``b`` do not overlap. A one-seed setting's
+    range is its value +- half of ``borrowed``, the width of the nearest setting with seeds."""
+
+    def bounds(s: Spread) -> tuple[float, float]:
+        pad = borrowed / 2 if len(s.values) == 1 else 0.0
+        return s.lo - pad, s.hi + pad
+
+    (a_lo, a_hi), (b_lo, b_hi) = bounds(a), bounds(b)
+    return a_hi < b_lo or b_hi < a_lo
+
+
+def compare_word(a: Spread, b: Spread, lower: str, higher: str, borrowed: float = 0.0) -> str:
+    """``lower`` / ``higher`` when ``a`` lies below / above ``b`` by the rule, else
+    "indistinguishable from"."""
+    if not differ(a, b, borrowed):
+        return "indistinguishable from"
+    return lower if a.mean < b.mean else higher

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from genlab.grids import label
-from genlab.report import duration, train_seconds
-from genlab.report.rules import VAE_LOSS_FLAT, trend_sentence
+from genlab.grids import PROBLEMS, label
+from genlab.report import duration, over_seeds, train_seconds
+from genlab.report.rules import VAE_LOSS_FLAT, differ, trend_sentence
 
 Metrics = dict[str, Any]
 OVERFIT_GAP = 2.0  # test minus train loss, nats per image, above which we say "overfits"
@@ -88,58 +88,56 @@ def answer_4_2(metrics: Metrics | None) -> str:
     return "\n".join(lines)
 
 
+def optimizer_steps(metrics: Metrics) -> int:
+    """Adam steps of a run: its cost, independent of what shared the machine with it."""
+    c = metrics["config"]
+    images = c.get("train_limit") or 60_000
+    return metrics["epochs"][-1]["epoch"] * -(-images // c["batch_size"])
+
+
 def answer_4_3(runs: dict[str, Metrics]) -> str:
-    """The grid ranked by final test loss, its reconstruction distance, and what each cost."""
-    done = {n: m for n, m in runs.items() if m.get("epochs") and m.get("status") == "complete"}
-    if not done:
+    """The grid compared by the final test loss over seeds (``rules.differ``), and its cost."""
+    losses = {n: s for n in PROBLEMS["4.3"].points
+              if (s := over_seeds(runs, "4.3", n, lambda m: m["epochs"][-1]["test_loss"]))}
+    if not losses:
         return "No 4.3 run has finished yet."
-    ranked = sorted(done, key=lambda n: done[n]["epochs"][-1]["test_loss"])
-    rows = ["| rank | setting | test loss (nats per image) | reconstruction Fréchet distance "
-            "| training time |", "| --- | --- | --- | --- | --- |"]  # fmt: skip
-    for rank, name in enumerate(ranked, 1):
-        m, rec = done[name], reconstruction_distance(done[name])
+    seeded = [v.width for v in losses.values() if len(v.values) > 1]
+    borrowed = max(seeded, default=0.0)  # a one-seed point's range: the widest seeded one
+    ranked = sorted(losses, key=lambda n: losses[n].mean)
+    best = ranked[0]
+    tied = [n for n in ranked if not differ(losses[n], losses[best], borrowed)]
+    lead = (f"**{label('4.3', best)}** reconstructs best (lowest test loss)"
+            + (", apart from every other setting." if tied == [best] else
+               ", indistinguishable from " + ", ".join(label("4.3", n) for n in tied[1:]) + "."))
+    if len(tied) > 1:
+        cheapest = min(tied, key=lambda n: optimizer_steps(runs[n]))
+        lead += (f" The cheapest of them is {label('4.3', cheapest)}: "
+                 f"{optimizer_steps(runs[cheapest]):,} Adam steps.")  # fmt: skip
+    elif len(ranked) > 1:
+        runner = ranked[1]
+        ratio = optimizer_steps(runs[best]) / optimizer_steps(runs[runner])
+        lead += (f" It costs {ratio:.1f} times the Adam steps of the runner-up, "
+                 f"{label('4.3', runner)}, for {losses[runner].mean - losses[best].mean:.2f} "
+                 "nats less per image.")  # fmt: skip
+    rows = ["| setting | test loss over seeds (nats per image) | cost: Adam steps | seed 1: "
+            "reconstruction Fréchet distance | seed 1: training time (load) |",
+            "| --- | --- | --- | --- | --- |"]  # fmt: skip
+    for name in ranked:
+        m, rec = runs[name], reconstruction_distance(runs[name])
+        load = [e["load_1min"] for e in m["epochs"] if "load_1min" in e]
         rows.append(
-            f"| {rank} | {label('4.3', name)} | {m['epochs'][-1]['test_loss']:.2f} "
-            f"| {'' if rec is None else f'{rec:.1f}'} "
-            f"| {duration(train_seconds(m))} on {m.get('device', '?')} |"
-        )
-    best, runner = ranked[0], ranked[1] if len(ranked) > 1 else None
-    b = done[best]
-    lines = [f"{len(done)} of {len(runs)} grid points finished, ranked by the final test loss:",
-             "", *rows, ""]  # fmt: skip
-    with_rec = {n: reconstruction_distance(m) for n, m in done.items()}
-    with_rec = {n: v for n, v in with_rec.items() if v is not None}
-    sentence = f"- **Best:** {label('4.3', best)}, test loss {b['epochs'][-1]['test_loss']:.2f}"
-    if with_rec:
-        closest = min(with_rec, key=with_rec.__getitem__)
-        sentence += (", and also the closest reconstructions" if closest == best else
-                     f"; by the reconstructions' distance the best is {label('4.3', closest)} "
-                     f"({with_rec[closest]:.1f})")  # fmt: skip
-    lines.append(sentence + ".")
-    if runner:
-        r = done[runner]
-        target = r["epochs"][-1]["test_loss"]
-        reached = next((e for e in b["epochs"] if e["test_loss"] <= target), None)
-        cost = train_seconds(b) / max(train_seconds(r), 1e-9)
-        text = (f"- **At what cost:** {duration(train_seconds(b))} of training against "
-                f"{duration(train_seconds(r))} for the runner-up ({label('4.3', runner)}, "
-                f"{target:.2f}), {cost:.1f} times as long for "
-                f"{target - b['epochs'][-1]['test_loss']:.2f} nats less")  # fmt: skip
-        if reached is not None:
-            spent = sum(e["seconds"] for e in b["epochs"] if e["epoch"] <= reached["epoch"])
-            text += (f"; it passed the runner-up's final loss at epoch {reached['epoch']}, after "
-                     f"{duration(spent)}")  # fmt: skip
-        lines.append(text + ".")
-    tens = {m["config"]["batch_size"]: m for m in done.values() if m["config"]["epochs"] == 10}
-    if len(tens) > 1:
-        order = sorted(tens, key=lambda bs: tens[bs]["epochs"][-1]["test_loss"])
-        losses = [tens[bs]["epochs"][-1]["test_loss"] for bs in order]
-        spread = losses[-1] - losses[0]
-        lines.append(
-            "- **Batch size at 10 epochs:** test loss "
-            + ", ".join(f"batch {bs}: {v:.2f}" for bs, v in zip(order, losses, strict=True))
-            + f"; the spread is {spread:.2f} nats ({spread / losses[0]:.1%})"
-            + (": the smaller the batch, the lower the loss, as smaller batches make more "
-               "updates in the same 10 epochs." if order == sorted(order) else ".")
-        )  # fmt: skip
-    return "\n".join(lines)
+            f"| {label('4.3', name)} | {losses[name].text('.2f')} | {optimizer_steps(m):,} "
+            f"| {'' if rec is None else f'{rec:.1f}'} | {duration(train_seconds(m))} on "
+            f"{m.get('device', '?')}" + (f" (load {max(load):.1f})" if load else "") + " |")
+    tens = [n for n in ranked if runs[n]["config"]["epochs"] == 10]
+    note = ""
+    if len(tens) > 1 and all(not differ(losses[a], losses[b]) for a in tens for b in tens):
+        note = "\n\nAt 10 epochs the three batch sizes are indistinguishable at 3 seeds."
+    elif len(tens) > 1:
+        note = ("\n\nAt 10 epochs, in order of test loss: "
+                + ", ".join(f"{label('4.3', n)} {losses[n].text('.2f')}" for n in tens) + ".")
+    borrowed_note = (f" Points with one seed are given the widest range of the 3-seed points "
+                     f"({borrowed:.2f} nats).") if borrowed else ""
+    return (f"{lead}{note}{borrowed_note}\n\n" + "\n".join(rows) +
+            "\n\nTraining times depend on what shared the machine (the 1-minute load "
+            "average, when recorded): compare the cost in Adam steps.")
