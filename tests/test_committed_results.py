@@ -5,12 +5,16 @@ These read the committed run folders (made by ``./run_all.sh``); they train noth
 
 from __future__ import annotations
 
+import json
 import re
+import statistics
 import subprocess
 from pathlib import Path
 
+import nbformat
 import pytest
 
+from genlab.grids import PROBLEMS, label
 from genlab.runs import load_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,3 +73,70 @@ def test_the_committed_results_stay_small_enough_to_clone():
                    reverse=True)  # fmt: skip
     total = sum(size for size, _ in sizes)
     assert total <= 15_000_000, f"results/ holds {total / 1e6:.1f} MB; the largest: {sizes[:5]}"
+
+
+# --- every comparison on the committed pages follows the seed rule (genlab.report.rules) ------
+
+
+def seed_values(problem: str, point: str, statistic) -> list[float]:
+    """``statistic`` of the committed runs of a grid point, over its seeds, read directly."""
+    folders = [RESULTS / problem / point, *sorted((RESULTS / problem / "seeds").glob(
+        f"{point}-seed*"))]  # fmt: skip
+    out = []
+    for folder in folders:
+        path = folder / "metrics.json"
+        if path.exists() and json.loads(path.read_text())["status"] == "complete":
+            out.append(statistic(json.loads(path.read_text())))
+    return out
+
+
+def median_of_last_five(metrics: dict) -> float:
+    return statistics.median([e["quality"]["frechet_distance"] for e in metrics["epochs"]][-5:])
+
+
+def overlap(a: list[float], b: list[float]) -> bool:
+    return not (max(a) < min(b) or max(b) < min(a))
+
+
+def shown_markdown(problem: str, point: str) -> str:
+    """Every Markdown output of a committed executed notebook, joined."""
+    path = RESULTS / problem / f"{point}.ipynb"
+    if not path.exists():
+        pytest.skip(f"results/{problem}/{point}.ipynb is not committed")
+    nb = nbformat.read(path, as_version=4)
+    return "\n".join(o["data"]["text/markdown"] for c in nb.cells if c.cell_type == "code"
+                     for o in c.get("outputs", []) if "text/markdown" in o.get("data", {}))
+
+
+def verdict(markdown: str, says: str) -> str:
+    row = next(line for line in markdown.splitlines() if line.startswith(f"| {says}"))
+    return row.rsplit("**", 2)[-2]
+
+
+def test_the_5_3_answer_names_as_closest_exactly_the_settings_whose_ranges_meet_the_best():
+    shown = shown_markdown("5.3", "equal_lr")
+    ranges = {n: seed_values("5.3", n, median_of_last_five) for n in PROBLEMS["5.3"].points}
+    best = min(ranges, key=lambda n: statistics.fmean(ranges[n]))
+    lead = next(p for p in shown.split("\n\n") if "closest to the data" in p)
+    lead = lead.split("closest to the data")[0]
+    for name, values in ranges.items():
+        named_closest = f"**{label('5.3', name)}**" in lead
+        assert named_closest == overlap(values, ranges[best]), (name, values, ranges[best])
+
+
+def below(a: list[float], b: list[float]) -> bool:
+    return max(a) < min(b)
+
+
+def test_the_write_up_comparison_verdicts_follow_the_ranges_over_seeds():
+    fd = {n: seed_values("5.3", n, median_of_last_five) for n in PROBLEMS["5.3"].points}
+    optimal = verdict(shown_markdown("5.3", "equal_lr"), "GAN equal LR [...] seems to be the most")
+    others = [v for n, v in fd.items() if n != "equal_lr"]
+    expected = ("disagree" if any(below(o, fd["equal_lr"]) for o in others) else
+                "agree" if all(below(fd["equal_lr"], o) for o in others) else "cannot tell")
+    assert optimal == expected, fd
+    course = seed_values("5.5", "course", median_of_last_five)
+    clear = verdict(shown_markdown("5.5", "course"), "The images seem to be less clear")
+    expected = ("agree" if below(fd["equal_lr"], course) else
+                "disagree" if below(course, fd["equal_lr"]) else "cannot tell")
+    assert clear == expected, (course, fd["equal_lr"])

@@ -301,3 +301,13 @@ def test_the_less_clear_cgan_claim_compares_the_course_cgan_over_seeds():
     assert verdict == AGREE and "the course's cGAN 15.2 (14.5-16.0, 3 seeds)" in measured
     assert cgan_less_clear(runs([13.5, 15.0, 16.0]))[1] == CANNOT_TELL
     assert cgan_less_clear(runs([10.0, 11.0, 11.5]))[1] == DISAGREE
+
+
+def test_the_parameters_table_renders_as_one_row_per_field():
+    import mistune
+
+    from genlab.report import config_table
+
+    html = mistune.html(config_table(GANConfig()))
+    assert html.count("<tr>") == len(GANConfig.fields()) + 1  # a bare | in a help line broke it
+    assert "auto | cpu | cuda | mps" in html

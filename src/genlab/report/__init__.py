@@ -32,7 +32,8 @@ def config_table(config: Config) -> str:
     """A markdown table of every parameter: name, value, help line."""
     rows = ["| parameter | value | meaning |", "| --- | --- | --- |"]
     for f in config.fields():
-        rows.append(f"| `{f.name}` | `{getattr(config, f.name)!r}` | {f.metadata['help']} |")
+        meaning = f.metadata["help"].replace("|", "\\|")  # a bare | would end the cell
+        rows.append(f"| `{f.name}` | `{getattr(config, f.name)!r}` | {meaning} |")
     return "\n".join(rows)
 
 
@@ -107,9 +108,11 @@ def evaluation_markdown(metrics: dict[str, Any]) -> str:
             f"No sample-quality evaluation recorded (status: {metrics.get('status', '?')}; "
             "runs are evaluated when they complete, unless `eval_samples` is 0)."
         )
-    names = None
-    if metrics["config"].get("dataset") == "fashion-mnist":
-        from genlab.data import FASHION_CLASSES as names
+    from genlab.data import FASHION_CLASSES
+
+    # MNIST's classes are its digits
+    names = FASHION_CLASSES if metrics["config"].get("dataset") == "fashion-mnist" else None
+    names = names or [f"digit {i}" for i in range(10)]
     lines = [
         f"Classifier: test accuracy {evaluation['classifier_test_accuracy']:.2%} on "
         f"{evaluation['dataset']}; its features measure the distances below."
@@ -122,14 +125,14 @@ def evaluation_markdown(metrics: dict[str, Any]) -> str:
         ref = m.get("reference_distances", {})
         hist = m["class_histogram"]
         top = sorted(range(len(hist)), key=lambda i: -hist[i])[:3]
-        top_text = ", ".join(f"{names[i] if names else i} {hist[i]:.0%}" for i in top)
+        top_text = ", ".join(f"{names[i]} {hist[i]:.0%}" for i in top)
         lines.append(
             f"{m['n']:,} {label}: Fréchet distance {m['frechet_distance']:.2f} to the test "
             f"split (real training images: {ref.get('train_vs_test', float('nan')):.2f}, "
             f"uniform noise: {ref.get('noise_vs_test', float('nan')):.1f}); "
             f"{m['classes_covered']} of 10 classes get at least 5% (KL from uniform "
             f"{m['kl_from_uniform']:.3f}); most frequent: {top_text}; least frequent: "
-            f"{names[min(range(len(hist)), key=hist.__getitem__)] if names else ''} "
+            f"{names[min(range(len(hist)), key=hist.__getitem__)]} "
             f"{min(hist):.1%}."
         )
         if m.get("within_class_variety") is not None:
