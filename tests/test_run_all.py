@@ -225,3 +225,14 @@ def test_a_failing_point_is_reported_while_the_others_complete(quick):
     nb = nbformat.read(out / "4.3" / "bs64_ep10.ipynb", as_version=4)
     assert nb.metadata.papermill.exception  # papermill wrote the notebook with its error
     assert "failed" in (out / "index.html").read_text()
+
+
+def test_no_train_executes_only_points_with_a_finished_run(tmp_path):
+    """``--no-train`` re-renders what has been trained and trains nothing: a grid point without
+    a finished run is listed, not executed."""
+    done = run_all("--only", "4.3", "--no-train", "--out", str(tmp_path))
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    listed = [line for line in done.stdout.splitlines() if line.startswith("[untrained]")]
+    assert len(listed) == len(PROBLEMS["4.3"].run_names()) == 12
+    assert "[untrained] 4.3/seeds/bs64_ep10-seed2" in done.stdout
+    assert not list(tmp_path.glob("4.3/*.ipynb")) and not (tmp_path / "4.3" / "bs64_ep10").exists()

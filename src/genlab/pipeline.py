@@ -137,6 +137,15 @@ def extra_seeds(point: Point) -> list[Point]:
     return extra
 
 
+def has_finished_run(point: Point) -> bool:
+    """Whether the point's run folder holds a run that finished training."""
+    path = point.run_dir / "metrics.json"
+    try:
+        return json.loads(path.read_text()).get("status") == "complete"
+    except (OSError, ValueError):
+        return False
+
+
 def portable(path: Path, base: Path) -> str:
     """``path`` relative to ``base`` when it lies in the repository, so that executed notebooks
     and logs under ``results/`` hold no path of the machine that made them; else absolute."""
@@ -316,6 +325,12 @@ def main(argv: list[str] | None = None) -> int:
         help="execute every notebook again on its run folder, training only what is missing "
         "(after a change to the code that writes the answers or figures)",
     )
+    add(
+        "--no-train",
+        action="store_true",
+        help="execute only the points whose run folder holds a finished run, training nothing "
+        "(with --reexecute: the pages again on what has been trained so far)",
+    )
     add("--no-cuda", action="store_true", help="train on the CPU even where a GPU exists")
     add(
         "--out",
@@ -346,6 +361,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(e))
     out = (args.out or repo_root() / ("results-quick" if args.quick else "results")).resolve()
     points = plan(out, args.only, args.quick, args.no_cuda, sets)
+    if args.no_train:
+        untrained = [p for p in points if PROBLEMS[p.problem].model and not has_finished_run(p)]
+        for point in untrained:
+            print(f"[untrained] {point.label}: no finished run in {point.run_dir.name}/")
+        points = [p for p in points if p not in untrained]
     t0 = time.monotonic()
     cluster = None
     if args.ray:  # joined before anything is written

@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from genlab.compare.runs import GAN_POINT, Source
+from genlab.config import GANConfig
 from genlab.data import FASHION_CLASSES, load
 from genlab.evaluate import (
     EVAL_SEED,
@@ -24,6 +25,7 @@ from genlab.evaluate import (
     reference_distances,
     vae_images,
 )
+from genlab.grids import CGAN_CHANGES
 from genlab.report import duration, train_seconds
 from genlab.runs import CHECKPOINT, load_metrics, write_json
 
@@ -124,6 +126,10 @@ def _setting(config: dict[str, Any]) -> str:
         text = f"batch size {config['batch_size']}"
     else:
         text = f"lr_g {config['lr_g']:g}, lr_d {config['lr_d']:g}, g_steps {config['g_steps']}"
+        if config.get("conditional"):  # the cGAN's variant: what it changes of the course's
+            course = GANConfig(conditional=True).identity()
+            changes = [f"{k} {config[k]}" for k in CGAN_CHANGES if config.get(k) != course[k]]
+            text += "; " + (", ".join(changes) if changes else "the course's cGAN")
     if config.get("train_limit"):
         text += f", {config['train_limit']} training images"
     return text
