@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
-from genlab.images import save_figure, show_figure
+from genlab.images import save_figure
 
 if TYPE_CHECKING:
     from genlab.runs import Run
@@ -45,23 +44,26 @@ def loss_curves(
     return path
 
 
-def show_images(
-    paths: Sequence[Path | str], titles: Sequence[str] | None = None, width: float = 5.0
-) -> None:
-    """Show saved PNG grids side by side (inline in a notebook), each with its title."""
+def show_images(paths: Sequence[Path | str], titles: Sequence[str] | None = None) -> None:
+    """Show saved PNGs side by side (inline in a notebook), each at its own resolution under
+    its title: the files themselves, never redrawn."""
+    import base64
+    import html
+
+    from IPython.display import HTML, display
+
     paths = [Path(p) for p in paths]
-    fig = Figure(figsize=(width * len(paths), width))
-    axes = fig.subplots(1, len(paths), squeeze=False)
-    for ax, path, title in zip(axes[0], paths, titles or [p.stem for p in paths], strict=True):
-        ax.imshow(plt.imread(path), cmap="gray", interpolation="nearest")
-        ax.set_title(title)
-        ax.axis("off")
-    fig.tight_layout()
-    show_figure(fig)
+    figures = []
+    for path, title in zip(paths, titles or [p.stem for p in paths], strict=True):
+        data = base64.b64encode(path.read_bytes()).decode()
+        figures.append(f'<figure style="display:inline-block; margin:0 1em 1em 0">'
+                       f'<img src="data:image/png;base64,{data}" alt="{html.escape(title)}">'
+                       f"<figcaption>{html.escape(title)}</figcaption></figure>")  # fmt: skip
+    display(HTML("".join(figures)))
 
 
-def show_image(path: Path | str, title: str = "", width: float = 6.0) -> None:
-    show_images([path], [title or Path(path).stem], width=width)
+def show_image(path: Path | str, title: str = "") -> None:
+    show_images([path], [title or Path(path).stem])
 
 
 def class_grid(images: Sequence, classes: Sequence[str], path: Path | str, title: str = "") -> Path:
@@ -102,7 +104,6 @@ def show_epochs(
     run_path: Path | str,
     epochs: Sequence[int],
     pattern: str = "sample_{epoch}.png",
-    width: float = 4.5,
 ) -> None:
     """Show the images ``pattern`` of ``epochs`` of a run folder side by side, titled by epoch.
 
@@ -112,7 +113,7 @@ def show_epochs(
         print(f"{Path(run_path).name}: no epoch completed, no images to show")
         return
     paths = [Path(run_path) / pattern.format(epoch=e) for e in epochs]
-    show_images(paths, [f"epoch {e}" for e in epochs], width=width)
+    show_images(paths, [f"epoch {e}" for e in epochs])
 
 
 def quality_curves(run: Run, name: str = "quality_curves.png") -> Path | None:
