@@ -37,12 +37,17 @@ def execute(name: str, out: Path, **parameters: Any) -> nbformat.NotebookNode:
 
 
 def outputs(nb: nbformat.NotebookNode, kind: str) -> list[Any]:
-    """All outputs of the code cells: ``kind`` is 'image/png', 'text/markdown' or 'text'."""
+    """All outputs of the code cells: ``kind`` is 'image/png', 'text/markdown', 'text', or
+    'figures' (each output that shows images: a PNG, or saved PNGs embedded in HTML)."""
     found = []
     for cell in nb.cells:
         for out in cell.get("outputs", []):
+            data = out.get("data", {})
             if kind == "text" and out.get("output_type") == "stream":
                 found.append(out["text"])
+            elif kind == "figures" and ("image/png" in data
+                                        or "data:image/png" in data.get("text/html", "")):
+                found.append(data)
             elif kind in out.get("data", {}):
                 found.append(out["data"][kind])
     return found

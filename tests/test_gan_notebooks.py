@@ -37,7 +37,7 @@ def run(name: str, tmp_path: Path, **parameters) -> tuple[str, int]:
         for output in cell.get("outputs", []):
             assert output.output_type != "error", output
     text = outputs(nb, "text") + outputs(nb, "text/markdown")
-    return "\n".join(text), len(outputs(nb, "image/png"))
+    return "\n".join(text), len(outputs(nb, "figures"))
 
 
 @pytest.mark.slow

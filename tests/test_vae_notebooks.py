@@ -26,7 +26,7 @@ def test_vae_notebook_executes_and_shows_its_results(tmp_path, name, dataset, pa
     assert metrics["status"] == "complete" and len(metrics["epochs"]) == 2
     assert metrics["config"]["dataset"] == dataset
     assert metrics["config"]["batch_size"] == parameters.get("batch_size", 128)
-    assert len(outputs(nb, "image/png")) == 3  # reconstructions, loss curves, samples
+    assert len(outputs(nb, "figures")) == 3  # reconstructions, loss curves, samples
     text = "".join(outputs(nb, "text"))
     assert f"run folder: {run_dir}" in text and "status: complete" in text
     markdown = outputs(nb, "text/markdown")
