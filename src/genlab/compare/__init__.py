@@ -23,6 +23,7 @@ The notebook ``5.6_vae_vs_gan.ipynb`` calls, in order:
 
 from genlab.compare.figures import comparison_figure, histogram_figure
 from genlab.compare.runs import (
+    CGAN_POINT,
     GAN_POINT,
     MODELS,
     QUICK_EVAL_SAMPLES,
@@ -61,6 +62,7 @@ __all__ = [
     "COLUMNS",
     "CORNER",
     "DARK",
+    "CGAN_POINT",
     "GAN_POINT",
     "MODELS",
     "QUICK_EVAL_SAMPLES",
