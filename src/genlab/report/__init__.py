@@ -77,9 +77,11 @@ def ablation_markdown(path: Path | None = None, seeds: Path | None = None) -> st
         "sampled with batch statistics. Single runs: differences of a point or two are within "
         "seed-to-seed noise.\n\n" + path.read_text()
     )
-    if seeds.exists():
-        body = seeds.read_text().split("\n", 1)[1]  # without its title
-        text += "\n\n### The weight average over four seeds\n" + body.replace("\n## ", "\n#### ")
+    if seeds.exists():  # its introduction and result; how the result was reached stays there
+        intro, rest = seeds.read_text().split("\n", 1)[1].split("## Result", 1)
+        result = rest.split("## How it was measured")[0]
+        text += (f"\n\n### The weight average over four seeds\n{intro}{result.strip()}\n\n"
+                 f"(`{seeds.relative_to(root).as_posix()}` says how it was measured.)")
     return text
 
 
