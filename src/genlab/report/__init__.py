@@ -117,7 +117,7 @@ def evaluation_markdown(metrics: dict[str, Any]) -> str:
     names = names or [f"digit {i}" for i in range(10)]
     lines = [
         f"Classifier: test accuracy {evaluation['classifier_test_accuracy']:.2%} on "
-        f"{evaluation['dataset']}; its features measure the distances below."
+        f"{evaluation['dataset']}; its features measure the distances that follow."
     ]
     parts = [("samples", "generated samples")]
     if "reconstructions" in evaluation:
