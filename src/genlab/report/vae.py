@@ -72,8 +72,8 @@ def answer_4_2(metrics: Metrics | None) -> str:
     lines = [
         f"- **First versus last epoch.** Test loss {first['test_loss']:.2f} nats per image after "
         f"epoch 1, {last['test_loss']:.2f} after epoch {last['epoch']}: {drop:.2f} lower "
-        f"({drop / first['test_loss']:.1%}). The reconstruction grids of epoch 1 and the last epoch show the same test "
-        "images at both epochs; the loss is what measures how far they are from the originals.",
+        f"({drop / first['test_loss']:.1%}). The reconstruction grids of both epochs show the "
+        "same test images; the loss is what measures how far they are from the originals.",
         f"- **When it learned.** Half of that decrease had come by epoch {by}"
         + (f"; {loss_trend_sentence(epochs)}." if len(epochs) >= 4 else "."),
     ]

@@ -164,7 +164,7 @@ def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
             run.save_checkpoint({"epoch": epoch, "trainer": trainer.state_dict(),
                                  "rng": rng_state(trainer.generator)})  # fmt: skip
             if epoch in kept_epochs(epochs):  # a few lines for any length; all in metrics.json
-                bar.write(_summary(record))
+                bar.write(summary_line(record))
         run.update(status="complete", train_seconds=sum(run.series("seconds")))
         run.compact_images()
     except KeyboardInterrupt:
@@ -192,6 +192,8 @@ def train(
         fit(make_trainer(config, device), run, progress=progress)
     elif run.complete:
         run.compact_images()  # a run finished before images were thinned or compacted
+        print(f"reopened the finished run in {run.path.name}/; the epoch lines it printed:")
+        print("\n".join(epoch_lines(run)))
     n = config.eval_samples
     if n and run.status == "complete":
         from genlab.evaluate import evaluate_run, is_current
@@ -201,7 +203,13 @@ def train(
     return run
 
 
-def _summary(record: dict[str, Any]) -> str:
+def epoch_lines(run: Run) -> list[str]:
+    """The epoch lines training printed (``summary_line`` of the kept epochs), from metrics."""
+    kept = kept_epochs(run.config.epochs)
+    return [summary_line(r) for r in run.metrics["epochs"] if r["epoch"] in kept]
+
+
+def summary_line(record: dict[str, Any]) -> str:
     parts = [f"====> Epoch {record['epoch']}"]
     for key, value in record.items():
         if key != "epoch" and isinstance(value, float):
