@@ -19,7 +19,7 @@ import nbformat
 
 from genlab.grids import PROBLEMS, Problem, label
 from genlab.images import save_figure
-from genlab.report import duration, train_seconds
+from genlab.report import capitalize, duration, train_seconds
 from genlab.report.answers import answer_markdown, writeup_table
 from genlab.runs import atomic_write, read_json
 
@@ -187,10 +187,12 @@ def grid_summary(out: Path, problem_id: str) -> Path | None:
 
 def write_site(out: Path) -> Path:
     """Write the grid summaries and ``out/index.html``; return the page's path."""
-    sections = []
+    sections, contents = [], []
     for problem_id, problem in PROBLEMS.items():
         if not (out / problem_id).is_dir():
             continue
+        contents.append(f'<li><a href="#p{problem_id}">{problem_id}: {html.escape(problem.title)}'
+                        f"</a>: {html.escape(finding(answer_markdown(problem_id, out)))}</li>")
         summary = grid_summary(out, problem_id)
         figures = [summary] if summary else []
         figures += [p for p in problem_figures(out, problem_id) if p.exists()]
@@ -204,7 +206,8 @@ def write_site(out: Path) -> Path:
             + "".join(_figure(p, out) for p in figures)
             + f'<div class="cards">{"".join(cards)}</div></section>'
         )
-    page = PAGE.format(sections="\n".join(sections) or "<p>No results yet.</p>")
+    toc = f'<nav id="contents"><h2>Contents</h2><ol>{"".join(contents)}</ol></nav>'
+    page = PAGE.format(sections=toc + "\n".join(sections) if sections else "<p>No results yet.</p>")
     index = out / "index.html"
     atomic_write(index, lambda f: f.write(page.encode()))
     pages = "".join(p.read_text() for p in out.glob("*/*.html"))
@@ -280,6 +283,16 @@ def _card(out: Path, problem_id: str, problem: Problem, name: str) -> str:
             "</div>")  # fmt: skip
 
 
+def finding(answer: str) -> str:
+    """The answer's finding, as plain text: its first sentence, or the sentence of its
+    "In short" bullet where it has one (5.6)."""
+    short = re.search(r"\*\*In short,\*\* (.*)", answer)
+    text = short.group(1) if short else answer.strip().split("\n")[0]
+    text = re.sub(r"^- \*\*[^*]+[.:]\*\*\s*", "", text)  # a bullet's heading
+    text = re.sub(r"[*`]", "", text).lstrip("- ")
+    return capitalize(re.split(r"(?<=\.)\s", text, maxsplit=1)[0])
+
+
 def _rel(path: Path, out: Path) -> str:
     return html.escape(path.relative_to(out).as_posix(), quote=True)
 
@@ -290,13 +303,15 @@ PAGE = """<!doctype html>
 body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 1400px; }}
 .cards {{ display: flex; flex-wrap: wrap; gap: 1em; }}
 .card {{ border: 1px solid #ccc; border-radius: 6px; padding: 0.8em; width: 420px; }}
-.card img {{ width: 100%; image-rendering: pixelated; }}
+.card img {{ max-width: 100%; }}
+nav ol {{ line-height: 1.5; }}
 .card figure {{ margin: 0 0 0.6em 0; }}
 .card figcaption {{ font-size: 0.85em; color: #444; }}
 img.wide {{ width: 100%; }}
 .answer, .writeup {{ max-width: 1100px; line-height: 1.45; }}
-.writeup table {{ border-collapse: collapse; }}
-.writeup td, .writeup th {{ border: 1px solid #ddd; padding: 0.3em 0.5em; vertical-align: top; }}
+.answer table, .writeup table {{ border-collapse: collapse; }}
+.answer td, .answer th, .writeup td, .writeup th {{ border: 1px solid #ddd; padding: 0.3em 0.5em;
+  vertical-align: top; }}
 th {{ text-align: left; padding-right: 1em; font-weight: 600; }}
 td, th {{ font-size: 0.9em; }}
 </style></head><body>

@@ -223,6 +223,13 @@ def answer_5_5(runs: dict[str, Metrics], gans: dict[str, Metrics]) -> str:
                                 "farther from the data than")  # fmt: skip
             text += f", {word} the GAN with equal rates ({gan.text()})"
         lines.append(text + ".")
+    course, course_acc = cgans.get("course"), over_seeds(runs, "5.5", "course",
+                                                         conditional_accuracy)  # fmt: skip
+    if course is not None and course_acc is not None and gan is not None:
+        word = compare_word(course, gan, "closer to the data than", "farther from the data than")
+        lines.insert(0, f"The course's cGAN draws the class it is asked for "
+                        f"{course_acc.mean:.0%} of the time, and its samples are {word} the GAN's "
+                        "(by the distance over seeds in the table).\n")  # fmt: skip
     rows = [_evidence_row(n, "5.5", cgans[n], runs[n]) for n in cgans]
     if gan is not None:
         rows.append(_evidence_row("equal_lr", "5.3", gan, gans["equal_lr"]))
