@@ -17,6 +17,7 @@ import sys
 
 from genlab.config import Config, ConfigError, GANConfig, VAEConfig
 from genlab.data import DATASETS, DataError
+from genlab.device import DeviceError
 from genlab.runs import RunConflictError
 
 MODELS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig}
@@ -43,8 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         from genlab.train import train_run
 
         run = train_run(config, run_dir=args.run_dir, progress=not args.no_progress)
-    except (ConfigError, DataError, RunConflictError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ConfigError, DataError, DeviceError, RunConflictError) as e:  # the user's; a bug
+        print(f"error: {e}", file=sys.stderr)  # anywhere else shows its traceback
         return 2
     print(f"{run.path}: {run.status}")
     return 0 if run.status == "complete" else 1

@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -30,10 +31,12 @@ def param(
     min: float | None = None,
     gt: float | None = None,
     max: float | None = None,
+    lt: float | None = None,
     identity: bool = True,
 ) -> Any:
-    """A config field: its default, a one-line help, and the check its value must pass."""
-    meta = {"help": help, "choices": choices, "min": min, "gt": gt, "max": max,
+    """A config field: its default, a one-line help, and the check its value must pass (a
+    float is always finite)."""
+    meta = {"help": help, "choices": choices, "min": min, "gt": gt, "max": max, "lt": lt,
             "identity": identity}  # fmt: skip
     return field(default=default, metadata=meta)
 
@@ -69,6 +72,10 @@ class Config:
                     f"{self.model} parameter {f.name}={value!r} must be of type {kind.__name__}"
                 )
             if kind is float:
+                if not math.isfinite(value):  # NaN would pass every comparison below
+                    raise ConfigError(
+                        f"{self.model} parameter {f.name}={value!r} must be a finite number"
+                    )
                 setattr(self, f.name, float(value))
             if meta["choices"] is not None and value not in meta["choices"]:
                 accepted = ", ".join(map(str, meta["choices"]))
@@ -86,6 +93,10 @@ class Config:
             if meta["gt"] is not None and not value > meta["gt"]:
                 raise ConfigError(
                     f"{self.model} parameter {f.name}={value!r} must be > {meta['gt']}"
+                )
+            if meta["lt"] is not None and not value < meta["lt"]:
+                raise ConfigError(
+                    f"{self.model} parameter {f.name}={value!r} must be < {meta['lt']}"
                 )
 
     @classmethod
@@ -156,7 +167,7 @@ class VAEConfig(Config):
     lr: float = param(1e-3, "Adam learning rate", gt=0)
     latent_dim: int = param(20, "size of the latent code z", min=1)
     hidden_dim: int = param(400, "size of the hidden layer of encoder and decoder", min=1)
-    seed: int = param(1, "random seed (weights, shuffling, sampling)")
+    seed: int = param(1, "random seed (weights, shuffling, sampling)", min=0, max=2**32 - 1)
     train_limit: int = param(0, "use only the first N training images (0: all 60,000)", min=0)
     test_limit: int = param(0, "use only the first N test images (0: all 10,000)", min=0)
     eval_samples: int = param(10_000, EVAL_HELP, min=0, identity=False)
@@ -186,20 +197,20 @@ class GANConfig(Config):
     epochs: int = param(40, "number of epochs to train", min=1)
     lr_g: float = param(2e-4, "generator Adam learning rate", gt=0)
     lr_d: float = param(2e-4, "discriminator Adam learning rate", gt=0)
-    beta1: float = param(0.5, "Adam beta1 of both networks", min=0)
+    beta1: float = param(0.5, "Adam beta1 of both networks", min=0, lt=1)
     g_steps: int = param(1, "generator updates per discriminator update", min=1)
     latent_dim: int = param(100, "size of the noise vector z", min=1)
     embed_dim: int = param(10, "size of the label embedding (cGAN only)", min=1)
     d_label: str = param("concat", "how the cGAN's discriminator takes the label",
                          choices=("concat", "projection"))  # fmt: skip
     d_dropout: float = param(0.0, "dropout after each hidden layer of the discriminator",
-                             min=0, max=0.9)  # fmt: skip
+                             min=0, lt=1)  # fmt: skip
     real_target: float = param(1.0, "discriminator's target for real images (<1: smoothing)",
                                gt=0, max=1)  # fmt: skip
     ema_decay: float = param(0.0, "sample from an exponential moving average of the generator's "
                              "weights with this decay per step (0: the generator itself)",
                              min=0, max=0.99999)  # fmt: skip
-    seed: int = param(1, "random seed (weights, shuffling, noise)")
+    seed: int = param(1, "random seed (weights, shuffling, noise)", min=0, max=2**32 - 10_001)
     train_limit: int = param(0, "use only the first N training images (0: all 60,000)", min=0)
     eval_samples: int = param(10_000, EVAL_HELP, min=0, identity=False)
     quality_samples: int = param(2000, "samples for the quality measured during training (0: none)",

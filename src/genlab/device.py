@@ -14,24 +14,28 @@ def _mps_available() -> bool:
     return hasattr(torch.backends, "mps") and torch.backends.mps.is_available()
 
 
+class DeviceError(ValueError):
+    """A device that was asked for and is not there (or contradicts ``no_cuda``)."""
+
+
 def resolve_device(device: str = "auto", no_cuda: bool = False) -> torch.device:
     """The torch device for ``device`` ("auto" | "cpu" | "cuda" | "mps").
 
     ``no_cuda`` is the course's flag: it keeps "auto" off the GPU and refuses "cuda".
     """
     if device not in DEVICES:
-        raise ValueError(f"unknown device {device!r}; accepted: {', '.join(DEVICES)}")
+        raise DeviceError(f"unknown device {device!r}; accepted: {', '.join(DEVICES)}")
     if device == "cuda":
         if no_cuda:
-            raise ValueError("device 'cuda' contradicts no_cuda=True; use device 'cpu' or 'auto'")
+            raise DeviceError("device 'cuda' contradicts no_cuda=True; use device 'cpu' or 'auto'")
         if not torch.cuda.is_available():
-            raise ValueError(
+            raise DeviceError(
                 "device 'cuda' was asked for but no CUDA GPU is available; accepted here: auto, cpu"
             )
         return torch.device("cuda")
     if device == "mps":
         if not _mps_available():
-            raise ValueError(
+            raise DeviceError(
                 "device 'mps' was asked for but MPS is not available; accepted here: auto, cpu"
             )
         return torch.device("mps")

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import nbformat
 import yaml
 
+from genlab.config import ConfigError
 from genlab.grids import PROBLEMS, QUICK_MAX_EPOCHS, QUICK_OVERRIDES
 from genlab.runs import repo_root
 
@@ -112,10 +113,20 @@ def plan(
             for target in ("", problem, f"{problem}/{name}"):
                 params.update((sets or {}).get(target, {}))
             point.parameters = params
+            if spec.model:  # a bad value (from --set) fails here, before anything is written
+                check_parameters(problem, params)
             points.append(point)
             if not quick:  # --quick keeps one seed
                 replicas += extra_seeds(point)
     return points + replicas  # the points' own runs (the pictures shown) first
+
+
+def check_parameters(problem: str, params: dict[str, Any]) -> None:
+    """Build the config the notebook would build from ``params`` (its parameters cell, then
+    the injected values, then ``overrides``); raises ``ConfigError`` naming a bad value."""
+    spec = PROBLEMS[problem]
+    cls = type(spec.notebook_defaults())
+    cls.from_values({**spec.notebook_defaults().to_dict(), **params})
 
 
 def extra_seeds(point: Point) -> list[Point]:
@@ -360,7 +371,10 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         parser.error(str(e))
     out = (args.out or repo_root() / ("results-quick" if args.quick else "results")).resolve()
-    points = plan(out, args.only, args.quick, args.no_cuda, sets)
+    try:
+        points = plan(out, args.only, args.quick, args.no_cuda, sets)
+    except ConfigError as e:
+        parser.error(str(e))
     if args.no_train:
         untrained = [p for p in points if PROBLEMS[p.problem].model and not has_finished_run(p)]
         for point in untrained:

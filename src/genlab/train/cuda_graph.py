@@ -26,6 +26,8 @@ from collections.abc import Callable
 
 import torch
 
+from genlab.device import DeviceError
+
 WARMUP = 2
 
 Step = Callable[[torch.Tensor], torch.Tensor]
@@ -67,7 +69,7 @@ class CUDAGraphStep:
 def use_cuda_graph(setting: str, device: torch.device) -> bool:
     """Whether ``setting`` ("auto" | "on" | "off") captures the step on ``device``."""
     if setting == "on" and device.type != "cuda":
-        raise ValueError(
+        raise DeviceError(
             f"cuda_graph='on' needs a CUDA device, but training runs on {device.type}; "
             "accepted here: auto, off"
         )

@@ -1,0 +1,122 @@
+"""Every parameter of every config is checked before anything is written: generated bad values
+through the config, the command line and ``./run_all.sh --set``, and good values still pass."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from genlab import ConfigError, GANConfig, VAEConfig, cli
+from genlab.config import _kind
+from genlab.pipeline import plan
+
+CONFIGS = (VAEConfig, GANConfig)
+FIELDS = [(cls, f) for cls in CONFIGS for f in cls.fields()]
+
+
+def invalid_values(f) -> st.SearchStrategy:
+    """Values no check of field ``f`` accepts."""
+    kind, meta = _kind(f), f.metadata
+    wrong_type = st.one_of(st.text(max_size=5), st.lists(st.integers(), max_size=2))
+    if kind is bool:
+        return st.one_of(wrong_type, st.integers(0, 5), st.floats(allow_nan=True))
+    if meta["choices"]:
+        return st.one_of(st.integers(), st.text(max_size=8).filter(
+            lambda v: v not in meta["choices"]))  # fmt: skip
+    if kind is str:
+        return st.one_of(st.integers(), st.booleans())
+    bad = [wrong_type, st.booleans()]
+    low = meta["min"] if meta["min"] is not None else meta["gt"]
+    high = meta["max"] if meta["max"] is not None else meta["lt"]
+    if kind is int:
+        if low is not None:
+            bad.append(st.integers(max_value=math.ceil(low) - 1))
+        if high is not None:
+            bad.append(st.integers(min_value=math.floor(high) + 1))
+    else:
+        if low is not None:  # below a min, or at or below a gt
+            bad.append(st.floats(max_value=low, exclude_max=meta["gt"] is None, allow_nan=False))
+        if high is not None:  # above a max, or at or above an lt
+            bad.append(st.floats(min_value=high, exclude_min=meta["lt"] is None,
+                                 allow_nan=False))  # fmt: skip
+    if kind is float:
+        bad.append(st.sampled_from([math.nan, math.inf, -math.inf]))
+    else:
+        bad.append(st.floats(allow_nan=False).filter(lambda v: v != int(v) if math.isfinite(v)
+                                                     else True))  # fmt: skip
+    return st.one_of(bad)
+
+
+@st.composite
+def bad_parameter(draw):
+    cls, f = draw(st.sampled_from(FIELDS))
+    value = draw(invalid_values(f))
+    if _kind(f) is int and isinstance(value, float) and value.is_integer():
+        value += 0.5  # an integral float would still be rejected, but say so plainly
+    return cls, f.name, value
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bad_parameter())
+def test_a_generated_bad_value_is_refused_with_its_name(case):
+    cls, name, value = case
+    with pytest.raises(ConfigError, match=rf"parameter {name}="):
+        cls(**{name: value})
+
+
+@settings(max_examples=120, deadline=None)
+@given(bad_parameter().filter(lambda c: c[0] is GANConfig and not isinstance(c[2], list)))
+def test_the_command_line_exits_2_and_writes_nothing(tmp_path_factory, case):
+    _, name, value = case
+    # on a command line every value is text: "5" is a good epochs (the config test has it)
+    kind = _kind(next(f for f in GANConfig.fields() if f.name == name))
+    assume(not isinstance(value, str) or kind is str)
+    run_dir = tmp_path_factory.mktemp("cli") / "run"
+    flag = "--" + name.replace("_", "-")
+    if isinstance(value, bool):
+        argv = [flag if value else f"--no-{name.replace('_', '-')}"]
+    else:
+        argv = [f"{flag}={value}"]
+    with pytest.raises(SystemExit) if isinstance(value, bool) else _returns(2) as code:
+        code.value = cli.main(["gan", *argv, "--run-dir", str(run_dir)])
+    assert not run_dir.exists()
+
+
+class _returns:
+    """A context for a call that either returns ``expected`` or exits with it (argparse)."""
+
+    def __init__(self, expected: int):
+        self.expected, self.value = expected, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, _):
+        if kind is SystemExit:
+            assert error.code == self.expected
+            return True
+        assert self.value == self.expected
+        return False
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bad_parameter().filter(lambda c: c[0] is GANConfig))
+def test_run_all_set_refuses_before_anything_is_written(tmp_path_factory, case):
+    _, name, value = case
+    out = tmp_path_factory.mktemp("set") / "results"
+    with pytest.raises(ConfigError, match=rf"parameter {name}="):
+        plan(out, ["5.3"], sets={"": {name: value}})
+    assert not out.exists()
+
+
+@settings(max_examples=60, deadline=None)
+@given(lr=st.floats(min_value=1e-8, max_value=10.0), beta1=st.floats(0.0, 0.999),
+       dropout=st.floats(0.0, 0.99), seed=st.integers(0, 2**32 - 10_001))  # fmt: skip
+def test_good_values_still_pass(lr, beta1, dropout, seed):
+    config = GANConfig(lr_g=lr, lr_d=lr, beta1=beta1, d_dropout=dropout, seed=seed)
+    assert config.lr_g == lr and config.seed == seed
+    assert plan(Path("/nonexistent"), ["5.3"], sets={"": {"lr_g": lr, "beta1": beta1}})
