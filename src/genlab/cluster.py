@@ -22,7 +22,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import tarfile
 import tempfile
 import time
@@ -44,6 +43,7 @@ from genlab.pipeline import (
     papermill_command,
     portable,
     repo_root,
+    run_logged,
 )
 
 RETRIES_ENV = "GENLAB_RAY_RETRIES"  # how often Ray retries a point whose worker died
@@ -357,12 +357,10 @@ def papermill(task: PointTask, scratch: Path, executed: Path, log: Path) -> int:
     parameters = local_parameters(task, scratch)
     cmd, env = papermill_command(task.notebook, str(executed.relative_to(scratch)), parameters,
                                  task.threads)  # fmt: skip
-    with open(log, "w") as f:
-        done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=scratch,
-                              preexec_fn=_die_with_parent)  # fmt: skip
+    returncode = run_logged(cmd, env, scratch, log, preexec_fn=_die_with_parent)
     if executed.exists() and parameters != task.parameters:
         restore_parameters(executed, task.parameters, task.output_path)
-    return done.returncode
+    return returncode
 
 
 def local_parameters(task: PointTask, scratch: Path) -> dict[str, Any]:

@@ -219,10 +219,9 @@ def execute(point: Point, threads: int, force: bool) -> Outcome:
     root, notebook = repo_root(), point.source_notebook
     output = portable(point.notebook, root)
     cmd, env = papermill_command(notebook, output, point.parameters, threads)
-    with open(point.log, "w") as log:
-        done = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root)
+    returncode = run_logged(cmd, env, root, point.log)
     seconds = time.monotonic() - t0
-    status = "done" if done.returncode == 0 else "failed"
+    status = "done" if returncode == 0 else "failed"
     detail = "" if status == "done" else _last_error(point.log)
     print(f"[{status}] {point.label}  {seconds:.0f} s  {detail}".rstrip(), flush=True)
     return Outcome(point, status, seconds, detail)
@@ -238,6 +237,23 @@ def papermill_command(notebook: str, output: str, parameters: dict[str, Any],
            "--log-output", "--no-progress-bar"]  # fmt: skip
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
     return cmd, env
+
+
+# printed by every kernel papermill starts (over loopback): harmless here, noise in the logs
+HARMLESS = ("Kernel is running over TCP without encryption",)
+
+
+def run_logged(cmd: list[str], env: dict[str, str], cwd: Path, log: Path, **popen: Any) -> int:
+    """Run ``cmd``, its output and errors written to ``log`` as they come, less the known
+    harmless lines (``HARMLESS``); its exit status."""
+    with open(log, "w") as f, subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
+                                               stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                               **popen) as proc:  # fmt: skip
+        for line in proc.stdout:
+            if not any(text in line for text in HARMLESS):
+                f.write(line)
+                f.flush()
+    return proc.returncode
 
 
 def _last_error(log: Path) -> str:
