@@ -74,17 +74,12 @@ def _answer(problem: str, runs: Runs) -> str:
     if problem == "4.2":
         return answer_4_2(runs["4.2"].get("default"))
     if problem == "4.3":
-        return answer_4_3(_all_points(runs, "4.3"))
+        return answer_4_3(runs["4.3"])
     if problem == "5.3":
-        return answer_5_3(_all_points(runs, "5.3"))
+        return answer_5_3(runs["5.3"])
     if problem == "5.5":
         return answer_5_5(runs["5.5"], runs["5.3"])
     return comparison_answer(runs.get("5.6", {}).get("rows"))
-
-
-def _all_points(runs: Runs, problem: str) -> dict[str, Any]:
-    """Every grid point, an empty record for the ones not run, so answers count them."""
-    return {point: runs[problem].get(point, {}) for point in PROBLEMS[problem].points}
 
 
 def comparison_answer(rows: list[dict[str, Any]] | None) -> str:

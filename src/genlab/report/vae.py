@@ -134,8 +134,13 @@ def answer_4_3(runs: dict[str, Metrics]) -> str:
     if len(tens) > 1 and all(not differ(losses[a], losses[b]) for a in tens for b in tens):
         note = "\n\nAt 10 epochs the three batch sizes are indistinguishable at 3 seeds."
     elif len(tens) > 1:
-        note = ("\n\nAt 10 epochs, in order of test loss: "
+        apart = all(differ(losses[a], losses[b]) for a, b in zip(tens, tens[1:], strict=False))
+        note = ("\n\nAt 10 epochs, in order of test loss"
+                + (", each range over seeds apart from the next: " if apart else ": ")
                 + ", ".join(f"{label('4.3', n)} {losses[n].text('.2f')}" for n in tens) + ".")
+        if apart and [runs[n]["config"]["batch_size"] for n in tens] == sorted(
+                runs[n]["config"]["batch_size"] for n in tens):  # fmt: skip
+            note += " The smaller the batch, the more Adam steps in the same 10 epochs."
     borrowed_note = (f" Points with one seed are given the widest range of the 3-seed points "
                      f"({borrowed:.2f} nats).") if borrowed else ""
     return (f"{lead}{note}{borrowed_note}\n\n" + "\n".join(rows) +
