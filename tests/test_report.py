@@ -79,9 +79,14 @@ def test_two_settings_differ_only_when_their_ranges_over_seeds_do_not_overlap():
     assert rules.differ(low, high) and rules.differ(high, low)
     touching = rules.Spread((12.0, 13.0))
     assert not rules.differ(low, touching)
-    # one seed: it borrows the width of the nearest setting with seeds, centred on its value
+    # one seed: it borrows the width of the setting with seeds it is compared with (2 here),
+    # centred on its value, else a given width
     one = rules.Spread((13.0,))
-    assert rules.differ(low, one) and not rules.differ(low, one, borrowed=2.01)
+    assert not rules.differ(low, one) and rules.differ(low, rules.Spread((13.01,)))
+    alone = rules.Spread((14.0,))
+    assert rules.differ(one, alone) and not rules.differ(one, alone, borrowed=2.01)
+    padded = rules.with_borrowed_ranges({"a": low, "b": alone})["b"]
+    assert padded.pad == 1.0 and not rules.differ(padded, rules.Spread((15.0,)))
     assert rules.compare_word(low, high, "below", "above") == "below"
     assert rules.compare_word(low, touching, "below", "above") == "indistinguishable from"
     assert low.text() == "11.0 (10.0-12.0, 3 seeds)" and one.text() == "13.0 (1 seed)"

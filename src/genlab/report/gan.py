@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from genlab.data import FASHION_CLASSES
 from genlab.grids import PROBLEMS, label
 from genlab.report import capitalize, duration, over_seeds, train_seconds
 from genlab.report.rules import (
+    AT_CHANCE,
     Spread,
     balanced,
     compare_word,
@@ -20,6 +22,7 @@ from genlab.report.rules import (
     gan_distance,
     trend_sentence,
     variety_words,
+    with_borrowed_ranges,
 )
 
 Metrics = dict[str, Any]
@@ -150,13 +153,14 @@ def _quality_text(q: dict[str, Any]) -> str:
 
 
 def distances(runs: dict[str, Metrics], problem: str) -> dict[str, Spread]:
-    """Each grid point's distance (``rules.gan_distance``) over its finished seeds."""
+    """Each grid point's distance (``rules.gan_distance``) over its finished seeds; a one-seed
+    point borrows the widest range of the problem's points with seeds."""
     out = {}
     for point in PROBLEMS[problem].points:
         spread = over_seeds(runs, problem, point, gan_distance)
         if spread is not None:
             out[point] = spread
-    return out
+    return with_borrowed_ranges(out)
 
 
 def closest(spreads: dict[str, Spread]) -> list[str]:
@@ -170,9 +174,16 @@ def _evidence_row(name: str, problem: str, spread: Spread, m: Metrics) -> str:
     last, q = m["epochs"][-1], final_quality(m) or {}
     shares = q.get("class_histogram") or [float("nan")]
     fd = q.get("frechet_distance", float("nan"))
+    top = max(range(len(shares)), key=shares.__getitem__)
     return (f"| {label(problem, name)} | {spread.text()} | {fd:.1f} | {q.get('classes_covered')} "
-            f"({min(shares):.0%}-{max(shares):.0%}) | {last['d_real']:.2f} / {last['d_fake']:.2f}"
-            f" | {game_state(last)} |")  # fmt: skip
+            f"({min(shares):.0%}-{max(shares):.0%}; most often {FASHION_CLASSES[top]}) "
+            f"| {last['d_real']:.2f} / {last['d_fake']:.2f} | {game_state(last)} |")  # fmt: skip
+
+
+def at_chance(m: Metrics) -> bool:
+    """D(x) and D(G(z)) within ``AT_CHANCE`` of 1/2 at every epoch."""
+    return all(abs(e["d_real"] - 0.5) <= AT_CHANCE and abs(e["d_fake"] - 0.5) <= AT_CHANCE
+               for e in m["epochs"])  # fmt: skip
 
 
 EVIDENCE_HEAD = ("| setting | distance over seeds: mean (range) | seed 1: 10,000 samples, last "
@@ -197,6 +208,16 @@ def answer_5_3(runs: dict[str, Metrics]) -> str:
     if rest:
         lead += " Farther, by ranges that do not overlap the closest setting's: " + ", ".join(
             f"{label('5.3', n)}" for n in rest) + "."
+    for name in spreads:
+        if at_chance(runs[name]):
+            e = runs[name]["epochs"]
+            lead += (f" With {label('5.3', name)}, D(x) and D(G(z)) stayed within {AT_CHANCE} of "
+                     f"1/2 from epoch 1 to {e[-1]['epoch']} (seed 1; discriminator loss "
+                     f"{min(x['discriminator_loss'] for x in e):.3f}-"
+                     f"{max(x['discriminator_loss'] for x in e):.3f}, ln 2 = 0.693): the "
+                     "discriminator sits at chance although its weights change at every step "
+                     "(a test checks this): three generator steps per discriminator step "
+                     "keep it there.")  # fmt: skip
     rows = [_evidence_row(n, "5.3", spreads[n], runs[n]) for n in spreads]
     missing = [label("5.3", n) for n in PROBLEMS["5.3"].points if n not in spreads]
     note = f"\n\nNot finished yet: {', '.join(missing)}." if missing else ""
@@ -228,7 +249,7 @@ def answer_5_5(runs: dict[str, Metrics], gans: dict[str, Metrics]) -> str:
     if course is not None and course_acc is not None and gan is not None:
         word = compare_word(course, gan, "closer to the data than", "farther from the data than")
         lines.insert(0, f"The course's cGAN draws the class it is asked for "
-                        f"{course_acc.mean:.0%} of the time, and its samples are {word} the GAN's "
+                        f"{course_acc.mean:.1%} of the time, and its samples are {word} the GAN's "
                         "(by the distance over seeds in the table).\n")  # fmt: skip
     rows = [_evidence_row(n, "5.5", cgans[n], runs[n]) for n in cgans]
     if gan is not None:

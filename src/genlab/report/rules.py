@@ -28,6 +28,7 @@ VARIETY_LOW = 0.6  # below: less varied than the data; at or above: about as var
 TREND_FLAT = 0.05  # a change over the second half below 5% of the series' level is flat
 VAE_LOSS_FLAT = 0.005  # the VAE's test loss: below 0.5% (about 0.5 to 1.2 nats) is flat
 BALANCED = 0.15  # D(x) and D(G(z)) within 0.5 +- 0.15
+AT_CHANCE = 0.02  # D(x) and D(G(z)) within 0.02 of 1/2 at every epoch: "at chance throughout"
 LAST_EPOCHS = 5  # a GAN's distance: the median of its last 5 per-epoch measurements
 NEAR_ZERO = 0.1  # a loss "near 0" / "always 0": below 0.1 nats per image
 VERY_HIGH = 1.5  # a generator loss "very high": above 1.5 times that of equal rates
@@ -105,6 +106,7 @@ class Spread:
     """One setting's statistic over its seeds."""
 
     values: tuple[float, ...]
+    pad: float = 0.0  # a one-seed setting: half the range width it borrows (``differ``)
 
     @property
     def mean(self) -> float:
@@ -125,20 +127,33 @@ class Spread:
     def text(self, fmt: str = ".1f") -> str:
         """"12.1 (11.7-13.0, 3 seeds)", or "12.1 (1 seed)"; ``fmt`` formats each number."""
         if len(self.values) == 1:
-            return f"{self.mean:{fmt}} (1 seed)"
+            borrowed = f", range +-{self.pad:{fmt}} borrowed" if self.pad else ""
+            return f"{self.mean:{fmt}} (1 seed{borrowed})"
         return f"{self.mean:{fmt}} ({self.lo:{fmt}}-{self.hi:{fmt}}, {len(self.values)} seeds)"
 
 
 def differ(a: Spread, b: Spread, borrowed: float = 0.0) -> bool:
     """Whether the ranges over seeds of ``a`` and ``b`` do not overlap. A one-seed setting's
-    range is its value +- half of ``borrowed``, the width of the nearest setting with seeds."""
+    range is its value +- half the width it borrows: the other setting's, when that has seeds,
+    else ``borrowed`` or its own ``pad`` (the widest of its problem's, ``with_borrowed_ranges``)."""
 
-    def bounds(s: Spread) -> tuple[float, float]:
-        pad = borrowed / 2 if len(s.values) == 1 else 0.0
+    def bounds(s: Spread, other: Spread) -> tuple[float, float]:
+        pad = 0.0
+        if len(s.values) == 1:
+            pad = max(s.pad, borrowed / 2, other.width / 2 if len(other.values) > 1 else 0.0)
         return s.lo - pad, s.hi + pad
 
-    (a_lo, a_hi), (b_lo, b_hi) = bounds(a), bounds(b)
+    (a_lo, a_hi), (b_lo, b_hi) = bounds(a, b), bounds(b, a)
     return a_hi < b_lo or b_hi < a_lo
+
+
+def with_borrowed_ranges(spreads: dict[str, Spread]) -> dict[str, Spread]:
+    """The one-seed spreads given half the widest range of the settings with seeds."""
+    widths = [s.width for s in spreads.values() if len(s.values) > 1]
+    if not widths:
+        return spreads
+    return {n: Spread(s.values, max(widths) / 2) if len(s.values) == 1 else s
+            for n, s in spreads.items()}  # fmt: skip
 
 
 def compare_word(a: Spread, b: Spread, lower: str, higher: str, borrowed: float = 0.0) -> str:

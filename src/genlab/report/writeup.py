@@ -218,7 +218,7 @@ def gan_three_classes(runs: Runs) -> tuple[str, str]:
                          lambda m: (final_quality(m) or {}).get("classes_covered"))  # fmt: skip
     if covered is None:
         raise Missing("5.3/equal_lr")
-    text = f"classes covered by the GAN with equal rates: {covered.text('.0f')}"
+    text = f"classes covered by the GAN with equal rates: {covered.text('.1f')}"
     return text, AGREE if covered.hi <= 3 else DISAGREE if covered.lo > 3 else CANNOT_TELL
 
 
