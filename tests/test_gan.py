@@ -256,6 +256,17 @@ def test_an_absurd_learning_rate_diverges_cleanly(tmp_path):
     assert "DIVERGED" in observations(metrics)[0]
 
 
+def test_a_finite_but_exploding_loss_ends_the_run_diverged(tmp_path):
+    """lr = 1e6: losses of 1e19 and more, all finite. The run stops within two epochs."""
+    run = train_gan(GANConfig(epochs=3, lr_g=1e6, lr_d=1e6, **TINY), run_dir=tmp_path / "run",
+                    progress=False)  # fmt: skip
+    metrics = load_metrics(run.path)
+    assert metrics["status"] == "diverged" and metrics["diverged"]["epoch"] <= 2
+    assert "epoch mean loss above 10000" in metrics["diverged"]["reason"]
+    assert all(math.isfinite(v) for v in metrics["diverged"]["losses"].values())
+    assert "DIVERGED: epoch mean loss above" in observations(metrics)[0]
+
+
 @pytest.mark.slow
 def test_divergence_in_a_later_epoch_keeps_the_earlier_ones(tmp_path, monkeypatch):
     original = GANTrainer.train_step

@@ -82,7 +82,8 @@ def observations(metrics: Metrics) -> list[str]:
         d = metrics["diverged"]
         losses = ", ".join(f"{k} = {v}" for k, v in d["losses"].items())
         lines.append(
-            f"The {what} DIVERGED: a loss became NaN or infinite at epoch {d['epoch']}, "
+            f"The {what} DIVERGED: {d.get('reason', 'a loss became NaN or infinite')} at epoch "
+            f"{d['epoch']}, "
             f"batch {d['batch']} ({losses}); the run stopped there and kept the "
             f"{len(epochs)} epoch(s) completed before."
         )

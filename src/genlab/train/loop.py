@@ -15,6 +15,10 @@ from genlab.device import resolve_device
 from genlab.runs import Run, kept_epochs, rng_state, set_rng_state
 from genlab.train.cuda_graph import use_cuda_graph
 
+# an epoch's mean loss beyond this many nats per image has exploded: about 18 times the VAE's
+# loss at initialisation (784 ln 2 = 543) and 10^4 times a GAN's (its losses stay near ln 2)
+EXPLODED = 1e4
+
 
 class Diverged(Exception):
     """A loss became NaN or infinite; ``batch`` is 1-based within the epoch."""
@@ -154,6 +158,14 @@ def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
                 return run
             seconds = time.perf_counter() - t0
             bar.flush()
+            exploded = {k: v for k, v in record.items()
+                        if k.endswith("_loss") and abs(v) > EXPLODED}  # fmt: skip
+            if exploded:  # finite, but no longer training anything: stop like a NaN
+                run.update(status="diverged", diverged={
+                    "epoch": epoch, "batch": trainer.batches_per_epoch, "losses": exploded,
+                    "reason": f"epoch mean loss above {EXPLODED:g} nats per image"})  # fmt: skip
+                bar.write(f"{run.path.name}: diverged at epoch {epoch} (exploding loss)")
+                return run
             # wall time depends on what shared the machine: the load beside it says how much
             record = {"epoch": epoch, **record, "seconds": seconds,
                       "images_per_second": trainer.images_per_epoch / seconds,
