@@ -242,12 +242,13 @@ def _figure(path: Path, out: Path) -> str:
 def card_images(problem: Problem, run_dir: Path, metrics: dict[str, Any] | None) -> list[Path]:
     """The images a grid point's card shows: first and last epoch where the course asks for
     both (the VAE's reconstructions), else the key image; then the loss curves."""
+    if not problem.model:
+        return []  # 5.6: its figures stand full width under its answer, once
     last = len(metrics["epochs"]) if metrics and metrics.get("epochs") else 0
     names = [problem.key_image.format(last=last)]
     if problem.model == "vae" and last > 1:
         names = [problem.key_image.format(last=1)] + names
-    if problem.model:
-        names.append("loss_curves.png")
+    names.append("loss_curves.png")
     return [run_dir / n for n in names if (run_dir / n).exists()]
 
 
@@ -307,7 +308,7 @@ body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 1400px; }}
 nav ol {{ line-height: 1.5; }}
 .card figure {{ margin: 0 0 0.6em 0; }}
 .card figcaption {{ font-size: 0.85em; color: #444; }}
-img.wide {{ width: 100%; }}
+img.wide {{ max-width: 100%; }}
 .answer, .writeup {{ max-width: 1100px; line-height: 1.45; }}
 .answer table, .writeup table {{ border-collapse: collapse; }}
 .answer td, .answer th, .writeup td, .writeup th {{ border: 1px solid #ddd; padding: 0.3em 0.5em;
