@@ -95,7 +95,9 @@ def test_two_settings_differ_only_when_their_ranges_over_seeds_do_not_overlap():
 def test_a_gan_distance_is_the_median_of_its_last_five_measurements():
     m = with_distances(gan_metrics(losses=[0.9] * 7), [50.0, 40.0, 13.0, 11.0, 30.0, 12.0, 10.0])
     assert rules.gan_distance(m) == 12.0  # median of 13, 11, 30, 12, 10: not the last (10)
-    assert rules.gan_distance(with_distances(gan_metrics(losses=[0.9] * 4), [1.0] * 4)) is None
+    short = with_distances(gan_metrics(losses=[0.9] * 3), [3.0, 1.0, 2.0])
+    assert rules.gan_distance(short) == 2.0  # a shorter run: the median of all it measured
+    assert rules.gan_distance(gan_metrics(losses=[0.9] * 3)) is None
 
 
 # --- one run's observations --------------------------------------------------------------------

@@ -93,12 +93,10 @@ def balanced(d_real: float, d_fake: float) -> bool:
 
 def gan_distance(metrics: dict[str, Any]) -> float | None:
     """The run's distance: the median of its last ``LAST_EPOCHS`` per-epoch Fréchet distances
-    (None for a run that measured fewer)."""
+    (of all of them in a shorter run; None when none was measured)."""
     measured = [e["quality"]["frechet_distance"] for e in metrics.get("epochs", [])
                 if "quality" in e]  # fmt: skip
-    if len(measured) < LAST_EPOCHS:
-        return None
-    return statistics.median(measured[-LAST_EPOCHS:])
+    return statistics.median(measured[-LAST_EPOCHS:]) if measured else None
 
 
 @dataclass(frozen=True)

@@ -141,6 +141,9 @@ def answer_4_3(runs: dict[str, Metrics]) -> str:
         if apart and [runs[n]["config"]["batch_size"] for n in tens] == sorted(
                 runs[n]["config"]["batch_size"] for n in tens):  # fmt: skip
             note += " The smaller the batch, the more Adam steps in the same 10 epochs."
+    missing = [label("4.3", n) for n in PROBLEMS["4.3"].points if n not in losses]
+    if missing:
+        note += f"\n\nNot finished yet: {', '.join(missing)}."
     borrowed_note = (f" Points with one seed are given the widest range of the 3-seed points "
                      f"({borrowed:.2f} nats).") if borrowed else ""
     return (f"{lead}{note}{borrowed_note}\n\n" + "\n".join(rows) +
