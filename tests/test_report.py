@@ -318,3 +318,9 @@ def test_the_parameters_table_renders_as_one_row_per_field():
     html = mistune.html(config_table(GANConfig()))
     assert html.count("<tr>") == len(GANConfig.fields()) + 1  # a bare | in a help line broke it
     assert "auto | cpu | cuda | mps" in html
+
+
+@pytest.mark.parametrize("problem", ["4.2", "4.3", "5.3", "5.5", "5.6"])
+def test_every_claim_of_a_problem_with_no_finished_run_cannot_be_told(problem):
+    empty = {"4.2": {}, "4.3": {}, "5.3": {}, "5.5": {}}  # as problem_runs reads an empty folder
+    assert {verdict for _, _, verdict in judged(problem, empty)} == {CANNOT_TELL}

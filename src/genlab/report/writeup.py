@@ -91,7 +91,7 @@ def _top(q: dict[str, Any], k: int = 3) -> list[str]:
 
 
 def defaults(runs: Runs) -> tuple[str, str]:
-    c = runs["4.2"]["default"]["config"]
+    c = _run(runs, "4.2", "default")["config"]
     ours = {k: c[k] for k in ("batch_size", "epochs", "seed", "log_interval", "no_cuda")}
     course = {"batch_size": 128, "epochs": 10, "seed": 1, "log_interval": 10, "no_cuda": False}
     text = ", ".join(f"{k} {v}" for k, v in ours.items())
