@@ -18,7 +18,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -197,7 +196,7 @@ def is_stale(point: Point) -> bool:
     and the problems it compares with) changed after the notebook was written."""
     if point.source == EXTRA_SEED_NOTEBOOK:
         return False  # it quotes its own run only
-    written = started(point.notebook)
+    written = point.notebook.stat().st_mtime
     for problem in PROBLEMS[point.problem].reads(point.problem):
         for name in PROBLEMS[problem].run_names():
             if (problem, name) == (point.problem, point.name):
@@ -207,16 +206,6 @@ def is_stale(point: Point) -> bool:
                 if path.exists() and path.stat().st_mtime > written:
                     return True
     return False
-
-
-def started(notebook: Path) -> float:
-    """When papermill started executing ``notebook`` (a run changed after that may be missing
-    from its answer, even if the file was written later); else the file's modification time."""
-    try:
-        meta = nbformat.read(notebook, as_version=4).metadata.get("papermill", {})
-        return datetime.fromisoformat(meta["start_time"]).timestamp()
-    except (KeyError, TypeError, ValueError):
-        return notebook.stat().st_mtime
 
 
 def execute(point: Point, threads: int, force: bool) -> Outcome:
