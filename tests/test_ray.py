@@ -30,7 +30,7 @@ from genlab.pipeline import plan
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"
 POINTS = ["--quick", "--only", "4.2", "5.5"]
-TIMING = ("seconds", "per_second", "updated", "evaluated", "created")  # not figures
+TIMING = ("seconds", "per_second", "updated", "evaluated", "created", "load")  # not figures
 
 
 def run_all(*args: str, script: bool = False) -> subprocess.CompletedProcess:
