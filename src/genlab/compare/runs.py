@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from genlab.config import Config, VAEConfig
+from genlab.config import Config
 from genlab.grids import GAN_SETTINGS, PROBLEMS
 from genlab.runs import CHECKPOINT, Run, load_metrics, read_json, repo_root
 
@@ -64,16 +64,6 @@ class Source:
         return f"{self.model:4} {self.label:16} {self.action}: {self.run.path} ({done}{note})"
 
 
-def _train(config: Config, run_dir: Path, progress: bool) -> Run:
-    if isinstance(config, VAEConfig):
-        from genlab.train.vae import train_vae
-
-        return train_vae(config, run_dir=run_dir, progress=progress)
-    from genlab.train.gan import train_gan
-
-    return train_gan(config, run_dir=run_dir, progress=progress)
-
-
 def open_point(problem: str, point: str, run_dir: Path, config: Config,
                progress: bool = True) -> Source:  # fmt: skip
     """Reuse, resume or train the run folder ``run_dir`` of a grid point whose config is
@@ -99,7 +89,9 @@ def open_point(problem: str, point: str, run_dir: Path, config: Config,
     if run.complete or run.status == "diverged":
         return Source(model, problem, point, run, "reused", note)
     action = "resumed" if (run_dir / CHECKPOINT).exists() else "trained"
-    run = _train(config, run_dir, progress)
+    from genlab.train import train_run
+
+    run = train_run(config, run_dir, progress)
     return Source(model, problem, point, run, action, note)
 
 
