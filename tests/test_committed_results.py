@@ -155,3 +155,42 @@ def test_the_write_up_comparison_verdicts_follow_the_ranges_over_seeds():
     expected = ("agree" if below(fd["equal_lr"], course) else
                 "disagree" if below(course, fd["equal_lr"]) else "cannot tell")
     assert clear == expected, (course, fd["equal_lr"])
+
+
+def committed_evaluations() -> list[tuple[str, dict]]:
+    """(run folder, its recorded evaluation) of every committed run that has one."""
+    found = []
+    for path in sorted(RESULTS.glob("*/**/metrics.json")):
+        record = json.loads(path.read_text()).get("evaluation")
+        if record:
+            found.append((str(path.parent.relative_to(RESULTS)), record))
+    return found
+
+
+def test_every_committed_run_was_measured_with_the_shipped_classifier():
+    """Distances from different classifiers are not comparable: one set of weights for all."""
+    import torch
+
+    from genlab.evaluate.classifier import SHIPPED
+
+    evaluations = committed_evaluations()
+    assert evaluations, "no committed run records an evaluation"
+    for run, record in evaluations:
+        shipped = SHIPPED / record["classifier_file"]
+        assert shipped.exists(), f"{run}: measured with {record['classifier_file']}, not shipped"
+        accuracy = torch.load(shipped, weights_only=True)["record"]["test_accuracy"]
+        assert record["classifier_test_accuracy"] == accuracy, run
+
+
+@pytest.mark.slow
+def test_the_reference_distances_of_every_committed_run_are_the_shipped_classifiers():
+    """The reference distances depend on the classifier alone: a fingerprint of its weights."""
+    from genlab.evaluate import reference_distances
+
+    for run, record in committed_evaluations():
+        for kind in ("samples", "reconstructions"):
+            if kind in record:
+                refs = record[kind]["reference_distances"]
+                now = reference_distances(record["dataset"], refs["n_train"], "cpu")
+                for key in ("train_vs_test", "noise_vs_test"):
+                    assert now[key] == pytest.approx(refs[key], rel=1e-9), (run, kind, key)

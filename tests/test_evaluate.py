@@ -14,6 +14,7 @@ import torch
 from genlab import evaluate as ev
 from genlab.config import GANConfig, VAEConfig
 from genlab.data import DATASETS, load
+from genlab.evaluate import classifier
 from genlab.runs import load_metrics, read_json
 
 # --- pieces without a classifier (the fast tier) ----------------------------------------------
@@ -260,3 +261,28 @@ def test_evaluate_run_without_checkpoint(tmp_path):
     run.update()
     with pytest.raises(FileNotFoundError, match="checkpoint"):
         ev.evaluate_run(run.path)
+
+
+def test_the_shipped_classifier_replaces_one_trained_here(tmp_path, monkeypatch):
+    monkeypatch.setenv("GENLAB_DATA", str(tmp_path))
+    path = ev.classifier_path("fashion-mnist", tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"weights trained on another machine")
+    path.with_suffix(".json").write_text('{"reference_distances": {"10": {}}}')
+    clf = ev.load_classifier("fashion-mnist", "cpu", tmp_path, verbose=False)
+    shipped = classifier.SHIPPED / path.name
+    assert path.read_bytes() == shipped.read_bytes()
+    assert "reference_distances" not in read_json(path.with_suffix(".json"))  # measured with it
+    assert clf.record["test_accuracy"] >= ev.ACCURACY_BAR["fashion-mnist"]
+
+
+def test_damaged_shipped_weights_are_refused(tmp_path, monkeypatch):
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    name = ev.classifier_path("mnist", tmp_path).name
+    (weights / name).write_bytes(b"a git-lfs pointer, say")
+    (weights / "SHA256SUMS").write_text(f"{'0' * 64}  {name}\n")
+    monkeypatch.setattr(classifier, "SHIPPED", weights)
+    with pytest.raises(OSError, match="damaged"):
+        ev.load_classifier("mnist", "cpu", tmp_path / "data", verbose=False)
+    assert not (tmp_path / "data" / "classifiers" / name).exists()
