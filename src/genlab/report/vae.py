@@ -104,18 +104,21 @@ def answer_4_3(runs: dict[str, Metrics]) -> str:
     seeded = [v.width for v in losses.values() if len(v.values) > 1]
     borrowed = max(seeded, default=0.0)  # a one-seed point's range: the widest seeded one
     ranked = sorted(losses, key=lambda n: losses[n].mean)
+    # a point's cost is its config's: any finished seed tells it (seed 1 may still be training)
+    config_of = {n: runs[n] if n in runs else next(runs[r] for r in PROBLEMS["4.3"].replicas(n)
+                                                   if r in runs) for n in ranked}  # fmt: skip
     best = ranked[0]
     tied = [n for n in ranked if not differ(losses[n], losses[best], borrowed)]
     lead = (f"**{label('4.3', best)}** reconstructs best (lowest test loss)"
             + (", apart from every other setting." if tied == [best] else
                ", indistinguishable from " + ", ".join(label("4.3", n) for n in tied[1:]) + "."))
     if len(tied) > 1:
-        cheapest = min(tied, key=lambda n: optimizer_steps(runs[n]))
+        cheapest = min(tied, key=lambda n: optimizer_steps(config_of[n]))
         lead += (f" The cheapest of them is {label('4.3', cheapest)}: "
-                 f"{optimizer_steps(runs[cheapest]):,} Adam steps.")  # fmt: skip
+                 f"{optimizer_steps(config_of[cheapest]):,} Adam steps.")  # fmt: skip
     elif len(ranked) > 1:
         runner = ranked[1]
-        ratio = optimizer_steps(runs[best]) / optimizer_steps(runs[runner])
+        ratio = optimizer_steps(config_of[best]) / optimizer_steps(config_of[runner])
         lead += (f" It costs {ratio:.1f} times the Adam steps of the runner-up, "
                  f"{label('4.3', runner)}, for {losses[runner].mean - losses[best].mean:.2f} "
                  "nats less per image.")  # fmt: skip
@@ -123,13 +126,15 @@ def answer_4_3(runs: dict[str, Metrics]) -> str:
             "reconstruction Fréchet distance | seed 1: training time (load) |",
             "| --- | --- | --- | --- | --- |"]  # fmt: skip
     for name in ranked:
-        m, rec = runs[name], reconstruction_distance(runs[name])
-        load = [e["load_1min"] for e in m["epochs"] if "load_1min" in e]
-        rows.append(
-            f"| {label('4.3', name)} | {losses[name].text('.2f')} | {optimizer_steps(m):,} "
-            f"| {'' if rec is None else f'{rec:.1f}'} | {duration(train_seconds(m))} on "
-            f"{m.get('device', '?')}" + (f" (load {max(load):.1f})" if load else "") + " |")
-    tens = [n for n in ranked if runs[n]["config"]["epochs"] == 10]
+        m = runs.get(name)
+        rec = reconstruction_distance(m) if m else None
+        load = [e["load_1min"] for e in m["epochs"] if "load_1min" in e] if m else []
+        time = (f"{duration(train_seconds(m))} on {m.get('device', '?')}"
+                + (f" (load {max(load):.1f})" if load else "")) if m else "–"  # fmt: skip
+        rows.append(f"| {label('4.3', name)} | {losses[name].text('.2f')} | "
+                    f"{optimizer_steps(config_of[name]):,} | {'–' if rec is None else f'{rec:.1f}'}"
+                    f" | {time} |")  # fmt: skip
+    tens = [n for n in ranked if config_of[n]["config"]["epochs"] == 10]
     note = ""
     if len(tens) > 1 and all(not differ(losses[a], losses[b]) for a in tens for b in tens):
         note = "\n\nAt 10 epochs the three batch sizes are indistinguishable at 3 seeds."
@@ -138,13 +143,13 @@ def answer_4_3(runs: dict[str, Metrics]) -> str:
         note = ("\n\nAt 10 epochs, in order of test loss"
                 + (", each range over seeds apart from the next: " if apart else ": ")
                 + ", ".join(f"{label('4.3', n)} {losses[n].text('.2f')}" for n in tens) + ".")
-        if apart and [runs[n]["config"]["batch_size"] for n in tens] == sorted(
-                runs[n]["config"]["batch_size"] for n in tens):  # fmt: skip
+        if apart and [config_of[n]["config"]["batch_size"] for n in tens] == sorted(
+                config_of[n]["config"]["batch_size"] for n in tens):  # fmt: skip
             note += " The smaller the batch, the more Adam steps in the same 10 epochs."
     missing = [label("4.3", n) for n in PROBLEMS["4.3"].points if n not in losses]
     if missing:
         note += f"\n\nNot finished yet: {', '.join(missing)}."
-    borrowed_note = (f" Points with one seed are given the widest range of the 3-seed points "
+    borrowed_note = (f" Points with one seed are given the widest range of the points with seeds "
                      f"({borrowed:.2f} nats).") if borrowed else ""
     return (f"{lead}{note}{borrowed_note}\n\n" + "\n".join(rows) +
             "\n\nTraining times depend on what shared the machine (the 1-minute load "
