@@ -12,6 +12,7 @@ from genlab.grids import GAN_SETTINGS, PROBLEMS
 from genlab.runs import CHECKPOINT, Run, load_metrics, read_json, repo_root
 
 VAE_POINT = "bs64_ep50"  # the 4.3 point closest to the GANs (batch size 64, 40 epochs)
+VAE_SEEDED_POINT = "bs64_ep10"  # the nearest VAE point with seeds: VAE_POINT borrows its range
 GAN_POINT = "equal_lr"  # the GAN the VAE and the cGAN are compared with first
 QUICK_EVAL_SAMPLES = 512  # at most this many images per metric with quick=True
 CGAN_POINT = "improved"  # the cGAN compared (its variant is named wherever it is shown)

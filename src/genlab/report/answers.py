@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 from genlab.grids import PROBLEMS
 from genlab.report.gan import answer_5_3, answer_5_5
@@ -79,16 +78,17 @@ def _answer(problem: str, runs: Runs) -> str:
         return answer_5_3(runs["5.3"])
     if problem == "5.5":
         return answer_5_5(runs["5.5"], runs["5.3"])
-    return comparison_answer(runs.get("5.6", {}).get("rows"))
+    return comparison_answer(runs)
 
 
-def comparison_answer(rows: list[dict[str, Any]] | None) -> str:
+def comparison_answer(runs: Runs) -> str:
+    rows = runs.get("5.6", {}).get("rows")
     if not rows:
         return "The 5.6 comparison has not been made yet."
     from genlab.compare import Row
     from genlab.report.comparison import answer_markdown
 
-    return answer_markdown([Row(**r) for r in rows])
+    return answer_markdown([Row(**r) for r in rows], runs)
 
 
 def writeup_table(problem: str, results: str | Path, current: str | Path | None = None) -> str:

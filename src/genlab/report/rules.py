@@ -11,6 +11,14 @@
   **distance**: the median of a run's last ``LAST_EPOCHS`` per-epoch Fréchet distances (each
   from the same 2,000 samples of fixed noise), never the last epoch alone, which swings by
   several points. A setting's distance is the mean over its seeds, with their range.
+- **closer to the data** between models without per-epoch measurements (the VAE against the
+  GANs, 5.6) is the **last-epoch distance**: the Fréchet distance of 10,000 samples of the last
+  epoch (``last_epoch_distance``), over seeds like the distance.
+- **smoother / more abrupt / as sharp as real images** is the mean difference between
+  neighbouring pixels against the real images': more than ``SHARPNESS_BAND`` below, above, or
+  within. It counts detail and speckle alike, so it never tells them apart.
+- **grey corners** is a share of near-black corner pixels more than ``BACKGROUND_NEAR`` below
+  the real images'.
 - two settings **differ** only when their ranges over seeds do not overlap (``differ``);
   otherwise they are **indistinguishable** at that many seeds, and a claim that rests on the
   difference "cannot tell". A setting with one seed borrows the width of the range of the
@@ -34,6 +42,7 @@ NEAR_ZERO = 0.1  # a loss "near 0" / "always 0": below 0.1 nats per image
 VERY_HIGH = 1.5  # a generator loss "very high": above 1.5 times that of equal rates
 MATCHING = 0.5  # conditional accuracy above which samples "match their labels"
 BACKGROUND_NEAR = 0.03  # a share of near-black corner pixels within 3 points of the data's
+SHARPNESS_BAND = 0.15  # neighbour difference within 15% of the real images': "as sharp as"
 
 
 def variety_words(variety: float) -> str:
@@ -97,6 +106,12 @@ def gan_distance(metrics: dict[str, Any]) -> float | None:
     measured = [e["quality"]["frechet_distance"] for e in metrics.get("epochs", [])
                 if "quality" in e]  # fmt: skip
     return statistics.median(measured[-LAST_EPOCHS:]) if measured else None
+
+
+def last_epoch_distance(metrics: dict[str, Any]) -> float | None:
+    """The Fréchet distance of the run's evaluation (10,000 samples of its last epoch)."""
+    evaluation = metrics.get("evaluation") or {}
+    return evaluation.get("samples", {}).get("frechet_distance")
 
 
 @dataclass(frozen=True)
