@@ -292,7 +292,8 @@ def test_the_notebook_trains_what_is_missing_then_compares(tmp_path, one_thread)
         assert f"`{label}` (trained)" in markdown
     assert "| **VAE** |" in markdown and "| **cGAN** |" in markdown
     assert "| **real images** |" in markdown and "Fréchet distance" in markdown
-    assert "**Closeness to the real images.**" in markdown and "**Control by label.**" in markdown
+    assert "Closest to the data by the last-epoch distance" in markdown
+    assert "Only the cGAN can be asked for a class" in markdown
     assert len(outputs(nb, "image/png")) == 2  # the side-by-side figure, the histograms
     assert (out / "comparison.png").exists() and (out / "class_histograms.png").exists()
     assert len(read_json(out / "comparison.json")) == 9  # 2 references, VAE x 2, GAN x 4, cGAN
@@ -303,3 +304,13 @@ def test_the_notebook_trains_what_is_missing_then_compares(tmp_path, one_thread)
     sources = compare.locate(tmp_path, quick=True, progress=False)
     assert [s.action for s in sources] == ["reused"] * 6
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
+
+    # measured with the runs' own sample count, the rows are recorded in each run's
+    # metrics.json, so a clone without checkpoints (git keeps none) gets the same rows back
+    measured = compare.measure(sources, 512, "cpu")
+    for path in stamps:
+        path.unlink()
+    assert compare.measure(sources, 512, "cpu") == measured
+    with pytest.raises(AssertionError):  # another sample count cannot be read back
+        rows = compare.measure(sources, 256, "cpu")
+        assert all("no checkpoint" not in r.note for r in rows)

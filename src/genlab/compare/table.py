@@ -19,6 +19,7 @@ from genlab.evaluate import (
     coverage,
     evaluate_run,
     gan_images,
+    is_current,
     load_classifier,
     load_generator,
     load_vae,
@@ -160,26 +161,44 @@ def source_rows(source: Source, n: int, device: str = "auto") -> list[Row]:
         note=source.note,
     )
     rows = [row]
-    if not (source.run.path / CHECKPOINT).exists():
-        row.note = "; ".join(filter(None, [row.note, "not evaluated: no epoch finished"]))
-        return rows
     try:
-        # cached in metrics.json; one the run recorded with another n is left as it is
-        before = metrics.get("evaluation") or {}
-        write = before.get("n", n) == n
-        evaluation = evaluate_run(source.run.path, n=n, device=device, write=write)
-        samples, recons = run_images(source.run.path, n, device)
+        evaluation, stats = _measured(source.run.path, n, device)
     except (OSError, NotImplementedError, ValueError, RuntimeError, KeyError) as e:
         row.note = "; ".join(filter(None, [row.note, f"not evaluated: {type(e).__name__}: {e}"]))
         return rows
     row.add_metrics(evaluation["samples"])
-    row.add_stats(image_stats(samples))
-    if recons is not None and "reconstructions" in evaluation:
+    row.add_stats(stats["samples"])
+    if "reconstructions" in evaluation and "reconstructions" in stats:
         recon = dataclasses.replace(row, model="VAE reconstructions", histogram=None)
         recon.add_metrics(evaluation["reconstructions"])
-        recon.add_stats(image_stats(recons))
+        recon.add_stats(stats["reconstructions"])
         rows.append(recon)
     return rows
+
+
+def _measured(run_dir: Path, n: int, device: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The run's evaluation and the image statistics of the same samples, measured from its
+    checkpoint and recorded in its ``metrics.json`` (``evaluation.image_stats``), or read back
+    from there when the checkpoint is gone (git keeps no checkpoints: a fresh clone)."""
+    recorded = load_metrics(run_dir).get("evaluation") or {}
+    if not (run_dir / CHECKPOINT).exists():
+        stats = recorded.get("image_stats", {})
+        if is_current(recorded, n) and stats.get("n") == n:
+            return recorded, stats
+        raise FileNotFoundError(f"no checkpoint in {run_dir.name}/ and no recorded measurement "
+                                f"of {n} samples: train the run again to measure it")  # fmt: skip
+    # one recorded with another n is left as it is
+    write = recorded.get("n", n) == n
+    evaluation = evaluate_run(run_dir, n=n, device=device, write=write)
+    samples, recons = run_images(run_dir, n, device)
+    stats = {"n": n, "samples": image_stats(samples)}
+    if recons is not None:
+        stats["reconstructions"] = image_stats(recons)
+    if write:
+        metrics = load_metrics(run_dir)
+        metrics["evaluation"] = {**evaluation, "image_stats": stats}
+        write_json(run_dir / "metrics.json", metrics)
+    return evaluation, stats
 
 
 def reference_rows(dataset: str, n: int, device: str = "auto") -> list[Row]:
