@@ -311,6 +311,5 @@ def test_the_notebook_trains_what_is_missing_then_compares(tmp_path, one_thread)
     for path in stamps:
         path.unlink()
     assert compare.measure(sources, 512, "cpu") == measured
-    with pytest.raises(AssertionError):  # another sample count cannot be read back
-        rows = compare.measure(sources, 256, "cpu")
-        assert all("no checkpoint" not in r.note for r in rows)
+    rows = compare.measure(sources, 256, "cpu")  # another sample count cannot be read back
+    assert all("no checkpoint" in r.note for r in rows if r.run)
