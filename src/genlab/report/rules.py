@@ -1,28 +1,7 @@
 """The statistics behind the words: each word a sentence may use, and the number that decides it.
 
-- **variety** is the within-class variety (``genlab.evaluate``): the mean distance between two
-  samples of one class in the classifier's features, over the same for real images of that
-  class, averaged over classes. Never the spread across all samples, which mixes classes.
-- a **trend** is the least-squares slope over the second half of training, never a mean or a
-  first-versus-last difference: a loss that rose early and then settled is "flat".
-- **balanced** means D(x) and D(G(z)) both within ``BALANCED`` of 1/2: the discriminator cannot
-  tell the generated images from real ones. It says nothing about how the samples look.
-- **closer to the data / clearer / less clear / best** (of GAN samples) is one statistic, the
-  **distance**: the median of a run's last ``LAST_EPOCHS`` per-epoch Fréchet distances (each
-  from the same 2,000 samples of fixed noise), never the last epoch alone, which swings by
-  several points. A setting's distance is the mean over its seeds, with their range.
-- **closer to the data** between models without per-epoch measurements (the VAE against the
-  GANs, 5.6) is the **last-epoch distance**: the Fréchet distance of 10,000 samples of the last
-  epoch (``last_epoch_distance``), over seeds like the distance.
-- **smoother / more abrupt / as sharp as real images** is the mean difference between
-  neighbouring pixels against the real images': more than ``SHARPNESS_BAND`` below, above, or
-  within. It counts detail and speckle alike, so it never tells them apart.
-- **grey corners** is a share of near-black corner pixels more than ``BACKGROUND_NEAR`` below
-  the real images'.
-- two settings **differ** only when their ranges over seeds do not overlap (``differ``);
-  otherwise they are **indistinguishable** at that many seeds, and a claim that rests on the
-  difference "cannot tell". A setting with one seed borrows the width of the range of the
-  nearest setting that has several.
+``GLOSSARY`` defines each word once, with its thresholds (the constants below); every notebook
+and ``index.html`` end with it (``glossary_markdown``), so no answer repeats a definition.
 """
 
 from __future__ import annotations
@@ -43,6 +22,43 @@ VERY_HIGH = 1.5  # a generator loss "very high": above 1.5 times that of equal r
 MATCHING = 0.5  # conditional accuracy above which samples "match their labels"
 BACKGROUND_NEAR = 0.03  # a share of near-black corner pixels within 3 points of the data's
 SHARPNESS_BAND = 0.15  # neighbour difference within 15% of the real images': "as sharp as"
+
+
+GLOSSARY = (
+    ("distance", "how close GAN samples are to the data; the statistic behind \"closer\", "
+     "\"clearer\", \"fuzzy\" and \"best\": the median of a run's last "
+     f"{LAST_EPOCHS} per-epoch Fréchet distances (each of the same 2,000 samples of fixed "
+     "noise, in the features of the project's classifier), never the last epoch alone, which "
+     "swings by several points. A setting's distance is the mean over its seeds, with their "
+     "range."),
+    ("last-epoch distance", "the Fréchet distance of 10,000 samples after the last epoch; it "
+     "compares models without per-epoch measurements (the VAE against the GANs, 5.6)."),
+    ("differ / indistinguishable", "two settings differ only when their ranges over seeds do "
+     "not overlap; otherwise they are indistinguishable at that many seeds, and a write-up "
+     "claim resting on the difference gets \"cannot tell\". A one-seed setting borrows the "
+     "range width of the nearest setting with seeds."),
+    ("variety", "the within-class variety: the mean distance between two samples of one class "
+     "in the classifier's features, over the same for real images of that class, averaged "
+     f"over classes (1: as varied as the data; below {VARIETY_LOW}: less varied; below "
+     f"{VARIETY_COLLAPSED}: nearly one image per class)."),
+    ("balanced", f"D(x) and D(G(z)) both within {BALANCED} of 1/2: the discriminator cannot "
+     "tell generated images from real ones. It says nothing about how the samples look. "
+     f"\"At chance throughout\": within {AT_CHANCE} of 1/2 at every epoch."),
+    ("trend", "the least-squares slope over the second half of training; \"flat\" when the "
+     f"change it implies is below {TREND_FLAT:.0%} of the series' level."),
+    ("sharpness", "the mean difference between neighbouring pixels, against the real images': "
+     f"more than {SHARPNESS_BAND:.0%} below is smoother (blurred), above is more abrupt "
+     "(detail or speckle, which it cannot tell apart)."),
+    ("grey corners", "a share of near-black pixels in the four image corners more than "
+     f"{BACKGROUND_NEAR:.0%} below the real images'."),
+    ("conditional accuracy", "the share of a cGAN's samples the classifier assigns to the "
+     f"class asked for; above {MATCHING:.0%}: the samples match their labels."),
+)  # fmt: skip
+
+
+def glossary_markdown() -> str:
+    """The words of the answers and what decides each, once (the end of each page)."""
+    return "**Glossary.**\n\n" + "\n".join(f"- **{word}**: {text}" for word, text in GLOSSARY)
 
 
 def variety_words(variety: float) -> str:
