@@ -181,6 +181,26 @@ def _evidence_row(name: str, problem: str, spread: Spread, m: Metrics) -> str:
             f"| {last['d_real']:.2f} / {last['d_fake']:.2f} | {game_state(last)} |")  # fmt: skip
 
 
+def _setting_line(name: str, problem: str, m: Metrics) -> str:
+    """What one setting's pictures show: the classes its seed-1 samples show most often and
+    their variety, and a discriminator at chance throughout, when it was."""
+    q = final_quality(m) or {}
+    shares = q.get("class_histogram") or []
+    top = sorted(range(len(shares)), key=lambda i: -shares[i])[:3]
+    drawn = ", ".join(f"{FASHION_CLASSES[i]} {shares[i]:.0%}" for i in top)
+    text = f"**{label(problem, name)}**: seed 1 draws {drawn or 'no measured class'} most often"
+    if q.get("within_class_variety") is not None:
+        text += (f"; {variety_words(q['within_class_variety'])} (variety "
+                 f"{q['within_class_variety']:.2f})")  # fmt: skip
+    if at_chance(m):
+        losses = [x["discriminator_loss"] for x in m["epochs"]]
+        text += (f"; D(x) and D(G(z)) at chance throughout (discriminator loss "
+                 f"{min(losses):.3f}-{max(losses):.3f}, ln 2 = 0.693) although the "
+                 "discriminator learns at every step (a test checks this): each of its steps is "
+                 "followed by three of the generator's")  # fmt: skip
+    return text + "."
+
+
 def at_chance(m: Metrics) -> bool:
     """D(x) and D(G(z)) within ``AT_CHANCE`` of 1/2 at every epoch."""
     return all(abs(e["d_real"] - 0.5) <= AT_CHANCE and abs(e["d_fake"] - 0.5) <= AT_CHANCE
@@ -209,16 +229,9 @@ def answer_5_3(runs: dict[str, Metrics]) -> str:
     if rest:
         lead += " Farther, by ranges that do not overlap the closest setting's: " + ", ".join(
             f"{label('5.3', n)}" for n in rest) + "."
-    for name in spreads:
-        if at_chance(runs[name]):
-            e = runs[name]["epochs"]
-            lead += (f" With {label('5.3', name)}, D(x) and D(G(z)) stayed within {AT_CHANCE} of "
-                     f"1/2 from epoch 1 to {e[-1]['epoch']} (seed 1; discriminator loss "
-                     f"{min(x['discriminator_loss'] for x in e):.3f}-"
-                     f"{max(x['discriminator_loss'] for x in e):.3f}, ln 2 = 0.693): the "
-                     "discriminator sits at chance although its weights change at every step "
-                     "(a test checks this): three generator steps per discriminator step "
-                     "keep it there.")  # fmt: skip
+    lines = [f"- {_setting_line(n, '5.3', runs[n])}"
+             for n in sorted(spreads, key=lambda n: spreads[n].mean)]  # fmt: skip
+    lead += "\n\n" + "\n".join(lines)
     rows = [_evidence_row(n, "5.3", spreads[n], runs[n]) for n in spreads]
     missing = [label("5.3", n) for n in PROBLEMS["5.3"].points if n not in spreads]
     note = f"\n\nNot finished yet: {', '.join(missing)}." if missing else ""
@@ -237,9 +250,8 @@ def answer_5_5(runs: dict[str, Metrics], gans: dict[str, Metrics]) -> str:
             lines.append(f"- **{label('5.5', variant)}**: not finished yet.")
             continue
         acc = over_seeds(runs, "5.5", variant, conditional_accuracy)
-        text = (f"- **{label('5.5', variant)}**: conditional accuracy (the share of samples the "
-                f"classifier assigns to the class asked for) {acc.text('.1%') if acc else '?'}; "
-                f"distance {cgans[variant].text()}")  # fmt: skip
+        text = (f"- **{label('5.5', variant)}**: conditional accuracy "
+                f"{acc.text('.1%') if acc else '?'}; distance {cgans[variant].text()}")
         if gan is not None:
             word = compare_word(cgans[variant], gan, "closer to the data than",
                                 "farther from the data than")  # fmt: skip
