@@ -194,3 +194,39 @@ def test_the_reference_distances_of_every_committed_run_are_the_shipped_classifi
                 now = reference_distances(record["dataset"], refs["n_train"], "cpu")
                 for key in ("train_vs_test", "noise_vs_test"):
                     assert now[key] == pytest.approx(refs[key], rel=1e-9), (run, kind, key)
+
+
+def last_epoch_distance(metrics: dict) -> float:
+    return metrics["evaluation"]["samples"]["frechet_distance"]
+
+
+def test_the_5_5_answer_places_each_cgan_against_the_gan_by_the_ranges_over_seeds():
+    shown = shown_markdown("5.5", "course")
+    gan = seed_values("5.3", "equal_lr", median_of_last_five)
+    for variant in PROBLEMS["5.5"].points:
+        cgan = seed_values("5.5", variant, median_of_last_five)
+        head = f"- **{label('5.5', variant)}"
+        line = next(ln for ln in shown.splitlines() if ln.startswith(head))
+        word = ("closer to the data than" if below(cgan, gan) else
+                "farther from the data than" if below(gan, cgan) else "indistinguishable from")
+        assert f", {word} the GAN with equal rates" in line, (variant, cgan, gan)
+
+
+def test_the_5_6_answer_orders_the_models_by_the_ranges_over_seeds():
+    from genlab.compare import CGAN_POINT, GAN_POINT, VAE_POINT, VAE_SEEDED_POINT
+
+    shown = shown_markdown("5.6", "comparison")
+    chain = next(p for p in shown.split("\n\n") if p.startswith("Closest to the data"))
+    models = {"the VAE": ("4.3", VAE_POINT), "the GAN": ("5.3", GAN_POINT),
+              "the cGAN": ("5.5", CGAN_POINT)}  # fmt: skip
+    ranges = {m: seed_values(p, point, last_epoch_distance) for m, (p, point) in models.items()}
+    seeded = seed_values("4.3", VAE_SEEDED_POINT, last_epoch_distance)
+    assert len(ranges["the VAE"]) == 1 and len(seeded) == 3
+    w = max(seeded) - min(seeded)  # the VAE's one seed borrows this width
+    order = sorted(ranges, key=lambda m: statistics.fmean(ranges[m]))
+    steps = chain.split("; ")
+    assert steps[0].startswith(f"Closest to the data by the last-epoch distance: {order[0]} ")
+    for before, model, step in zip(order, order[1:], steps[1:], strict=True):
+        apart = not overlap(ranges[before], ranges[model], w if "VAE" in before + model else 0)
+        assert step.startswith(("then " if apart else "indistinguishable from it, ") + model), (
+            step, ranges)
