@@ -146,13 +146,6 @@ def observations_markdown(metrics: Metrics) -> str:
     return "\n".join(f"- {line}" for line in observations(metrics))
 
 
-def _quality_text(q: dict[str, Any]) -> str:
-    shares = q["class_histogram"]
-    return (f"Fréchet distance {q['frechet_distance']:.1f}, {q['classes_covered']} of 10 classes "
-            f"covered (shares {min(shares):.1%} to {max(shares):.1%}), within-class variety "
-            f"{q['within_class_variety']:.2f}")  # fmt: skip
-
-
 def distances(runs: dict[str, Metrics], problem: str) -> dict[str, Spread]:
     """Each grid point's distance (``rules.gan_distance``) over its finished seeds; a one-seed
     point borrows the widest range of the problem's points with seeds."""
