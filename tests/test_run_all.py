@@ -249,3 +249,14 @@ def test_no_train_executes_only_points_with_a_finished_run(tmp_path):
     assert len(listed) == len(PROBLEMS["4.3"].run_names()) == 12
     assert "[untrained] 4.3/seeds/bs64_ep10-seed2" in done.stdout
     assert not list(tmp_path.glob("4.3/*.ipynb")) and not (tmp_path / "4.3" / "bs64_ep10").exists()
+
+
+def test_logs_leave_out_the_kernels_known_harmless_lines_and_keep_the_rest(tmp_path):
+    from genlab.pipeline import HARMLESS, run_logged
+
+    lines = [*(f"[IPKernelApp] WARNING | {HARMLESS[0]}. Use IPC", HARMLESS[1]),
+             "Executing Cell 1", "[IPKernelApp] ERROR | Exception in message handler:"]
+    script = "; ".join(f"print({line!r})" for line in lines)
+    log = tmp_path / "point.log"
+    assert run_logged(["python3", "-c", script], {}, tmp_path, log) == 0
+    assert log.read_text().splitlines() == lines[2:]  # a real error stays

@@ -239,8 +239,12 @@ def papermill_command(notebook: str, output: str, parameters: dict[str, Any],
     return cmd, env
 
 
-# printed by every kernel papermill starts (over loopback): harmless here, noise in the logs
-HARMLESS = ("Kernel is running over TCP without encryption",)
+# Known harmless lines, noise in the logs: every kernel papermill starts warns that it runs
+# over TCP (loopback here); and jupyter_client's shutdown_kernel sends SIGINT before its
+# shutdown request, so a kernel that is handling a message at that moment (the notebook has
+# finished) logs "KeyboardInterrupt caught in kernel." as an error, some runs but not others.
+HARMLESS = ("Kernel is running over TCP without encryption",
+            "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.")  # fmt: skip
 
 
 def run_logged(cmd: list[str], env: dict[str, str], cwd: Path, log: Path, **popen: Any) -> int:
