@@ -12,7 +12,7 @@ from typing import Any
 
 from genlab.data import FASHION_CLASSES
 from genlab.grids import PROBLEMS, label
-from genlab.report import capitalize, duration, over_seeds, train_seconds
+from genlab.report import duration, over_seeds, train_seconds
 from genlab.report.rules import (
     AT_CHANCE,
     Spread,
@@ -20,7 +20,9 @@ from genlab.report.rules import (
     compare_word,
     differ,
     gan_distance,
-    trend_sentence,
+    second_half_slope,
+    signed,
+    trend,
     variety_words,
     with_borrowed_ranges,
 )
@@ -62,11 +64,6 @@ def game_state(last: dict[str, Any]) -> str:
         f"{d_real - d_fake:.2f})"
 
 
-def loss_trend(epochs: list[dict[str, Any]], key: str, name: str) -> str:
-    """ "over the second half (epochs a-b) the <name> rose/fell/stayed flat (slope ...)"."""
-    return trend_sentence(epochs, key, name)[0]
-
-
 def observations(metrics: Metrics) -> list[str]:
     """What one GAN or cGAN run shows."""
     config, epochs, status = metrics["config"], metrics["epochs"], metrics["status"]
@@ -101,9 +98,14 @@ def observations(metrics: Metrics) -> list[str]:
         f"generated ones {last['d_fake']:.3f}: {game_state(last)}."
     )
     if len(epochs) >= 4:
-        lines.append(capitalize(loss_trend(epochs, "generator_loss", "generator loss")) + "; "
-                     + loss_trend(epochs, "discriminator_loss", "discriminator loss")[5:]
-                     + ".")  # fmt: skip
+        half = epochs[len(epochs) // 2 :]
+        parts = []
+        for key, name in (("generator_loss", "generator"), ("discriminator_loss", "discriminator")):
+            values = [e[key] for e in epochs]
+            parts.append(f"the {name} loss {trend(values)[0]} (least-squares slope "
+                         f"{signed(second_half_slope(values), 4)} nats per epoch)")  # fmt: skip
+        lines.append(f"Over the second half of training (epochs {half[0]['epoch']}-"
+                     f"{half[-1]['epoch']}) {parts[0]} and {parts[1]}.")  # fmt: skip
     return lines + quality_observations(epochs)
 
 
