@@ -183,13 +183,18 @@ def test_the_template_is_in_the_built_wheel(tmp_path):
     import subprocess
     import sys
 
+    source = tmp_path / "genlab"  # a copy: the build writes build/ and egg-info beside it
+    shutil.copytree(ROOT / "src", source / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, source / name)
     done = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)],
+         "-w", str(tmp_path / "dist"), str(source)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
-    (wheel,) = tmp_path.glob("genlab-*.whl")
+    (wheel,) = (tmp_path / "dist").glob("genlab-*.whl")
     assert "genlab/templates/index.html.j2" in zipfile.ZipFile(wheel).namelist()
 
 
