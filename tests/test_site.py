@@ -177,6 +177,7 @@ def test_the_written_index_shows_every_problem_once_with_its_finding(site):
     assert not re.search(r"\b(above|below)\b", prose)
 
 
+@pytest.mark.slow
 def test_the_template_is_in_the_built_wheel(tmp_path):
     """``pip install .`` (not editable) must carry the template: pyproject's package-data."""
     pytest.importorskip("setuptools")
