@@ -3,19 +3,22 @@
 Everything here is read back from the results folder (executed notebooks, run folders'
 ``metrics.json`` and images); nothing is typed in. Each problem shows its answer and the course
 write-up's claims from the same functions as its notebooks (``genlab.report.answers``), then
-its figures, full width or one click from full size, then one card per grid point.
+its figures, then one card per grid point. This module gathers what the page shows; the page's
+structure and style are in ``templates/index.html.j2``. Every image is shown at its natural
+size, sample grids at twice it (pixelated), and opens alone when clicked.
 """
 
 from __future__ import annotations
 
 import hashlib
-import html
 import os
 import re
+import struct
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from markupsafe import Markup
 
 from genlab.grids import PROBLEMS, Problem, label
 from genlab.images import save_figure
@@ -144,12 +147,22 @@ def notebook_failed(notebook: Path) -> bool:
     return bool(meta.get("exception"))
 
 
+PAGE_WIDTH, SUMMARY_DPI = 1250, 110  # pixels: what index.html has for a figure at 1400 px
+
+
 def grid_summary(out: Path, problem_id: str) -> Path | None:
-    """Every grid point of a problem side by side: key image, headline figures, time."""
+    """Every grid point of a problem side by side: key image, headline figures, time.
+
+    Only where the key images are sample grids: a labelled figure (the cGAN's class grid)
+    drawn again through matplotlib garbles its text, so its cards show it, at natural size."""
     import matplotlib.image as mpimg
     from matplotlib.figure import Figure
 
     problem = PROBLEMS[problem_id]
+    path = out / problem_id / "summary.png"
+    if not is_sample_grid(problem, Path(problem.key_image)):
+        path.unlink(missing_ok=True)  # one an older version wrote
+        return None
     panels = []
     for name in problem.points:
         run_dir = out / problem_id / name
@@ -166,10 +179,10 @@ def grid_summary(out: Path, problem_id: str) -> Path | None:
     wide = images[0].shape[1] > 2 * images[0].shape[0]  # reconstructions: one point per row
     n = len(panels)
     if wide:
-        fig = Figure(figsize=(11, 1.6 * n + 0.6))
+        fig = Figure(figsize=(11, 1.6 * n + 0.6), layout="compressed")
         axes = [fig.add_subplot(n, 1, i + 1) for i in range(n)]
-    else:
-        fig = Figure(figsize=(3.6 * n, 5.6))
+    else:  # at most PAGE_WIDTH pixels wide: index.html shows it at its natural size
+        fig = Figure(figsize=(min(3.6 * n, PAGE_WIDTH / SUMMARY_DPI), 5.6), layout="compressed")
         axes = [fig.add_subplot(1, n, i + 1) for i in range(n)]
     for ax, image, (_, text) in zip(axes, images, panels, strict=True):
         ax.imshow(image, cmap="gray", interpolation="nearest")
@@ -179,35 +192,29 @@ def grid_summary(out: Path, problem_id: str) -> Path | None:
             ax.set_title(text, fontsize=8, loc="left")
         ax.axis("off")
     fig.suptitle(f"{problem_id}: {problem.title}")
-    fig.tight_layout(rect=(0, 0, 1, 0.92))  # the title above the panels' labels, not over them
-    path = out / problem_id / "summary.png"
-    save_figure(fig, path)
+    save_figure(fig, path, dpi=SUMMARY_DPI)
     return path
 
 
 def write_site(out: Path) -> Path:
-    """Write the grid summaries and ``out/index.html``; return the page's path."""
-    sections, contents = [], []
+    """Write the grid summaries and ``out/index.html`` (from ``templates/index.html.j2``);
+    return the page's path."""
+    problems = []
     for problem_id, problem in PROBLEMS.items():
         if not (out / problem_id).is_dir():
             continue
-        contents.append(f'<li><a href="#p{problem_id}">{problem_id}: {html.escape(problem.title)}'
-                        f"</a>: {html.escape(finding(answer_markdown(problem_id, out)))}</li>")
-        summary = grid_summary(out, problem_id)
-        figures = [summary] if summary else []
-        figures += [p for p in problem_figures(out, problem_id) if p.exists()]
-        cards = [_card(out, problem_id, problem, name) for name in problem.points]
-        sections.append(
-            f'<section id="p{problem_id}"><h2>{problem_id}: {html.escape(problem.title)}</h2>'
-            f'<div class="answer" id="answer-{problem_id}"><h3>Answer</h3>'
-            f"{_markdown(answer_markdown(problem_id, out))}</div>"
-            f'<div class="writeup" id="writeup-{problem_id}"><h3>The course write-up says / we '
-            f"measured</h3>{_markdown(writeup_table(problem_id, out))}</div>"
-            + "".join(_figure(p, out) for p in figures)
-            + f'<div class="cards">{"".join(cards)}</div></section>'
-        )
-    toc = f'<nav id="contents"><h2>Contents</h2><ol>{"".join(contents)}</ol></nav>'
-    page = PAGE.format(sections=toc + "\n".join(sections) if sections else "<p>No results yet.</p>")
+        answer = answer_markdown(problem_id, out)
+        figures = [grid_summary(out, problem_id), *problem_figures(out, problem_id)]
+        problems.append({
+            "id": problem_id,
+            "title": problem.title,
+            "finding": finding(answer),
+            "answer": Markup(_markdown(answer)),
+            "writeup": Markup(_markdown(writeup_table(problem_id, out))),
+            "figures": [shown(p, out) for p in figures if p is not None and p.exists()],
+            "cards": [card(out, problem_id, problem, name) for name in problem.points],
+        })  # fmt: skip
+    page = _template().render(problems=problems)
     index = out / "index.html"
     atomic_write(index, lambda f: f.write(page.encode()))
     pages = "".join(p.read_text() for p in out.glob("*/*.html"))
@@ -217,8 +224,16 @@ def write_site(out: Path) -> Path:
     return index
 
 
+def _template():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("genlab"), autoescape=True, undefined=StrictUndefined,
+                      keep_trailing_newline=True)  # fmt: skip
+    return env.get_template("index.html.j2")
+
+
 def problem_figures(out: Path, problem_id: str) -> list[Path]:
-    """Figures of a problem shown full width under its answer (beside the grid summary)."""
+    """Figures of a problem shown under its answer, beside its grid summary."""
     if problem_id == "5.6":
         folder = out / "5.6" / "comparison"
         return [folder / "comparison.png", folder / "class_histograms.png"]
@@ -231,12 +246,20 @@ def _markdown(text: str) -> str:
     return mistune.html(text)
 
 
-def _figure(path: Path, out: Path) -> str:
-    """A full-width figure that opens at full size when clicked."""
-    src = _rel(path, out)
-    return (
-        f'<p><a href="{src}"><img class="wide" src="{src}" alt="{html.escape(path.name)}"></a></p>'
-    )
+def png_size(path: Path) -> tuple[int, int]:
+    """Width and height of a PNG, from its header."""
+    with open(path, "rb") as f:
+        head = f.read(24)
+    return struct.unpack(">II", head[16:24])
+
+
+def shown(path: Path, out: Path, caption: str = "", enlarge: bool = False) -> dict[str, Any]:
+    """An image as the page shows it: at its natural size, or a sample grid at twice it."""
+    width, height = png_size(path)
+    scale = 2 if enlarge else 1
+    return {"src": path.relative_to(out).as_posix(), "alt": path.stem.replace("_", " "),
+            "caption": caption, "width": width * scale, "height": height * scale,
+            "enlarged": enlarge}  # fmt: skip
 
 
 def card_images(problem: Problem, run_dir: Path, metrics: dict[str, Any] | None) -> list[Path]:
@@ -252,6 +275,14 @@ def card_images(problem: Problem, run_dir: Path, metrics: dict[str, Any] | None)
     return [run_dir / n for n in names if (run_dir / n).exists()]
 
 
+def is_sample_grid(problem: Problem, image: Path) -> bool:
+    """A grid of 28 x 28 images as torchvision's ``save_image`` writes it (reconstructions,
+    unconditional samples): small and unlabelled, shown enlarged. The cGAN's labelled class
+    grid is a matplotlib figure with text, shown at its natural size."""
+    labelled = bool(problem.fixed.get("conditional"))
+    return image.name.startswith(("reconstruction_", "sample_")) and not labelled
+
+
 def caption(image: Path) -> str:
     """ "reconstructions, epoch 1", "samples, epoch 40", "loss curves" from an image's name."""
     kind, _, epoch = image.stem.rpartition("_")
@@ -260,7 +291,14 @@ def caption(image: Path) -> str:
     return image.stem.replace("_", " ")
 
 
-def _card(out: Path, problem_id: str, problem: Problem, name: str) -> str:
+# a sample grid at most this tall (the reconstructions' two rows) is shown at twice its size;
+# a taller one (64 samples) at its natural size beside its loss curves: the grid summary
+# shows those of every setting side by side, larger
+ENLARGED_BELOW = 128
+
+
+def card(out: Path, problem_id: str, problem: Problem, name: str) -> dict[str, Any]:
+    """One grid point: its headline figures, images and executed notebook."""
     notebook = out / problem_id / f"{name}.ipynb"
     run_dir = out / problem_id / name
     metrics = point_metrics(run_dir)
@@ -270,18 +308,16 @@ def _card(out: Path, problem_id: str, problem: Problem, name: str) -> str:
         facts = {"status": "not run"}
     elif notebook_failed(notebook):
         facts["notebook"] = "failed (the error is shown in the notebook)"
-    rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in facts.items()
-    )
-    images = "".join(
-        f'<figure><a href="{_rel(p, out)}"><img src="{_rel(p, out)}" alt="{html.escape(p.stem)}" '
-        f'title="click to enlarge"></a><figcaption>{html.escape(caption(p))}</figcaption></figure>'
-        for p in card_images(problem, run_dir, metrics)
-    )
-    link = f'<a href="{_rel(page, out)}">notebook</a>' if page else ""
-    title = html.escape(label(problem_id, name))
-    return (f'<div class="card"><h4>{title}</h4>{images}<table>{rows}</table>{link}'
-            "</div>")  # fmt: skip
+    images = card_images(problem, run_dir, metrics)
+    grids = [p for p in images if is_sample_grid(problem, p)]
+    return {
+        "name": name,
+        "title": label(problem_id, name),
+        "facts": facts,
+        "grids": [shown(p, out, caption(p), png_size(p)[1] <= ENLARGED_BELOW) for p in grids],
+        "plots": [shown(p, out, caption(p)) for p in images if p not in grids],
+        "notebook": page.relative_to(out).as_posix() if page else None,
+    }
 
 
 def finding(answer: str) -> str:
@@ -292,35 +328,3 @@ def finding(answer: str) -> str:
     text = re.sub(r"^- \*\*[^*]+[.:]\*\*\s*", "", text)  # a bullet's heading
     text = re.sub(r"[*`]", "", text).lstrip("- ")
     return capitalize(re.split(r"(?<=\.)\s", text, maxsplit=1)[0])
-
-
-def _rel(path: Path, out: Path) -> str:
-    return html.escape(path.relative_to(out).as_posix(), quote=True)
-
-
-PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>genlab results</title>
-<style>
-body {{ font-family: system-ui, sans-serif; margin: 2em; max-width: 1400px; }}
-.cards {{ display: flex; flex-wrap: wrap; gap: 1em; }}
-.card {{ border: 1px solid #ccc; border-radius: 6px; padding: 0.8em; width: 420px; }}
-.card img {{ max-width: 100%; }}
-nav ol {{ line-height: 1.5; }}
-.card figure {{ margin: 0 0 0.6em 0; }}
-.card figcaption {{ font-size: 0.85em; color: #444; }}
-img.wide {{ max-width: 100%; }}
-.answer, .writeup {{ max-width: 1100px; line-height: 1.45; }}
-.answer table, .writeup table {{ border-collapse: collapse; }}
-.answer td, .answer th, .writeup td, .writeup th {{ border: 1px solid #ddd; padding: 0.3em 0.5em;
-  vertical-align: top; }}
-th {{ text-align: left; padding-right: 1em; font-weight: 600; }}
-td, th {{ font-size: 0.9em; }}
-</style></head><body>
-<h1>genlab: generative models, every problem re-executed</h1>
-<p>Each problem: its answer, built from its runs' numbers; the course write-up's claims beside
-what we measured; its figures (click any image to open it at full size); and one card per grid
-point with its executed notebook, its images and the headline figures of its run folder's
-<code>metrics.json</code> (losses in nats per image). Generated by <code>./run_all.sh</code>.</p>
-{sections}
-</body></html>
-"""
