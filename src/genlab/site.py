@@ -24,6 +24,7 @@ from genlab.grids import PROBLEMS, Problem, label
 from genlab.images import save_figure
 from genlab.report import capitalize, duration, train_seconds
 from genlab.report.answers import answer_markdown, writeup_table
+from genlab.report.rules import glossary_markdown
 from genlab.runs import atomic_write, read_json
 
 # headline figures, in the order shown: metrics key of the last epoch -> label, format
@@ -214,7 +215,7 @@ def write_site(out: Path) -> Path:
             "figures": [shown(p, out) for p in figures if p is not None and p.exists()],
             "cards": [card(out, problem_id, problem, name) for name in problem.points],
         })  # fmt: skip
-    page = _template().render(problems=problems)
+    page = _template().render(problems=problems, glossary=Markup(_markdown(glossary_markdown())))
     index = out / "index.html"
     atomic_write(index, lambda f: f.write(page.encode()))
     pages = "".join(p.read_text() for p in out.glob("*/*.html"))

@@ -29,7 +29,7 @@ def comparison_figure(sources: Sequence[Source], path: Path | None = None):
     cgan = next((s for s in sources if s.model == "cGAN"), None)
     top = [(vae, "sample", "VAE samples")] + [(g, "sample", f"GAN `{g.point}`") for g in gans]
     cols = max(len(top), 5)
-    fig = Figure(figsize=(3.2 * cols, 8.6))
+    fig = Figure(figsize=(2.25 * cols, 6.2))  # at 110 dpi, within a 1400 px window
     grid = GridSpec(2, cols * 2, figure=fig, height_ratios=[1, 1.6])
     axes = [fig.add_subplot(grid[0, 2 * i : 2 * i + 2]) for i in range(len(top))]
     split = cols - 1 if cols % 2 else cols  # reconstructions on the left, the cGAN on the right

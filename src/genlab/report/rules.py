@@ -58,7 +58,7 @@ GLOSSARY = (
 
 def glossary_markdown() -> str:
     """The words of the answers and what decides each, once (the end of each page)."""
-    return "**Glossary.**\n\n" + "\n".join(f"- **{word}**: {text}" for word, text in GLOSSARY)
+    return "\n".join(f"- **{word}**: {text}" for word, text in GLOSSARY)
 
 
 def variety_words(variety: float) -> str:
