@@ -324,3 +324,20 @@ def test_the_parameters_table_renders_as_one_row_per_field():
 def test_every_claim_of_a_problem_with_no_finished_run_cannot_be_told(problem):
     empty = {"4.2": {}, "4.3": {}, "5.3": {}, "5.5": {}}  # as problem_runs reads an empty folder
     assert {verdict for _, _, verdict in judged(problem, empty)} == {CANNOT_TELL}
+
+
+def test_a_grid_midway_whose_seed_1_runs_are_still_training_is_answered(tmp_path: Path):
+    """While ./run_all.sh trains, a point's seed 1 can be missing while its other seeds have
+    finished: the answers count those seeds and leave seed 1's details out."""
+    import shutil
+
+    results = Path(__file__).resolve().parents[1] / "results"
+    for problem, point in (("4.3", "bs128_ep10"), ("5.3", "d_faster"), ("5.5", "course")):
+        shutil.copytree(results / problem, tmp_path / problem)
+        shutil.rmtree(tmp_path / problem / point)
+        seeds = sorted((tmp_path / problem / "seeds").glob(f"{point}-seed*/metrics.json"))
+        if not seeds:
+            continue
+        answer = answer_markdown(problem, tmp_path) + writeup_table(problem, tmp_path)
+        n = len(seeds)
+        assert f"{n} seed{'s' if n > 1 else ''})" in answer, (problem, answer)

@@ -224,10 +224,11 @@ def answer_5_3(runs: dict[str, Metrics]) -> str:
     if rest:
         lead += " Farther, by ranges that do not overlap the closest setting's: " + ", ".join(
             f"{label('5.3', n)}" for n in rest) + "."
+    # seed 1's details (its pictures are the ones shown) for the points whose seed 1 finished
     lines = [f"- {_setting_line(n, '5.3', runs[n])}"
-             for n in sorted(spreads, key=lambda n: spreads[n].mean)]  # fmt: skip
+             for n in sorted(spreads, key=lambda n: spreads[n].mean) if n in runs]  # fmt: skip
     lead += "\n\n" + "\n".join(lines)
-    rows = [_evidence_row(n, "5.3", spreads[n], runs[n]) for n in spreads]
+    rows = [_evidence_row(n, "5.3", spreads[n], runs[n]) for n in spreads if n in runs]
     missing = [label("5.3", n) for n in PROBLEMS["5.3"].points if n not in spreads]
     note = f"\n\nNot finished yet: {', '.join(missing)}." if missing else ""
     return f"{lead}{note}\n\n{EVIDENCE_HEAD}\n" + "\n".join(rows)
@@ -259,8 +260,8 @@ def answer_5_5(runs: dict[str, Metrics], gans: dict[str, Metrics]) -> str:
         lines.insert(0, f"The course's cGAN draws the class it is asked for "
                         f"{course_acc.mean:.1%} of the time, and its samples are {word} the GAN's "
                         "(by the distance over seeds in the table).\n")  # fmt: skip
-    rows = [_evidence_row(n, "5.5", cgans[n], runs[n]) for n in cgans]
-    if gan is not None:
+    rows = [_evidence_row(n, "5.5", cgans[n], runs[n]) for n in cgans if n in runs]
+    if gan is not None and "equal_lr" in gans:
         rows.append(_evidence_row("equal_lr", "5.3", gan, gans["equal_lr"]))
     ceiling = next((m.get("evaluation", {}).get("classifier_test_accuracy")
                     for m in runs.values() if m.get("evaluation")), None)  # fmt: skip
