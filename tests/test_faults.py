@@ -241,11 +241,13 @@ def test_a_truncated_config_json_is_named_with_what_to_do(tmp_path, capsys):
 # --- two ./run_all.sh on one results folder -------------------------------------------------
 
 
-def pipeline(*args: str, **popen) -> subprocess.Popen:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+def pipeline(*args: str, env: dict[str, str] | None = None,
+             stderr: int = subprocess.PIPE) -> subprocess.Popen:  # fmt: skip
+    """``./run_all.sh ARGS`` (its Python part, this checkout's genlab) as a real process."""
+    env = env or {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.Popen([sys.executable, "-m", "genlab.pipeline", *args], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            **popen)  # fmt: skip
+                            env=env, stdout=subprocess.PIPE, stderr=stderr,
+                            text=True)  # fmt: skip
 
 
 def test_a_second_run_all_on_a_busy_results_folder_refuses_before_writing(tmp_path):
@@ -298,3 +300,64 @@ def test_two_run_all_started_at_once_one_executes_the_other_refuses(tmp_path):
     third = pipeline(*args)
     stdout, stderr = third.communicate(timeout=300)
     assert third.returncode == 0 and re.search(r"4\.2/default\s+skipped", stdout), stdout + stderr
+
+
+# --- a Ray node removed mid-grid ------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_ray_node_removed_mid_grid_has_its_point_run_again_elsewhere(tmp_path):
+    """A real local Ray cluster (``ray.cluster_utils.Cluster``, as tests/test_ray.py starts):
+    a head that runs no points and two one-CPU nodes. The node executing 4.2/default is removed
+    once papermill is executing its cells; Ray runs the point again on the other node, and its
+    figures are those of the same run trained here."""
+    pytest.importorskip("ray")
+    from ray.cluster_utils import Cluster
+    from test_ray import figures
+
+    from genlab.grids import PROBLEMS
+    from genlab.train import train_run
+
+    scratch = {i: tmp_path / f"scratch-{i}" for i in range(2)}
+    nodes = Cluster(initialize_head=True, head_node_args={
+        "num_cpus": 0, "include_dashboard": False,
+        "env_vars": {"GENLAB_SCRATCH": str(tmp_path / "scratch-head")}})  # fmt: skip
+    proc = None
+    try:
+        workers = [nodes.add_node(num_cpus=1, env_vars={"GENLAB_SCRATCH": str(scratch[i])})
+                   for i in range(2)]  # fmt: skip
+        nodes.wait_for_nodes()
+        out = tmp_path / "results"
+        proc = pipeline("--ray", nodes.address, "--quick", "--only", "4.2", "--out", str(out),
+                        env={**os.environ, "PYTHONPATH": str(ROOT / "src"),
+                             "GENLAB_RAY_RETRIES": "1"}, stderr=subprocess.STDOUT)  # fmt: skip
+        lines, removed = [], None
+        for line in proc.stdout:
+            lines.append(line)
+            found = re.match(r"\[start\] 4\.2/default on .*  log there: (.*)", line)
+            if found and removed is None:
+                log = Path(found.group(1).strip())
+                for _ in range(240):  # papermill executes the notebook's cells: mid-point
+                    if log.exists() and "Executing Cell 2-" in log.read_text():
+                        break
+                    time.sleep(0.5)
+                removed = next(i for i in scratch if log.is_relative_to(scratch[i]))
+                nodes.remove_node(workers[removed])
+        code = proc.wait(timeout=900)
+        output = "".join(lines)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+        nodes.shutdown()
+    assert removed is not None, output
+    assert code == 0, output
+    assert "(retry 1 of 1)" in output  # started again after the node went away
+    starts = re.findall(r"\[start\] 4\.2/default on .*  log there: (.*)", output)
+    assert len(starts) == 2 and Path(starts[1]).is_relative_to(scratch[1 - removed]), output
+    assert re.search(r"\[done\] 4\.2/default .* after 1 retries", output), output
+    metrics = load_metrics(out / "4.2" / "default")
+    assert metrics["status"] == "complete"
+    here = train_run(PROBLEMS["4.2"].config("default", quick=True), tmp_path / "here",
+                     progress=False)  # fmt: skip
+    assert figures(metrics["epochs"]) == figures(here.metrics["epochs"])
+    assert figures(metrics["evaluation"]) == figures(here.metrics["evaluation"])
