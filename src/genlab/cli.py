@@ -15,12 +15,15 @@ import argparse
 import math
 import sys
 
+from genlab.atomic import NoSpaceError
 from genlab.config import Config, ConfigError, GANConfig, VAEConfig
 from genlab.data import DATASETS, DataError
 from genlab.device import DeviceError
-from genlab.runs import RunConflictError
+from genlab.runs import RunConflictError, RunFileError
 
 MODELS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig}
+# one line each, exit status 2: the user's (config, data, device, run folder) or the machine's
+USER_ERRORS = (ConfigError, DataError, DeviceError, RunConflictError, RunFileError, NoSpaceError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,8 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         from genlab.train import train_run
 
         run = train_run(config, run_dir=args.run_dir, progress=not args.no_progress)
-    except (ConfigError, DataError, DeviceError, RunConflictError) as e:  # the user's; a bug
-        print(f"error: {e}", file=sys.stderr)  # anywhere else shows its traceback
+    except USER_ERRORS as e:  # a bug anywhere else shows its traceback
+        print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"{run.path}: {run.status}")
     return 0 if run.status == "complete" else 1

@@ -204,7 +204,11 @@ class RayExecutor:
         self.retries = int(os.environ.get(RETRIES_ENV, DEFAULT_RETRIES))
         self.digest = source_digest()
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=True)
-        self.progress = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
+        # the driver's node, or, once that node is gone (a driver attached to a node that is
+        # removed), another: restarted, it loses the lines in flight, never the grid
+        survive = {"max_restarts": -1, "max_task_retries": -1}
+        self.progress = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here,
+                                             **survive})  # fmt: skip
         self.data = {path: (ray.put(data), md5_bytes(data)) for path, data in data_files().items()}
         self.remote = ray.remote(run_point)
         self.attempts: dict[str, list[str]] = {}  # label -> where each attempt started
@@ -243,8 +247,16 @@ class RayExecutor:
         return [outcomes[p.label] for p in points]
 
     def _show_progress(self) -> None:
-        while not self.progress.empty():
-            label, where, log = self.progress.get_nowait()
+        import ray
+
+        while True:
+            try:  # progress is a courtesy: a queue that cannot answer never fails the grid
+                if self.progress.empty():
+                    return
+                label, where, log = self.progress.get_nowait()
+            except ray.exceptions.RayError as e:
+                print(f"ray: a progress line was lost ({type(e).__name__})", flush=True)
+                return
             tries = self.attempts.setdefault(label, [])
             tries.append(f"{where}, log there: {log}")
             again = f" (retry {len(tries) - 1} of {self.retries})" if len(tries) > 1 else ""

@@ -16,7 +16,9 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,6 +34,32 @@ NOTEBOOKS = repo_root() / "notebooks"
 
 
 EXTRA_SEED_NOTEBOOK = "extra_seed.ipynb"  # trains one more seed of a grid point
+LOCK = ".run_all.lock"  # in the results folder: held by the ./run_all.sh working on it
+
+
+class Busy(RuntimeError):
+    """Another ./run_all.sh holds the results folder."""
+
+
+@contextmanager
+def holding(out: Path) -> Iterator[None]:
+    """The results folder ``out`` for this process alone, for as long as the block runs; a
+    second ./run_all.sh on the same folder gets ``Busy`` at once (two would train the same run
+    folders and write the same notebooks). The lock is the kernel's (``flock`` through
+    ``filelock``): a killed ./run_all.sh holds nothing."""
+    from filelock import FileLock, Timeout
+
+    out.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(out / LOCK, thread_local=False)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise Busy(f"another ./run_all.sh is working on {out} (it holds {out / LOCK}); wait "
+                   "for it to end, or give this one another --out") from None  # fmt: skip
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclass
@@ -410,6 +438,17 @@ def main(argv: list[str] | None = None) -> int:
         except ClusterError as e:
             print(f"run_all: {e}", file=sys.stderr)
             return 2
+    try:
+        with holding(out):
+            return run_all(out, points, args, cluster, t0)
+    except Busy as e:
+        print(f"run_all: {e}", file=sys.stderr)
+        return 2
+
+
+def run_all(out: Path, points: list[Point], args: argparse.Namespace,
+            cluster: Executor | None, t0: float) -> int:  # fmt: skip
+    """``main`` once the results folder is this process's: execute, summarise, report."""
     where = f"Ray cluster {args.ray}" if args.ray else f"-j {args.jobs}"
     print(f"run_all: {len(points)} grid points -> {out} ({where})", flush=True)
     if args.reexecute:  # an executed notebook that is not there is executed, its run reused

@@ -39,6 +39,19 @@ class RunConflictError(ValueError):
     """A run folder that already holds a run with other parameters."""
 
 
+class RunFileError(ValueError):
+    """A file of a run folder that cannot be read back (truncated or corrupted); the message
+    names it and what to do. Nothing is written over it."""
+
+
+def read_run_json(path: Path, remedy: str) -> Any:
+    """``read_json(path)``, or a ``RunFileError`` naming the file and ``remedy``."""
+    try:
+        return read_json(path)
+    except (ValueError, UnicodeDecodeError) as e:  # JSONDecodeError is a ValueError
+        raise RunFileError(f"{path} is unreadable (truncated or corrupted: {e}); {remedy}") from e
+
+
 def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
     state = {
         "python": random.getstate(),
@@ -76,9 +89,10 @@ class Run:
         config.validate()
         path = Path(path) if path is not None else default_run_dir(config)
         saved = path / "config.json"
+        start_over = f"delete the folder {path} to train this run again from scratch"
         if saved.exists():
             # a field added after the run was saved takes its default: the run computed that
-            before = {**type(config)().identity(), **read_json(saved)}
+            before = {**type(config)().identity(), **read_run_json(saved, start_over)}
             if before != config.identity():
                 diff = [
                     f"{k}: {before.get(k)!r} -> {v!r}"
@@ -92,7 +106,11 @@ class Run:
         else:
             write_json(saved, config.identity())
         metrics_path = path / "metrics.json"
-        metrics = read_json(metrics_path) if metrics_path.exists() else {}
+        # without its records a checkpoint is not used (load_checkpoint): the run starts over
+        again = "delete it to train this run again from epoch 1, to the same figures"
+        metrics = read_run_json(metrics_path, again) if metrics_path.exists() else {}
+        if not isinstance(metrics, dict) or not isinstance(metrics.get("epochs", []), list):
+            raise RunFileError(f"{metrics_path} is not a run's record; {again}")
         metrics.setdefault("epochs", [])
         metrics["config"] = {"model": config.model, **config.to_dict()}
         metrics.setdefault("status", "running")
@@ -128,14 +146,31 @@ class Run:
         atomic_write(self.path / CHECKPOINT, lambda f: torch.save(state, f))
 
     def load_checkpoint(self, map_location: torch.device | str = "cpu") -> dict[str, Any] | None:
-        """The last checkpoint; metrics of epochs after it (a run killed mid-save) are dropped."""
+        """The last checkpoint; metrics of epochs after it (a run killed mid-save) are dropped.
+
+        An unreadable checkpoint (truncated, corrupted) is a ``RunFileError`` that says what
+        to do; a checkpoint of a later epoch than ``metrics.json`` records (the records were
+        lost) is not used: the run starts over, and ends as it would have.
+        """
         path = self.path / CHECKPOINT
         if not path.exists():
             if self.metrics["epochs"]:  # metrics without a checkpoint: start over cleanly
                 self.metrics["epochs"] = []
             return None
-        state = torch.load(path, map_location=map_location, weights_only=False)
-        del self.metrics["epochs"][state["epoch"] :]
+        try:
+            state = torch.load(path, map_location=map_location, weights_only=False)
+            epoch = state["epoch"]
+        except Exception as e:  # zip, pickle, EOF or key errors, depending on the damage
+            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+            raise RunFileError(
+                f"{path} is unreadable (truncated or corrupted: {type(e).__name__}: {first}); "
+                f"delete it to train this run again from epoch 1 (its {self.epochs_done} "
+                "recorded epochs are then trained again, to the same figures)"
+            ) from e
+        if epoch > self.epochs_done:  # its epochs' records are gone: they cannot be resumed
+            self.metrics["epochs"] = []
+            return None
+        del self.metrics["epochs"][epoch:]
         return state
 
     def compact_images(self) -> None:
