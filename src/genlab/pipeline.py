@@ -29,6 +29,7 @@ import yaml
 from genlab.config import ConfigError
 from genlab.grids import PROBLEMS, QUICK_MAX_EPOCHS, QUICK_OVERRIDES
 from genlab.runs import repo_root
+from genlab.train.loop import FINAL
 
 NOTEBOOKS = repo_root() / "notebooks"
 
@@ -177,10 +178,11 @@ def extra_seeds(point: Point) -> list[Point]:
 
 
 def has_finished_run(point: Point) -> bool:
-    """Whether the point's run folder holds a run that finished training."""
+    """Whether the point's run folder holds a run that finished training (complete, or ended
+    for good: diverged or collapsed)."""
     path = point.run_dir / "metrics.json"
     try:
-        return json.loads(path.read_text()).get("status") == "complete"
+        return json.loads(path.read_text()).get("status") in ("complete", *FINAL)
     except (OSError, ValueError):
         return False
 

@@ -61,6 +61,8 @@ def headlines(metrics: dict[str, Any] | None) -> dict[str, str]:
         out["status"] += (
             f" (epoch {metrics['diverged']['epoch']}, batch {metrics['diverged']['batch']})"
         )
+    if "collapsed" in metrics:
+        out["status"] += f" ({metrics['collapsed']['reason']})"
     out["epochs"] = f"{len(epochs)} / {metrics.get('config', {}).get('epochs', '?')}"
     if epochs:
         last = epochs[-1]

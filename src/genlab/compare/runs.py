@@ -10,6 +10,7 @@ from typing import Any
 from genlab.config import Config
 from genlab.grids import GAN_SETTINGS, PROBLEMS
 from genlab.runs import CHECKPOINT, Run, load_metrics, read_json, repo_root
+from genlab.train.loop import FINAL
 
 VAE_POINT = "bs64_ep50"  # the 4.3 point closest to the GANs (batch size 64, 40 epochs)
 VAE_SEEDED_POINT = "bs64_ep10"  # the nearest VAE point with seeds: VAE_POINT borrows its range
@@ -71,8 +72,8 @@ def open_point(problem: str, point: str, run_dir: Path, config: Config,
     ``config``.
 
     A folder that holds a run keeps the parameters it was trained with (its ``config.json``;
-    the ones that differ from ``config`` are named in ``Source.note``): a complete or diverged
-    run is reopened without training, any other resumes from its checkpoint. An empty or
+    the ones that differ from ``config`` are named in ``Source.note``): a complete, diverged or
+    collapsed run is reopened without training, any other resumes from its checkpoint. An empty or
     missing folder is trained with ``config``.
     """
     saved = run_dir / "config.json"
@@ -87,7 +88,7 @@ def open_point(problem: str, point: str, run_dir: Path, config: Config,
             note = "trained with other parameters than the grid point's: " + ", ".join(differ)
     run = Run.open(run_dir, config)
     model = MODELS[problem]
-    if run.complete or run.status == "diverged":
+    if run.complete or run.status in FINAL:
         return Source(model, problem, point, run, "reused", note)
     action = "resumed" if (run_dir / CHECKPOINT).exists() else "trained"
     from genlab.train import train_run

@@ -84,6 +84,9 @@ def observations(metrics: Metrics) -> list[str]:
             f"batch {d['batch']} ({losses}); the run stopped there and kept the "
             f"{len(epochs)} epoch(s) completed before."
         )
+    elif status == "collapsed":
+        lines.append(f"The {what} COLLAPSED: {metrics['collapsed']['reason']}; it trained all "
+                     f"{len(epochs)} epochs, and its samples are not a result to compare.")
     else:
         lines.append(f"The {what} has status '{status}' after {len(epochs)} of "
                      f"{config['epochs']} epochs.")  # fmt: skip

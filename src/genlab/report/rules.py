@@ -10,7 +10,9 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
-VARIETY_COLLAPSED = 0.25  # below: nearly one image per class
+from genlab.train.loop import SPREAD_FLOOR
+
+VARIETY_COLLAPSED = SPREAD_FLOOR  # below: nearly one image per class (a run ends "collapsed")
 VARIETY_LOW = 0.6  # below: less varied than the data; at or above: about as varied
 TREND_FLAT = 0.05  # a change over the second half below 5% of the series' level is flat
 VAE_LOSS_FLAT = 0.005  # the VAE's test loss: below 0.5% (about 0.5 to 1.2 nats) is flat
