@@ -22,6 +22,7 @@ from genlab.compare import (
 )
 from genlab.grids import label
 from genlab.report import duration, over_seeds
+from genlab.report.gan import classifier_caveat
 from genlab.report.rules import (
     BACKGROUND_NEAR,
     MATCHING,
@@ -109,6 +110,9 @@ def answer_markdown(rows: Sequence[Row], runs: Runs) -> str:
         finding.append(f"Only the cGAN can be asked for a class: {fmt_share(acc)} of its "
                        "samples are of the class asked for (chance 10.0%)"
                        + ("." if acc > MATCHING else ", so it does not follow its labels."))
+    used = {f"{p}/{n}": m for p, point in compared.values()
+            for n, m in runs.get(p, {}).items() if n == point or n.startswith(f"seeds/{point}-")}
+    caveat = classifier_caveat(used).strip()
     bullets = []
     for name, row in named:
         problem, point = compared[name]
@@ -118,7 +122,7 @@ def answer_markdown(rows: Sequence[Row], runs: Runs) -> str:
                        + ("; ".join(f for f in facts if f) or "not measured") + ".")  # fmt: skip
     bullets.append("- " + _background(p))
     return " ".join(finding or ["No model of the comparison has been measured yet."]) + (
-        "\n\n" + "\n".join(bullets))
+        f"\n\n{caveat}" if caveat else "") + "\n\n" + "\n".join(bullets)
 
 
 def _background(p: Any) -> str:
