@@ -17,4 +17,5 @@ else
   ./scripts/setup.sh --tests
 fi
 .venv/bin/ruff check src tests bench scripts
+.venv/bin/ruff format --check src tests bench scripts  # what .pre-commit-config.yaml checks
 exec .venv/bin/python -m pytest "${args[@]}"

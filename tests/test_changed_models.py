@@ -8,10 +8,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from genlab import GANConfig
+from genlab.models import gan as gan_module
+from genlab.models import vae as vae_module
 from genlab.models.gan import Discriminator
 from genlab.models.vae import VAE
-from genlab.train import gan as gan_module
-from genlab.train import vae as vae_module
 from genlab.train.gan import GANTrainer, train_gan
 from genlab.train.vae import train_vae
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,6 +29,20 @@ def test_every_problem_has_its_notebook_and_every_notebook_a_problem():
 def test_notebooks_are_kept_without_outputs(path):
     nb, _ = clean_notebook(path)
     nbformat.validate(nb)
+
+
+def test_pre_commit_runs_the_checks_of_run_tests_with_the_locked_versions():
+    """.pre-commit-config.yaml and ./run_tests.sh (CI) check the same things: ruff check and
+    ruff format --check on the same folders, at the ruff of requirements.txt; and notebooks/
+    stripped of outputs (nbstripout there, test_notebooks_are_kept_without_outputs here)."""
+    hooks = (ROOT / ".pre-commit-config.yaml").read_text()
+    ci = (ROOT / "run_tests.sh").read_text()
+    ruff = re.search(r"^ruff==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M)
+    assert ruff and hooks.count(f'"ruff=={ruff.group(1)}"') == 2
+    for check in ("ruff check", "ruff format --check"):
+        assert f"entry: {check} " in hooks and f".venv/bin/{check} src tests bench scripts" in ci
+    assert hooks.count("files: ^(src|tests|bench|scripts)/") == 2
+    assert "entry: nbstripout" in hooks and r"files: ^notebooks/.*\.ipynb$" in hooks
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

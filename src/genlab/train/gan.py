@@ -24,7 +24,8 @@ from genlab.config import GANConfig
 from genlab.data import load, shuffled_batches
 from genlab.device import seed_everything
 from genlab.images import save_image
-from genlab.models.gan import Discriminator, Generator, discriminator_loss, generator_loss
+from genlab.models.build import architecture, build_models
+from genlab.models.gan import Generator, discriminator_loss, generator_loss
 from genlab.plots import class_grid, loss_curves, quality_curves
 from genlab.runs import Run
 from genlab.train.cuda_graph import adam, use_cuda_graph, wrap
@@ -50,9 +51,8 @@ class GANTrainer:
         self.classes = train.classes
         classes = len(self.classes) if config.conditional else 0
         self.train_y = train.labels if config.conditional else None
-        self.G = Generator(config.latent_dim, classes, config.embed_dim).to(device)
-        self.D = Discriminator(classes, config.embed_dim, config.d_dropout,
-                               config.d_label).to(device)  # fmt: skip
+        networks = build_models(config)
+        self.G, self.D = networks["generator"].to(device), networks["discriminator"].to(device)
         # the averaged generator that samples, when ema_decay > 0; its batch-norm statistics
         # are the generator's own (copied, not averaged)
         self.G_average = copy.deepcopy(self.G).requires_grad_(False) if config.ema_decay else None
@@ -80,6 +80,7 @@ class GANTrainer:
 
     def state_dict(self) -> dict[str, Any]:
         state = {
+            "architecture": architecture(self.config),  # what rebuilds the networks
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
             "opt_g": self.opt_g.state_dict(),

@@ -19,7 +19,8 @@ from genlab.config import VAEConfig
 from genlab.data import load, shuffled_batches
 from genlab.device import seed_everything
 from genlab.images import save_image
-from genlab.models.vae import VAE, vae_loss
+from genlab.models.build import architecture, build_models
+from genlab.models.vae import vae_loss
 from genlab.plots import loss_curves
 from genlab.runs import Run
 from genlab.train.cuda_graph import adam, use_cuda_graph, wrap
@@ -39,7 +40,7 @@ class VAETrainer:
         test = load(config.dataset, "test", device=device, limit=limit(config.test_limit))
         self.train_x = train.pixels().flatten(1)
         self.test_x = test.pixels().flatten(1)
-        self.model = VAE(config.latent_dim, config.hidden_dim).to(device)
+        self.model = build_models(config)["model"].to(device)
         graphed = use_cuda_graph(config.cuda_graph, device)
         self.optimizer = adam(self.model.parameters(), device, graphed, lr=config.lr)
         self.step = wrap(self.train_step, config.cuda_graph, device)
@@ -50,7 +51,11 @@ class VAETrainer:
         self.images_per_epoch, self.batches_per_epoch = n, -(-n // bs)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"model": self.model.state_dict(), "optimizer": self.optimizer.state_dict()}
+        return {
+            "architecture": architecture(self.config),  # what rebuilds the model
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
