@@ -167,25 +167,31 @@ def source_rows(source: Source, n: int, device: str = "auto") -> list[Row]:
         row.note = "; ".join(filter(None, [row.note, f"not evaluated: {type(e).__name__}: {e}"]))
         return rows
     row.add_metrics(evaluation["samples"])
-    row.add_stats(stats["samples"])
-    if "reconstructions" in evaluation and "reconstructions" in stats:
+    if stats is None:
+        row.note = "; ".join(filter(None, [row.note, "background and sharpness not measured: "
+                                           "no checkpoint (train the run again)"]))  # fmt: skip
+    else:
+        row.add_stats(stats["samples"])
+    if "reconstructions" in evaluation:
         recon = dataclasses.replace(row, model="VAE reconstructions", histogram=None)
         recon.add_metrics(evaluation["reconstructions"])
-        recon.add_stats(stats["reconstructions"])
+        if stats is not None:
+            recon.add_stats(stats["reconstructions"])
         rows.append(recon)
     return rows
 
 
-def _measured(run_dir: Path, n: int, device: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _measured(run_dir: Path, n: int, device: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The run's evaluation and the image statistics of the same samples, measured from its
     checkpoint and recorded in its ``metrics.json`` (``evaluation.image_stats``), or read back
-    from there when the checkpoint is gone (git keeps no checkpoints: a fresh clone)."""
+    from there when the checkpoint is gone (git keeps no checkpoints: a fresh clone); the
+    statistics are None when they were never recorded."""
     recorded = load_metrics(run_dir).get("evaluation") or {}
     if not (run_dir / CHECKPOINT).exists():
         stats = recorded.get("image_stats", {})
-        if is_current(recorded, n) and stats.get("n") == n:
-            return recorded, stats
-        raise FileNotFoundError(f"no checkpoint in {run_dir.name}/ and no recorded measurement "
+        if is_current(recorded, n):
+            return recorded, stats if stats.get("n") == n else None
+        raise FileNotFoundError(f"no checkpoint in {run_dir.name}/ and no recorded evaluation "
                                 f"of {n} samples: train the run again to measure it")  # fmt: skip
     # one recorded with another n is left as it is
     write = recorded.get("n", n) == n

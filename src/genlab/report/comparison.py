@@ -132,7 +132,10 @@ def _background(p: Any) -> str:
     real = p.real.background_dark
     shares = ", ".join(f"{n[4:]} {fmt_share(r.background_dark)}" for n, r in models)
     grey = [n[4:] for n, r in models if real - r.background_dark > BACKGROUND_NEAR]
+    unmeasured = [n[4:] for n, r in p.models() if r.background_dark is None]
+    every = "every model measured" if unmeasured else "every model"
     verdict = (f"{' and '.join(grey)} leave grey or speckled corners" if grey else
-               f"every model within {BACKGROUND_NEAR:.0%} of the data: none leaves grey corners")
+               f"{every} within {BACKGROUND_NEAR:.0%} of the data: none leaves grey corners")
+    missing = f"; {' and '.join(unmeasured)} not measured" if unmeasured else ""
     return (f"**Background** (corner pixels near black; real images {fmt_share(real)}): "
-            f"{shares}; {verdict}.")
+            f"{shares}; {verdict}{missing}.")

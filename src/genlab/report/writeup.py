@@ -229,9 +229,10 @@ def cgan_better_spread(runs: Runs) -> tuple[str, str]:
     return text, _compared(c, g, a_lower=True)
 
 
-def _row(runs: Runs, model: str) -> dict[str, Any]:
+def _row(runs: Runs, model: str, *needs: str) -> dict[str, Any]:
+    """The 5.6 table's row of ``model``; Missing when it lacks one of the values ``needs``."""
     row = next((r for r in runs.get("5.6", {}).get("rows", []) if r["model"] == model), None)
-    if row is None:
+    if row is None or any(row.get(k) is None for k in needs):
         raise Missing(model)
     return row
 
@@ -240,7 +241,7 @@ def vae_clearer(runs: Runs) -> tuple[str, str]:
     """Like with like: the VAE's samples against the GAN's (the write-up set reconstructions,
     which copy a real image, beside samples). One seed each in the 5.6 table, so each borrows
     the range width of the GAN with equal rates over its seeds."""
-    vae, gan = _row(runs, "VAE"), _row(runs, "GAN")
+    vae, gan = _row(runs, "VAE", "frechet"), _row(runs, "GAN", "frechet")
     borrowed = _distances(runs, "5.3")["equal_lr"].width
     v, g = Spread((vae["frechet"],)), Spread((gan["frechet"],))
     text = (f"Fréchet distance of samples: VAE {vae['frechet']:.1f}, GAN {gan['frechet']:.1f} "
@@ -249,7 +250,7 @@ def vae_clearer(runs: Runs) -> tuple[str, str]:
 
 
 def gan_details(runs: Runs) -> tuple[str, str]:
-    vae, gan, real = _row(runs, "VAE"), _row(runs, "GAN"), _row(runs, "real images")
+    vae, gan, real = (_row(runs, m, "neighbour_difference") for m in ("VAE", "GAN", "real images"))
     text = (f"mean difference between neighbouring pixels: GAN {gan['neighbour_difference']:.3f}, "
             f"VAE {vae['neighbour_difference']:.3f}, real images "
             f"{real['neighbour_difference']:.3f}; it counts detail and speckle alike, so it "
@@ -258,7 +259,7 @@ def gan_details(runs: Runs) -> tuple[str, str]:
 
 
 def gan_background(runs: Runs) -> tuple[str, str]:
-    vae, gan, real = _row(runs, "VAE"), _row(runs, "GAN"), _row(runs, "real images")
+    vae, gan, real = (_row(runs, m, "background_dark") for m in ("VAE", "GAN", "real images"))
     text = (f"corner pixels near black: GAN {gan['background_dark']:.1%}, VAE "
             f"{vae['background_dark']:.1%}, real images {real['background_dark']:.1%}")
     near = abs(gan["background_dark"] - real["background_dark"]) <= BACKGROUND_NEAR
@@ -268,7 +269,7 @@ def gan_background(runs: Runs) -> tuple[str, str]:
 
 
 def cgan_category(runs: Runs) -> tuple[str, str]:
-    acc = _row(runs, "cGAN")["conditional_accuracy"]
+    acc = _row(runs, "cGAN", "conditional_accuracy")["conditional_accuracy"]
     return f"conditional accuracy of the cGAN {acc:.1%}", AGREE if acc > MATCHING else DISAGREE
 
 
@@ -361,7 +362,7 @@ def judged(problem: str, runs: Runs) -> list[tuple[Claim, str, str]]:
         try:
             measured, verdict = claim.judge(runs)
         except Missing as e:  # a run not finished yet; any other error is a bug
-            measured, verdict = f"not finished yet: {e}", CANNOT_TELL
+            measured, verdict = f"not finished or not measured yet: {e}", CANNOT_TELL
         out.append((claim, measured, verdict))
     return out
 
