@@ -360,4 +360,9 @@ def test_a_ray_node_removed_mid_grid_has_its_point_run_again_elsewhere(tmp_path)
     here = train_run(PROBLEMS["4.2"].config("default", quick=True), tmp_path / "here",
                      progress=False)  # fmt: skip
     assert figures(metrics["epochs"]) == figures(here.metrics["epochs"])
-    assert figures(metrics["evaluation"]) == figures(here.metrics["evaluation"])
+    # the evaluation embeds images through the classifier's convolutions, whose sums depend on
+    # the number of CPU threads (one on the node, two here): equal to float precision
+    for kind in ("samples", "reconstructions"):
+        there_q, here_q = metrics["evaluation"][kind], here.metrics["evaluation"][kind]
+        assert there_q["class_histogram"] == here_q["class_histogram"]
+        assert there_q["frechet_distance"] == pytest.approx(here_q["frechet_distance"], rel=1e-6)

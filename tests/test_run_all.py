@@ -170,7 +170,7 @@ def test_index_loads_in_chromium_with_every_link_and_image(served):
             assert writeup.find_elements(By.TAG_NAME, "td") or "no claim" in writeup.text
         toc = [a.get_attribute("href").split("#")[1]  # a map: one line per problem, linked
                for a in driver.find_elements(By.CSS_SELECTOR, "nav#contents a")]  # fmt: skip
-        assert toc == [f"p{p}" for p in PROBLEMS]
+        assert toc == [*(f"p{p}" for p in PROBLEMS), "glossary"]
         assert all(driver.find_elements(By.ID, target) for target in toc)
         images = driver.find_elements(By.TAG_NAME, "img")
         assert len(images) >= sum(len(p.points) for p in PROBLEMS.values())

@@ -161,6 +161,9 @@ def source_rows(source: Source, n: int, device: str = "auto") -> list[Row]:
         note=source.note,
     )
     rows = [row]
+    if not epochs:
+        row.note = "; ".join(filter(None, [row.note, "not evaluated: no epoch finished"]))
+        return rows
     try:
         evaluation, stats = _measured(source.run.path, n, device)
     except (OSError, NotImplementedError, ValueError, RuntimeError, KeyError) as e:

@@ -112,7 +112,7 @@ def answer_markdown(rows: Sequence[Row], runs: Runs) -> str:
                        + ("." if acc > MATCHING else ", so it does not follow its labels."))
     used = {f"{p}/{n}": m for p, point in compared.values()
             for n, m in runs.get(p, {}).items() if n == point or n.startswith(f"seeds/{point}-")}
-    caveat = classifier_caveat(used).strip()
+    caveat = classifier_caveat(used, "5.6").strip()
     bullets = []
     for name, row in named:
         problem, point = compared[name]

@@ -210,7 +210,7 @@ EVIDENCE_HEAD = ("| setting | distance over seeds: mean (range) | seed 1: 10,000
                  "| the game |\n| --- | --- | --- | --- | --- | --- |")  # fmt: skip
 
 
-def classifier_caveat(runs: dict[str, Metrics]) -> str:
+def classifier_caveat(runs: dict[str, Metrics], problem: str) -> str:
     """A warning when the runs compared were measured with different classifiers (runs made
     before its weights were pinned): their distances are then not strictly comparable."""
     used = {m["evaluation"]["classifier_test_accuracy"] for m in runs.values()
@@ -218,7 +218,8 @@ def classifier_caveat(runs: dict[str, Metrics]) -> str:
     if len(used) < 2:
         return ""
     accuracies = ", ".join(f"{a:.2%}" for a in sorted(used))
-    return (f"\n\n**Caution:** these runs were measured with {len(used)} different classifiers "
+    return (f"\n\n**Caution:** the runs {problem} compares were measured with {len(used)} "
+            "different classifiers "
             f"(test accuracy {accuracies}), trained before its weights were pinned; their "
             "distances are not strictly comparable until the runs are trained again.")
 
@@ -247,7 +248,7 @@ def answer_5_3(runs: dict[str, Metrics]) -> str:
     rows = [_evidence_row(n, "5.3", spreads[n], runs[n]) for n in spreads if n in runs]
     missing = [label("5.3", n) for n in PROBLEMS["5.3"].points if n not in spreads]
     note = f"\n\nNot finished yet: {', '.join(missing)}." if missing else ""
-    return f"{lead}{note}{classifier_caveat(runs)}\n\n{EVIDENCE_HEAD}\n" + "\n".join(rows)
+    return f"{lead}{note}{classifier_caveat(runs, '5.3')}\n\n{EVIDENCE_HEAD}\n" + "\n".join(rows)
 
 
 def answer_5_5(runs: dict[str, Metrics], gans: dict[str, Metrics]) -> str:
@@ -283,5 +284,5 @@ def answer_5_5(runs: dict[str, Metrics], gans: dict[str, Metrics]) -> str:
                     for m in runs.values() if m.get("evaluation")), None)  # fmt: skip
     if ceiling:
         lines.append(f"- The same classifier is right on {ceiling:.1%} of real test images.")
-    caveat = classifier_caveat({**runs, **{f"5.3/{k}": v for k, v in gans.items()}})
+    caveat = classifier_caveat({**runs, **{f"5.3/{k}": v for k, v in gans.items()}}, "5.5")
     return "\n".join(lines) + caveat + f"\n\n{EVIDENCE_HEAD}\n" + "\n".join(rows)
