@@ -162,7 +162,7 @@ def test_index_loads_in_chromium_with_every_link_and_image(served):
         driver.get(served + "index.html")
         assert driver.title == "genlab results"
         sections = driver.find_elements(By.CSS_SELECTOR, "section h2")
-        assert [s.text.split(":")[0] for s in sections] == list(PROBLEMS)
+        assert [s.text.split(":")[0] for s in sections] == [*PROBLEMS, "Glossary"]
         for problem in PROBLEMS:  # each problem's answer and write-up table, rendered
             answer = driver.find_element(By.ID, f"answer-{problem}")
             assert answer.text.startswith("Answer") and len(answer.text) > 80, problem
