@@ -5,6 +5,8 @@
 - ``python -m genlab evaluate classifier [DATASET...]``: train (or load) the classifiers and
   print their accuracy and reference distances; ``python -m genlab evaluate run RUN_DIR...``:
   evaluate run folders and record it in their ``metrics.json`` (``genlab.evaluate``).
+- ``python -m genlab restamp RUN_DIR...``: record this code in runs whose first epoch it
+  reproduces bit-identically (``genlab.restamp``).
 - ``python -m genlab vae|gan [--param value...]``: train one run (``genlab.config`` lists the
   parameters).
 """
@@ -19,11 +21,13 @@ from genlab.atomic import NoSpaceError
 from genlab.config import Config, ConfigError, GANConfig, VAEConfig
 from genlab.data import DATASETS, DataError
 from genlab.device import DeviceError
+from genlab.provenance import StaleCodeError
 from genlab.runs import RunConflictError, RunFileError
 
 MODELS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig}
 # one line each, exit status 2: the user's (config, data, device, run folder) or the machine's
-USER_ERRORS = (ConfigError, DataError, DeviceError, RunConflictError, RunFileError, NoSpaceError)
+USER_ERRORS = (ConfigError, DataError, DeviceError, RunConflictError, RunFileError, NoSpaceError,
+               StaleCodeError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,10 +36,14 @@ def main(argv: list[str] | None = None) -> int:
         return data_main(argv[1:])
     if argv[:1] == ["evaluate"]:
         return evaluate_main(argv[1:])
+    if argv[:1] == ["restamp"]:
+        return restamp_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m genlab", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="model", required=True, metavar="{data,evaluate,vae,gan}")
+    sub = parser.add_subparsers(dest="model", required=True,
+                                metavar="{data,evaluate,restamp,vae,gan}")  # fmt: skip
     sub.add_parser("data", help="fetch and verify the data sets (python -m genlab data fetch)")
     sub.add_parser("evaluate", help="classifiers and sample-quality metrics of run folders")
+    sub.add_parser("restamp", help="record this code in runs whose first epoch it reproduces")
     for name, cls in MODELS.items():
         p = sub.add_parser(name, help=f"train a {name.upper()} ({cls.__doc__.splitlines()[0]})")
         cls.add_arguments(p)
@@ -73,6 +81,24 @@ def data_main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return 0
+
+
+def restamp_main(argv: list[str]) -> int:
+    """``python -m genlab restamp RUN_DIR...`` (``genlab.restamp``)."""
+    from genlab.restamp import __doc__ as doc
+    from genlab.restamp import restamp
+
+    parser = argparse.ArgumentParser(prog="python -m genlab restamp", description=doc,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dirs", nargs="+", help="run folders (holding metrics.json)")
+    status = 0
+    for run_dir in parser.parse_args(argv).run_dirs:
+        try:
+            print(restamp(run_dir), flush=True)
+        except (ValueError, FileNotFoundError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            status = 1
+    return status
 
 
 def _fmt(value: float) -> str:

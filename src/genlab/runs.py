@@ -8,6 +8,7 @@ file is written to a temporary name and renamed, so a killed run never leaves ha
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -21,6 +22,7 @@ import torch
 from genlab.atomic import atomic_write
 from genlab.config import Config
 from genlab.data import repo_root
+from genlab.provenance import StaleCodeError, code_record, stale_reason
 
 CHECKPOINT = "checkpoint.pt"
 EPOCH_IMAGE = re.compile(r"^(sample|reconstruction)_(\d+)\.png$")  # an image of one epoch
@@ -112,6 +114,14 @@ class Run:
         if not isinstance(metrics, dict) or not isinstance(metrics.get("epochs", []), list):
             raise RunFileError(f"{metrics_path} is not a run's record; {again}")
         metrics.setdefault("epochs", [])
+        reason = stale_reason(metrics.get("code"), config.model) if metrics["epochs"] else None
+        if reason:  # its numbers are another code's: never reopened or resumed as this one's
+            raise StaleCodeError(
+                f"run folder {path} is not this code's result: {reason}; delete the folder to "
+                "train it again, or, if the change alters no number, check that and record it: "
+                f"python -m genlab restamp {path}"
+            )
+        metrics["code"] = code_record(config.model)
         metrics["config"] = {"model": config.model, **config.to_dict()}
         metrics.setdefault("status", "running")
         return cls(path, config, metrics)
@@ -198,7 +208,11 @@ def kept_epochs(last: int) -> set[int]:
 
 
 def default_run_dir(config: Config) -> Path:
-    name = f"{config.model}-{getattr(config, 'dataset', 'data')}-{config.digest()}"
+    """``results/runs/<model>-<dataset>-<hash>``, the hash of the config and of the code that
+    trains it (``genlab.provenance``): changed code trains in a new folder."""
+    code = code_record(config.model)["digest"]
+    digest = hashlib.sha256(f"{config.digest()} {code}".encode()).hexdigest()[:10]
+    name = f"{config.model}-{getattr(config, 'dataset', 'data')}-{digest}"
     return repo_root() / "results" / "runs" / name
 
 
