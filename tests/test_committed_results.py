@@ -167,26 +167,14 @@ def committed_evaluations() -> list[tuple[str, dict]]:
     return found
 
 
-# Trained before the classifier's weights were pinned: their seed-1 runs were measured with a
-# classifier that no longer exists (91.98%), their seed-2 runs with the shipped one (92.10%).
-# They stay as committed until ./run_all.sh --force --only 5.3 5.5 retrains them (about 5 h
-# of this 2-core CPU); the 5.3 and 5.5 answers compare their distances across the two.
-NOT_YET_REMEASURED = ("5.3", "5.5")
-
-
-@pytest.mark.parametrize("problems", [
-    pytest.param(("4.2", "4.3"), id="4.2-4.3"),
-    pytest.param(NOT_YET_REMEASURED, id="5.3-5.5", marks=pytest.mark.xfail(
-        strict=True, reason="measured before the classifier was pinned: retrain them")),
-])  # fmt: skip
-def test_every_committed_run_was_measured_with_the_shipped_classifier(problems):
+def test_every_committed_run_was_measured_with_the_shipped_classifier():
     """Distances from different classifiers are not comparable: one set of weights for all."""
     import torch
 
     from genlab.evaluate.classifier import SHIPPED
 
-    evaluations = [(r, e) for r, e in committed_evaluations() if r.split("/")[0] in problems]
-    assert evaluations, "no committed run records an evaluation"
+    evaluations = committed_evaluations()
+    assert {run.split("/")[0] for run, _ in evaluations} == {"4.2", "4.3", "5.3", "5.5"}
     for run, record in evaluations:
         shipped = SHIPPED / record["classifier_file"]
         assert shipped.exists(), f"{run}: measured with {record['classifier_file']}, not shipped"
@@ -200,14 +188,25 @@ def test_the_reference_distances_of_every_committed_run_are_the_shipped_classifi
     from genlab.evaluate import reference_distances
 
     for run, record in committed_evaluations():
-        if run.split("/")[0] in NOT_YET_REMEASURED:
-            continue
         for kind in ("samples", "reconstructions"):
             if kind in record:
                 refs = record[kind]["reference_distances"]
                 now = reference_distances(record["dataset"], refs["n_train"], "cpu")
                 for key in ("train_vs_test", "noise_vs_test"):
                     assert now[key] == pytest.approx(refs[key], rel=1e-9), (run, kind, key)
+
+
+def test_every_committed_run_is_this_codes_result():
+    """A run trained by other code is never shown as this code's (genlab.provenance): each
+    committed run records the current code, trained with it or restamped."""
+    from genlab.provenance import stale_reason
+
+    runs = sorted(RESULTS.glob("*/**/metrics.json"))
+    assert {p.relative_to(RESULTS).parts[0] for p in runs} == {"4.2", "4.3", "5.3", "5.5"}
+    for path in runs:
+        metrics = json.loads(path.read_text())
+        reason = stale_reason(metrics.get("code"), metrics["config"]["model"])
+        assert reason is None, f"{path.parent.relative_to(RESULTS)}: {reason}; restamp or retrain"
 
 
 def last_epoch_distance(metrics: dict) -> float:

@@ -26,8 +26,15 @@ from genlab.runs import RunConflictError, RunFileError
 
 MODELS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig}
 # one line each, exit status 2: the user's (config, data, device, run folder) or the machine's
-USER_ERRORS = (ConfigError, DataError, DeviceError, RunConflictError, RunFileError, NoSpaceError,
-               StaleCodeError)
+USER_ERRORS = (
+    ConfigError,
+    DataError,
+    DeviceError,
+    RunConflictError,
+    RunFileError,
+    NoSpaceError,
+    StaleCodeError,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,8 +95,11 @@ def restamp_main(argv: list[str]) -> int:
     from genlab.restamp import __doc__ as doc
     from genlab.restamp import restamp
 
-    parser = argparse.ArgumentParser(prog="python -m genlab restamp", description=doc,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m genlab restamp",
+        description=doc,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("run_dirs", nargs="+", help="run folders (holding metrics.json)")
     status = 0
     for run_dir in parser.parse_args(argv).run_dirs:

@@ -29,8 +29,13 @@ _SHARED = ("genlab.train.loop", "genlab.train.cuda_graph", "genlab.device", "gen
            "genlab.models.build")  # fmt: skip
 TRAINING_CODE: dict[str, tuple[str, ...]] = {
     "vae": ("genlab.models.vae", "genlab.train.vae", *_SHARED),
-    "gan": ("genlab.models.gan", "genlab.train.gan", "genlab.evaluate.metrics",
-            "genlab.evaluate.sampling", *_SHARED),  # fmt: skip
+    "gan": (
+        "genlab.models.gan",
+        "genlab.train.gan",
+        "genlab.evaluate.metrics",
+        "genlab.evaluate.sampling",
+        *_SHARED,
+    ),
 }
 
 
