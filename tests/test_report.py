@@ -229,6 +229,26 @@ def test_the_4_3_answer_compares_over_seeds_and_counts_the_cost_in_steps():
     assert "The cheapest of them is batch size 256, 10 epochs: 2,350 Adam steps." in tied
 
 
+def test_the_4_3_answer_names_the_worst_reconstructed_classes_when_recorded():
+    def point(bs: int, final: float, per: list[float] | None) -> dict:
+        m = vae_metrics(bs, [250.0] * 9 + [final])
+        if per is not None:
+            m["epochs"][-1]["test_loss_per_class"] = per
+        return {f"bs{bs}_ep10": m}
+
+    per = [240.0, 200.0, 260.0, 230.0, 262.0, 235.0, 255.0, 210.0, 280.0, 228.0]
+    runs = {**point(64, 240.0, per), **point(128, 245.0, per), **point(256, 246.0, None)}
+    text = answer_4_3(runs)
+    assert ("Worst reconstructed by batch size 64, 10 epochs (seed 1, loss per class): Bag "
+            "280.00, Coat 262.00 and Pullover 260.00 nats per image, against 240.00 over all "
+            "classes (best: Trouser 200.00); the same 3 classes are the worst in all 2 settings "
+            "measured.") in text  # fmt: skip
+    shirt = {**runs, **point(128, 245.0, [*per[:6], 300.0, *per[7:]])}  # Shirt worst at 128
+    assert "the 3 worst differ between the 2 settings" in answer_4_3(shirt)
+    before = {**point(64, 240.0, None), **point(128, 245.0, per)}  # recorded before the field
+    assert "loss per class" not in answer_4_3(before)
+
+
 # --- the write-up's claims ---------------------------------------------------------------------
 
 

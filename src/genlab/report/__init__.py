@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
+from genlab.data import FASHION_CLASSES
 from genlab.grids import PROBLEMS
 from genlab.report.rules import Spread
 
@@ -102,6 +103,13 @@ def train_seconds(metrics: dict[str, Any]) -> float:
     return sum(e["seconds"] for e in metrics["epochs"])
 
 
+def class_names(metrics: dict[str, Any]) -> list[str]:
+    """The names of a run's ten classes: Fashion-MNIST's, or MNIST's digits "digit 0"..."""
+    if metrics["config"].get("dataset") == "fashion-mnist":
+        return list(FASHION_CLASSES)
+    return [f"digit {i}" for i in range(10)]
+
+
 def evaluation_markdown(metrics: dict[str, Any]) -> str:
     """The sample-quality measurements of a run (``genlab.evaluate``) as a markdown list."""
     evaluation = metrics.get("evaluation")
@@ -110,11 +118,7 @@ def evaluation_markdown(metrics: dict[str, Any]) -> str:
             f"No sample-quality evaluation recorded (status: {metrics.get('status', '?')}; "
             "runs are evaluated when they complete, unless `eval_samples` is 0)."
         )
-    from genlab.data import FASHION_CLASSES
-
-    # MNIST's classes are its digits
-    names = FASHION_CLASSES if metrics["config"].get("dataset") == "fashion-mnist" else None
-    names = names or [f"digit {i}" for i in range(10)]
+    names = class_names(metrics)
     lines = [
         f"Classifier: test accuracy {evaluation['classifier_test_accuracy']:.2%} on "
         f"{evaluation['dataset']}; its features measure the distances that follow."
@@ -149,7 +153,7 @@ def evaluation_markdown(metrics: dict[str, Any]) -> str:
             lines.append(
                 f"Conditional accuracy: the classifier assigns {m['conditional_accuracy']:.1%} "
                 f"of the samples to the class they were asked for (lowest: "
-                f"{names[worst] if names else worst}, {per[worst]:.0%}); on real test images "
+                f"{names[worst]}, {per[worst]:.0%}); on real test images "
                 f"the same classifier is right {evaluation['classifier_test_accuracy']:.1%} of "
                 "the time, the ceiling of this measure."
             )

@@ -53,6 +53,10 @@ GLOSSARY = (
      "(detail or speckle, which it cannot tell apart)."),
     ("grey corners", "a share of near-black pixels in the four image corners more than "
      f"{BACKGROUND_NEAR:.0%} below the real images'."),
+    ("loss per class", "the VAE's test loss (nats per image) averaged over the test images of "
+     "one class, at the last epoch; the classes that \"reconstruct worst\" have the highest. "
+     "Part of it no model removes: a grey pixel's cross-entropy is never 0, so classes with "
+     "more grey area score higher even when reconstructed exactly."),
     ("conditional accuracy", "the share of a cGAN's samples the classifier assigns to the "
      f"class asked for; above {MATCHING:.0%}: the samples match their labels."),
 )  # fmt: skip
