@@ -299,7 +299,7 @@ def test_a_slope_that_rounds_to_zero_has_no_minus_sign():
     flat = [{"epoch": e, "loss": 0.69 - 1e-7 * e} for e in range(1, 9)]
     assert (
         "slope +0.0000 nats per epoch, +0.000 over the half"
-        in rules.trend_sentence(flat, "loss", "loss")[0]
+        in rules.trend_sentence(flat, {"loss": "loss"})[0]
     )
 
 

@@ -1,16 +1,11 @@
 """Every sentence and table a reader sees, built from runs' metrics.json.
 
 Observations, answers and the course write-up's claims come from here, so every number they
-quote was measured and each notebook and ``results/index.html`` state a fact from one function:
-
-- ``genlab.report`` (this module): parameter tables, source listings, evaluation lists;
-- ``genlab.report.rules``: the statistics behind the words (variety, trend, balanced, distance,
-  and the rule for "differ" over seeds);
-- ``genlab.report.vae`` / ``genlab.report.gan``: observations of one run, and the answers of
-  problems 4.2, 4.3, 5.3 and 5.5 from all of a problem's runs;
-- ``genlab.report.comparison``: problem 5.6's answer from the rows of its table;
-- ``genlab.report.writeup``: the course write-up's claims beside our numbers;
-- ``genlab.report.answers``: each problem's answer and write-up table from a results folder.
+quote was measured and each notebook and ``results/index.html`` state a fact from one function.
+This module: parameter tables, source listings, evaluation lists; ``rules``: the statistics
+behind the words; ``vae`` and ``gan``: one run's observations and the answers of 4.2, 4.3, 5.3
+and 5.5; ``comparison``: 5.6's answer; ``writeup``: the course write-up's claims beside our
+numbers; ``answers``: each problem's answer and write-up table from a results folder.
 """
 
 from __future__ import annotations
@@ -24,9 +19,11 @@ from typing import Any
 from genlab.config import Config
 from genlab.data import FASHION_CLASSES
 from genlab.grids import PROBLEMS
-from genlab.report.rules import Spread
+from genlab.report.rules import Spread, variety_words
 
 PACKAGE = Path(__file__).resolve().parents[1]  # src/genlab
+Metrics = dict[str, Any]  # a run's metrics.json
+Runs = dict[str, dict[str, Any]]  # problem -> point -> metrics.json (5.6: "rows" -> table rows)
 
 
 def config_table(config: Config) -> str:
@@ -141,12 +138,9 @@ def evaluation_markdown(metrics: dict[str, Any]) -> str:
             f"{names[min(range(len(hist)), key=hist.__getitem__)]} "
             f"{min(hist):.1%}."
         )
-        if m.get("within_class_variety") is not None:
-            lines.append(
-                f"Within-class variety: {m['within_class_variety']:.2f} (the mean distance "
-                "between two images of one class, relative to real test images of that class, "
-                "averaged over classes; 1: as varied as the data, 0: one image repeated)."
-            )
+        if m.get("within_class_variety") is not None:  # defined in the glossary
+            variety = m["within_class_variety"]
+            lines.append(f"Within-class variety: {variety:.2f}, {variety_words(variety)}.")
         if "conditional_accuracy" in m:
             per = m["conditional_accuracy_per_class"]
             worst = min((i for i in range(len(per)) if per[i] is not None), key=lambda i: per[i])

@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from genlab.grids import PROBLEMS, label
-from genlab.report import class_names, duration, over_seeds, train_seconds
+from genlab.report import Metrics, class_names, duration, over_seeds, train_seconds
 from genlab.report.rules import VAE_LOSS_FLAT, differ, trend_sentence
 
-Metrics = dict[str, Any]
 OVERFIT_GAP = 2.0  # test minus train loss, nats per image, above which we say "overfits"
 
 
@@ -74,7 +73,7 @@ def worst_classes(metrics: Metrics, k: int = 3) -> str | None:
 
 
 def loss_trend_sentence(epochs: list[dict[str, Any]]) -> str:
-    text, words = trend_sentence(epochs, "test_loss", "test loss", VAE_LOSS_FLAT)
+    text, (words,) = trend_sentence(epochs, {"test_loss": "test loss"}, VAE_LOSS_FLAT)
     verdict = ("still improving: more epochs would likely lower it further" if words == "fell"
                else "no longer improving" if words == "stayed flat"
                else "getting worse: the model overfits")  # fmt: skip
@@ -122,14 +121,13 @@ def optimizer_steps(metrics: Metrics) -> int:
 def same_worst(runs: dict[str, Metrics], k: int = 3) -> str:
     """Whether the finished seed-1 runs of the grid that record a loss per class agree on
     their ``k`` worst classes (nothing when fewer than two do)."""
-    worst = [set(classes_by_loss(runs[n])[:k]) for n in PROBLEMS["4.3"].points
-             if runs.get(n, {}).get("status") == "complete"]  # fmt: skip
-    worst = [w for w in worst if w]
+    worst = [w for n in PROBLEMS["4.3"].points if runs.get(n, {}).get("status") == "complete"
+             and (w := set(classes_by_loss(runs[n])[:k]))]  # fmt: skip
     if len(worst) < 2:
         return ""
-    if all(w == worst[0] for w in worst):
-        return f"; the same {k} classes are the worst in all {len(worst)} settings measured"
-    return f"; the {k} worst differ between the {len(worst)} settings measured"
+    same = all(w == worst[0] for w in worst)
+    return (f"; the same {k} classes are the worst in all {len(worst)} settings measured" if same
+            else f"; the {k} worst differ between the {len(worst)} settings measured")  # fmt: skip
 
 
 def answer_4_3(runs: dict[str, Metrics]) -> str:
