@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from genlab import GANConfig, VAEConfig
+from genlab.grids import PROBLEMS
 from genlab.report import rules
 from genlab.report.answers import answer_markdown, problem_runs, writeup_table
 from genlab.report.gan import (
@@ -23,6 +24,7 @@ from genlab.report.writeup import (
     AGREE,
     CANNOT_TELL,
     DISAGREE,
+    bags_and_shoes,
     cgan_less_clear,
     equal_lr_best,
     judged,
@@ -260,6 +262,20 @@ def test_a_comparison_claim_flips_with_the_ranges_over_seeds():
     assert equal_lr_best(tied)[1] == CANNOT_TELL
     worse = {"5.3": grid_5_3(equal_lr=[14.1, 15.0, 16.0], d_faster=[12.0, 13.0, 14.0], **others)}
     assert equal_lr_best(worse)[1] == DISAGREE
+
+
+def test_bags_and_shoes_are_judged_by_the_loss_per_class_of_every_setting():
+    runs = {"4.3": {n: vae_metrics(64, [250.0]) for n in PROBLEMS["4.3"].points}}
+    assert bags_and_shoes(runs)[1] == CANNOT_TELL  # trained before the loss per class
+    # in FASHION_CLASSES order: Bag above the test loss 250, Sandal, Sneaker, Ankle boot below
+    per = [240.0, 200.0, 260.0, 230.0, 262.0, 235.0, 255.0, 210.0, 280.0, 228.0]
+    for m in runs["4.3"].values():
+        m["epochs"][-1]["test_loss_per_class"] = per
+    text, verdict = bags_and_shoes(runs)
+    assert text.endswith("Bag 6, Sandal 0, Sneaker 0, Ankle boot 0") and verdict == DISAGREE
+    for m in runs["4.3"].values():
+        m["epochs"][-1]["test_loss_per_class"] = [*per[:5], 251.0, per[6], 251.0, 280.0, 251.0]
+    assert bags_and_shoes(runs)[1] == AGREE
 
 
 def test_a_bug_in_a_judge_raises_instead_of_becoming_cannot_tell():

@@ -117,7 +117,16 @@ def best_grid_point(runs: Runs) -> tuple[str, str]:
 
 
 def bags_and_shoes(runs: Runs) -> tuple[str, str]:
-    return ("our runs measure reconstruction quality over all classes, not per class", CANNOT_TELL)
+    """"Not great" by the loss per class of each setting's seed 1: above its test loss (the
+    mean over classes) in every setting, for bags and each kind of shoe."""
+    last = [_last(runs, "4.3", n) for n in PROBLEMS["4.3"].points]
+    if not all(e.get("test_loss_per_class") for e in last):
+        return "the runs were trained before the loss per class was recorded", CANNOT_TELL
+    above = {c: sum((e["test_loss_per_class"][FASHION_CLASSES.index(c)] or 0) > e["test_loss"]
+                    for e in last) for c in ("Bag", "Sandal", "Sneaker", "Ankle boot")}
+    text = (f"settings (of {len(last)}, seed 1) whose loss per class is above their test loss: "
+            + ", ".join(f"{c} {k}" for c, k in above.items()))  # fmt: skip
+    return text, AGREE if all(k == len(last) for k in above.values()) else DISAGREE
 
 
 def equal_lr_classes(runs: Runs) -> tuple[str, str]:
