@@ -111,8 +111,8 @@ def quality_observations(epochs: list[dict[str, Any]]) -> list[str]:
     q = last["quality"]
     lines = []
     if (variety := q.get("within_class_variety")) is not None:  # defined in the glossary
-        lines.append(f"Within-class variety at epoch {last['epoch']}: {variety:.2f} of real "
-                     f"images': {variety_words(variety)}.")  # fmt: skip
+        lines.append(f"Within-class variety at epoch {last['epoch']}: {variety:.2f} (real "
+                     f"images: 1), {variety_words(variety)}.")  # fmt: skip
     best = min(measured, key=lambda e: e["quality"]["frechet_distance"])
     fd, best_fd = q["frechet_distance"], best["quality"]["frechet_distance"]
     if best is not last and fd > 1.1 * best_fd:
