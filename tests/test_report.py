@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from genlab import GANConfig, VAEConfig
+from genlab.grids import PROBLEMS
 from genlab.report import rules
 from genlab.report.answers import answer_markdown, problem_runs, writeup_table
 from genlab.report.gan import (
@@ -23,6 +24,7 @@ from genlab.report.writeup import (
     AGREE,
     CANNOT_TELL,
     DISAGREE,
+    bags_and_shoes,
     cgan_less_clear,
     equal_lr_best,
     judged,
@@ -229,6 +231,26 @@ def test_the_4_3_answer_compares_over_seeds_and_counts_the_cost_in_steps():
     assert "The cheapest of them is batch size 256, 10 epochs: 2,350 Adam steps." in tied
 
 
+def test_the_4_3_answer_names_the_worst_reconstructed_classes_when_recorded():
+    def point(bs: int, final: float, per: list[float] | None) -> dict:
+        m = vae_metrics(bs, [250.0] * 9 + [final])
+        if per is not None:
+            m["epochs"][-1]["test_loss_per_class"] = per
+        return {f"bs{bs}_ep10": m}
+
+    per = [240.0, 200.0, 260.0, 230.0, 262.0, 235.0, 255.0, 210.0, 280.0, 228.0]
+    runs = {**point(64, 240.0, per), **point(128, 245.0, per), **point(256, 246.0, None)}
+    text = answer_4_3(runs)
+    assert ("Worst reconstructed by batch size 64, 10 epochs (seed 1, loss per class): Bag "
+            "280.00, Coat 262.00 and Pullover 260.00 nats per image, against 240.00 over all "
+            "classes (best: Trouser 200.00); the same 3 classes are the worst in all 2 settings "
+            "measured.") in text  # fmt: skip
+    shirt = {**runs, **point(128, 245.0, [*per[:6], 300.0, *per[7:]])}  # Shirt worst at 128
+    assert "the 3 worst differ between the 2 settings" in answer_4_3(shirt)
+    before = {**point(64, 240.0, None), **point(128, 245.0, per)}  # recorded before the field
+    assert "loss per class" not in answer_4_3(before)
+
+
 # --- the write-up's claims ---------------------------------------------------------------------
 
 
@@ -240,6 +262,20 @@ def test_a_comparison_claim_flips_with_the_ranges_over_seeds():
     assert equal_lr_best(tied)[1] == CANNOT_TELL
     worse = {"5.3": grid_5_3(equal_lr=[14.1, 15.0, 16.0], d_faster=[12.0, 13.0, 14.0], **others)}
     assert equal_lr_best(worse)[1] == DISAGREE
+
+
+def test_bags_and_shoes_are_judged_by_the_loss_per_class_of_every_setting():
+    runs = {"4.3": {n: vae_metrics(64, [250.0]) for n in PROBLEMS["4.3"].points}}
+    assert bags_and_shoes(runs)[1] == CANNOT_TELL  # trained before the loss per class
+    # in FASHION_CLASSES order: Bag above the test loss 250, Sandal, Sneaker, Ankle boot below
+    per = [240.0, 200.0, 260.0, 230.0, 262.0, 235.0, 255.0, 210.0, 280.0, 228.0]
+    for m in runs["4.3"].values():
+        m["epochs"][-1]["test_loss_per_class"] = per
+    text, verdict = bags_and_shoes(runs)
+    assert text.endswith("Bag 6, Sandal 0, Sneaker 0, Ankle boot 0") and verdict == DISAGREE
+    for m in runs["4.3"].values():
+        m["epochs"][-1]["test_loss_per_class"] = [*per[:5], 251.0, per[6], 251.0, 280.0, 251.0]
+    assert bags_and_shoes(runs)[1] == AGREE
 
 
 def test_a_bug_in_a_judge_raises_instead_of_becoming_cannot_tell():
@@ -279,7 +315,7 @@ def test_a_slope_that_rounds_to_zero_has_no_minus_sign():
     flat = [{"epoch": e, "loss": 0.69 - 1e-7 * e} for e in range(1, 9)]
     assert (
         "slope +0.0000 nats per epoch, +0.000 over the half"
-        in rules.trend_sentence(flat, "loss", "loss")[0]
+        in rules.trend_sentence(flat, {"loss": "loss"})[0]
     )
 
 

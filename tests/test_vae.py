@@ -11,7 +11,9 @@ import torch
 from resume_utils import assert_same_results, ctrl_c_then_resume, kill_inside_second_epoch
 
 from genlab import ConfigError, RunConflictError, VAEConfig
+from genlab.data import load
 from genlab.models.vae import VAE, vae_loss
+from genlab.report.vae import answer_4_2
 from genlab.runs import EPOCH_IMAGE, atomic_write, kept_epochs, load_metrics
 from genlab.train.vae import VAETrainer, train_vae
 
@@ -95,6 +97,21 @@ def test_short_training_improves_the_loss_and_writes_the_run_folder(tmp_path):
     metrics = load_metrics(run.path)
     assert metrics["device"] == "cpu" and metrics["config"]["batch_size"] == 64
     assert all(e["images_per_second"] > 0 and e["seconds"] > 0 for e in metrics["epochs"])
+
+
+@pytest.mark.slow
+def test_the_loss_per_class_averages_to_the_test_loss_and_the_answer_names_the_worst(tmp_path):
+    run = train_vae(run_dir=tmp_path / "run", epochs=1, progress=False, **TINY)
+    last = run.metrics["epochs"][-1]
+    per = last["test_loss_per_class"]
+    counts = torch.bincount(load("mnist", "test", limit=TINY["test_limit"]).labels, minlength=10)
+    assert len(per) == 10 and all(counts)  # 256 test images hold every digit
+    weighted = sum(n * v for n, v in zip(counts.tolist(), per, strict=True)) / counts.sum().item()
+    assert weighted == pytest.approx(last["test_loss"], rel=1e-5)
+    worst = max(range(10), key=per.__getitem__)
+    assert (f"**Which classes reconstruct worst** (loss per class): digit {worst} "
+            f"{per[worst]:.2f}, ") in answer_4_2(run.metrics)  # fmt: skip
+    assert f"against {last['test_loss']:.2f} over all classes" in answer_4_2(run.metrics)
 
 
 @pytest.mark.slow

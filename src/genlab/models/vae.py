@@ -53,3 +53,11 @@ def vae_loss(
     bce = F.binary_cross_entropy_with_logits(logits, x.reshape(logits.shape), reduction="sum")
     kld = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
     return bce + kld
+
+
+def per_image_loss(
+    logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor
+) -> torch.Tensor:
+    """``vae_loss`` of each image, (N,): what the test loss per class averages."""
+    bce = F.binary_cross_entropy_with_logits(logits, x.reshape(logits.shape), reduction="none")
+    return bce.sum(1) - 0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp(), 1)

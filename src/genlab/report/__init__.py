@@ -1,16 +1,11 @@
 """Every sentence and table a reader sees, built from runs' metrics.json.
 
 Observations, answers and the course write-up's claims come from here, so every number they
-quote was measured and each notebook and ``results/index.html`` state a fact from one function:
-
-- ``genlab.report`` (this module): parameter tables, source listings, evaluation lists;
-- ``genlab.report.rules``: the statistics behind the words (variety, trend, balanced, distance,
-  and the rule for "differ" over seeds);
-- ``genlab.report.vae`` / ``genlab.report.gan``: observations of one run, and the answers of
-  problems 4.2, 4.3, 5.3 and 5.5 from all of a problem's runs;
-- ``genlab.report.comparison``: problem 5.6's answer from the rows of its table;
-- ``genlab.report.writeup``: the course write-up's claims beside our numbers;
-- ``genlab.report.answers``: each problem's answer and write-up table from a results folder.
+quote was measured and each notebook and ``results/index.html`` state a fact from one function.
+This module: parameter tables, source listings, evaluation lists; ``rules``: the statistics
+behind the words; ``vae`` and ``gan``: one run's observations and the answers of 4.2, 4.3, 5.3
+and 5.5; ``comparison``: 5.6's answer; ``writeup``: the course write-up's claims beside our
+numbers; ``answers``: each problem's answer and write-up table from a results folder.
 """
 
 from __future__ import annotations
@@ -22,10 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
+from genlab.data import FASHION_CLASSES
 from genlab.grids import PROBLEMS
-from genlab.report.rules import Spread
+from genlab.report.rules import Spread, variety_words
 
 PACKAGE = Path(__file__).resolve().parents[1]  # src/genlab
+Metrics = dict[str, Any]  # a run's metrics.json
+Runs = dict[str, dict[str, Any]]  # problem -> point -> metrics.json (5.6: "rows" -> table rows)
 
 
 def config_table(config: Config) -> str:
@@ -102,6 +100,13 @@ def train_seconds(metrics: dict[str, Any]) -> float:
     return sum(e["seconds"] for e in metrics["epochs"])
 
 
+def class_names(metrics: dict[str, Any]) -> list[str]:
+    """The names of a run's ten classes: Fashion-MNIST's, or MNIST's digits "digit 0"..."""
+    if metrics["config"].get("dataset") == "fashion-mnist":
+        return list(FASHION_CLASSES)
+    return [f"digit {i}" for i in range(10)]
+
+
 def evaluation_markdown(metrics: dict[str, Any]) -> str:
     """The sample-quality measurements of a run (``genlab.evaluate``) as a markdown list."""
     evaluation = metrics.get("evaluation")
@@ -110,11 +115,7 @@ def evaluation_markdown(metrics: dict[str, Any]) -> str:
             f"No sample-quality evaluation recorded (status: {metrics.get('status', '?')}; "
             "runs are evaluated when they complete, unless `eval_samples` is 0)."
         )
-    from genlab.data import FASHION_CLASSES
-
-    # MNIST's classes are its digits
-    names = FASHION_CLASSES if metrics["config"].get("dataset") == "fashion-mnist" else None
-    names = names or [f"digit {i}" for i in range(10)]
+    names = class_names(metrics)
     lines = [
         f"Classifier: test accuracy {evaluation['classifier_test_accuracy']:.2%} on "
         f"{evaluation['dataset']}; its features measure the distances that follow."
@@ -137,19 +138,16 @@ def evaluation_markdown(metrics: dict[str, Any]) -> str:
             f"{names[min(range(len(hist)), key=hist.__getitem__)]} "
             f"{min(hist):.1%}."
         )
-        if m.get("within_class_variety") is not None:
-            lines.append(
-                f"Within-class variety: {m['within_class_variety']:.2f} (the mean distance "
-                "between two images of one class, relative to real test images of that class, "
-                "averaged over classes; 1: as varied as the data, 0: one image repeated)."
-            )
+        if m.get("within_class_variety") is not None:  # defined in the glossary
+            variety = m["within_class_variety"]
+            lines.append(f"Within-class variety: {variety:.2f}, {variety_words(variety)}.")
         if "conditional_accuracy" in m:
             per = m["conditional_accuracy_per_class"]
             worst = min((i for i in range(len(per)) if per[i] is not None), key=lambda i: per[i])
             lines.append(
                 f"Conditional accuracy: the classifier assigns {m['conditional_accuracy']:.1%} "
                 f"of the samples to the class they were asked for (lowest: "
-                f"{names[worst] if names else worst}, {per[worst]:.0%}); on real test images "
+                f"{names[worst]}, {per[worst]:.0%}); on real test images "
                 f"the same classifier is right {evaluation['classifier_test_accuracy']:.1%} of "
                 "the time, the ceiling of this measure."
             )

@@ -10,9 +10,10 @@ import json
 from pathlib import Path
 
 from genlab.grids import PROBLEMS
+from genlab.report import Runs
 from genlab.report.gan import answer_5_3, answer_5_5
 from genlab.report.vae import answer_4_2, answer_4_3
-from genlab.report.writeup import Runs, writeup_markdown
+from genlab.report.writeup import writeup_markdown
 
 COMPARISON = Path("5.6") / "comparison" / "comparison.json"  # the 5.6 table's rows
 
@@ -78,16 +79,12 @@ def _answer(problem: str, runs: Runs) -> str:
         return answer_5_3(runs["5.3"])
     if problem == "5.5":
         return answer_5_5(runs["5.5"], runs["5.3"])
-    return comparison_answer(runs)
+    from genlab.compare import Row  # 5.6, from the rows of its table
+    from genlab.report.comparison import answer_markdown
 
-
-def comparison_answer(runs: Runs) -> str:
     rows = runs.get("5.6", {}).get("rows")
     if not rows:
         return "The 5.6 comparison has not been made yet."
-    from genlab.compare import Row
-    from genlab.report.comparison import answer_markdown
-
     return answer_markdown([Row(**r) for r in rows], runs)
 
 

@@ -12,16 +12,9 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from genlab.compare import (
-    VAE_SEEDED_POINT,
-    Row,
-    fmt_pixel,
-    fmt_share,
-    pick,
-    top_class,
-)
+from genlab.compare import VAE_SEEDED_POINT, Row, fmt_pixel, fmt_share, pick, top_class
 from genlab.grids import label
-from genlab.report import duration, over_seeds
+from genlab.report import Runs, duration, over_seeds
 from genlab.report.gan import classifier_caveat
 from genlab.report.rules import (
     BACKGROUND_NEAR,
@@ -33,18 +26,13 @@ from genlab.report.rules import (
 )
 from genlab.report.vae import optimizer_steps
 
-Runs = dict[str, dict[str, Any]]
-
 
 def sample_distances(runs: Runs, compared: dict[str, tuple[str, str]]) -> dict[str, Spread]:
     """Each compared model's (name -> (problem, point)) last-epoch distance over the point's
     seeds. A VAE point with one seed borrows the range width of ``VAE_SEEDED_POINT``, the
     nearest VAE with seeds."""
-    out = {}
-    for name, (problem, point) in compared.items():
-        spread = over_seeds(runs.get(problem, {}), problem, point, last_epoch_distance)
-        if spread is not None:
-            out[name] = spread
+    out = {name: s for name, (problem, point) in compared.items()
+           if (s := over_seeds(runs.get(problem, {}), problem, point, last_epoch_distance))}
     seeded = over_seeds(runs.get("4.3", {}), "4.3", VAE_SEEDED_POINT, last_epoch_distance)
     vae = out.get("the VAE")
     if vae and len(vae.values) == 1 and seeded and len(seeded.values) > 1:

@@ -8,11 +8,12 @@ The words follow ``genlab.report.rules``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from genlab.data import FASHION_CLASSES
 from genlab.grids import PROBLEMS, label
-from genlab.report import duration, over_seeds, train_seconds
+from genlab.report import Metrics, capitalize, duration, over_seeds, train_seconds
 from genlab.report.rules import (
     AT_CHANCE,
     Spread,
@@ -20,14 +21,10 @@ from genlab.report.rules import (
     compare_word,
     differ,
     gan_distance,
-    second_half_slope,
-    signed,
-    trend,
+    trend_sentence,
     variety_words,
     with_borrowed_ranges,
 )
-
-Metrics = dict[str, Any]
 
 
 def final_quality(metrics: Metrics) -> dict[str, Any] | None:
@@ -39,9 +36,9 @@ def final_quality(metrics: Metrics) -> dict[str, Any] | None:
     return measured[-1] if measured else None
 
 
-def conditional_accuracy(metrics: Metrics) -> float | None:
-    """The share of a cGAN's samples the classifier assigns to the class asked for."""
-    return (final_quality(metrics) or {}).get("conditional_accuracy")
+def final(key: str) -> Callable[[Metrics], Any]:
+    """The statistic ``key`` of a run's sample quality (``final_quality``), of its metrics."""
+    return lambda m: (final_quality(m) or {}).get(key)
 
 
 def setting(config: dict[str, Any]) -> str:
@@ -71,19 +68,14 @@ def observations(metrics: Metrics) -> list[str]:
     lines = []
     if status == "complete":
         seconds = train_seconds(metrics)
-        lines.append(
-            f"The {what} trained all {len(epochs)} epochs in {duration(seconds)} on "
-            f"{metrics.get('device', '?')} ({seconds / len(epochs):.1f} s per epoch)."
-        )
+        lines.append(f"The {what} trained all {len(epochs)} epochs in {duration(seconds)} on "
+                     f"{metrics.get('device', '?')} ({seconds / len(epochs):.1f} s per epoch).")
     elif status == "diverged":
         d = metrics["diverged"]
         losses = ", ".join(f"{k} = {v}" for k, v in d["losses"].items())
-        lines.append(
-            f"The {what} DIVERGED: {d.get('reason', 'a loss became NaN or infinite')} at epoch "
-            f"{d['epoch']}, "
-            f"batch {d['batch']} ({losses}); the run stopped there and kept the "
-            f"{len(epochs)} epoch(s) completed before."
-        )
+        lines.append(f"The {what} DIVERGED: {d.get('reason', 'a loss became NaN or infinite')} "
+                     f"at epoch {d['epoch']}, batch {d['batch']} ({losses}); the run stopped "
+                     f"there and kept the {len(epochs)} epoch(s) completed before.")  # fmt: skip
     elif status == "collapsed":
         lines.append(f"The {what} COLLAPSED: {metrics['collapsed']['reason']}; it trained all "
                      f"{len(epochs)} epochs, and its samples are not a result to compare.")
@@ -101,14 +93,8 @@ def observations(metrics: Metrics) -> list[str]:
         f"generated ones {last['d_fake']:.3f}: {game_state(last)}."
     )
     if len(epochs) >= 4:
-        half = epochs[len(epochs) // 2 :]
-        parts = []
-        for key, name in (("generator_loss", "generator"), ("discriminator_loss", "discriminator")):
-            values = [e[key] for e in epochs]
-            parts.append(f"the {name} loss {trend(values)[0]} (least-squares slope "
-                         f"{signed(second_half_slope(values), 4)} nats per epoch)")  # fmt: skip
-        lines.append(f"Over the second half of training (epochs {half[0]['epoch']}-"
-                     f"{half[-1]['epoch']}) {parts[0]} and {parts[1]}.")  # fmt: skip
+        losses = {"generator_loss": "generator loss", "discriminator_loss": "discriminator loss"}
+        lines.append(capitalize(trend_sentence(epochs, losses)[0]) + ".")
     return lines + quality_observations(epochs)
 
 
@@ -124,25 +110,19 @@ def quality_observations(epochs: list[dict[str, Any]]) -> list[str]:
     last = measured[-1]
     q = last["quality"]
     lines = []
-    if q.get("within_class_variety") is not None:
-        variety = q["within_class_variety"]
-        lines.append(
-            f"Within-class variety at epoch {last['epoch']}: {variety:.2f} of real images' "
-            f"(mean distance between two samples of one class): {variety_words(variety)}."
-        )
+    if (variety := q.get("within_class_variety")) is not None:  # defined in the glossary
+        lines.append(f"Within-class variety at epoch {last['epoch']}: {variety:.2f} (real "
+                     f"images: 1), {variety_words(variety)}.")  # fmt: skip
     best = min(measured, key=lambda e: e["quality"]["frechet_distance"])
     fd, best_fd = q["frechet_distance"], best["quality"]["frechet_distance"]
     if best is not last and fd > 1.1 * best_fd:
-        lines.append(
-            f"Quality got worse late in training: the Fréchet distance of the same noise set "
-            f"was {best_fd:.1f} at epoch {best['epoch']} and {fd:.1f} at the last epoch "
-            f"({last['epoch']}), which is the result shown here."
-        )
+        lines.append(f"Quality got worse late in training: the Fréchet distance of the same noise "
+                     f"set was {best_fd:.1f} at epoch {best['epoch']} and {fd:.1f} at the last "
+                     f"epoch ({last['epoch']}), which is the result shown here.")
     else:
-        lines.append(
-            f"The last epoch is also (within 10%) the best measured: Fréchet distance {fd:.1f} "
-            f"at epoch {last['epoch']}, lowest {best_fd:.1f} at epoch {best['epoch']}."
-        )
+        lines.append(f"The last epoch is also (within 10%) the best measured: Fréchet distance "
+                     f"{fd:.1f} at epoch {last['epoch']}, lowest {best_fd:.1f} at epoch "
+                     f"{best['epoch']}.")
     return lines
 
 
@@ -154,12 +134,8 @@ def observations_markdown(metrics: Metrics) -> str:
 def distances(runs: dict[str, Metrics], problem: str) -> dict[str, Spread]:
     """Each grid point's distance (``rules.gan_distance``) over its finished seeds; a one-seed
     point borrows the widest range of the problem's points with seeds."""
-    out = {}
-    for point in PROBLEMS[problem].points:
-        spread = over_seeds(runs, problem, point, gan_distance)
-        if spread is not None:
-            out[point] = spread
-    return with_borrowed_ranges(out)
+    return with_borrowed_ranges({p: s for p in PROBLEMS[problem].points
+                                 if (s := over_seeds(runs, problem, p, gan_distance))})
 
 
 def closest(spreads: dict[str, Spread]) -> list[str]:
@@ -257,26 +233,24 @@ def answer_5_5(runs: dict[str, Metrics], gans: dict[str, Metrics]) -> str:
     gan = distances(gans, "5.3").get("equal_lr")
     if "course" not in cgans and "improved" not in cgans:
         return "No 5.5 run has finished and been measured yet."
+    accuracies = {v: over_seeds(runs, "5.5", v, final("conditional_accuracy")) for v in cgans}
+    words = {v: compare_word(s, gan, "closer to the data than", "farther from the data than")
+             for v, s in cgans.items() if gan is not None}  # fmt: skip
     lines = []
+    if accuracies.get("course") and "course" in words:
+        lines.append(f"The course's cGAN draws the class it is asked for "
+                     f"{accuracies['course'].mean:.1%} of the time, and its samples are "
+                     f"{words['course']} the GAN's (by the distance over seeds in the table).\n")
     for variant in ("course", "improved"):
         if variant not in cgans:
             lines.append(f"- **{label('5.5', variant)}**: not finished yet.")
             continue
-        acc = over_seeds(runs, "5.5", variant, conditional_accuracy)
+        acc = accuracies[variant]
         text = (f"- **{label('5.5', variant)}**: conditional accuracy "
                 f"{acc.text('.1%') if acc else '?'}; distance {cgans[variant].text()}")
-        if gan is not None:
-            word = compare_word(cgans[variant], gan, "closer to the data than",
-                                "farther from the data than")  # fmt: skip
-            text += f", {word} the GAN with equal rates ({gan.text()})"
+        if variant in words:
+            text += f", {words[variant]} the GAN with equal rates ({gan.text()})"
         lines.append(text + ".")
-    course, course_acc = cgans.get("course"), over_seeds(runs, "5.5", "course",
-                                                         conditional_accuracy)  # fmt: skip
-    if course is not None and course_acc is not None and gan is not None:
-        word = compare_word(course, gan, "closer to the data than", "farther from the data than")
-        lines.insert(0, f"The course's cGAN draws the class it is asked for "
-                        f"{course_acc.mean:.1%} of the time, and its samples are {word} the GAN's "
-                        "(by the distance over seeds in the table).\n")  # fmt: skip
     rows = [_evidence_row(n, "5.5", cgans[n], runs[n]) for n in cgans if n in runs]
     if gan is not None and "equal_lr" in gans:
         rows.append(_evidence_row("equal_lr", "5.3", gan, gans["equal_lr"]))

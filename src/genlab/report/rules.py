@@ -53,6 +53,10 @@ GLOSSARY = (
      "(detail or speckle, which it cannot tell apart)."),
     ("grey corners", "a share of near-black pixels in the four image corners more than "
      f"{BACKGROUND_NEAR:.0%} below the real images'."),
+    ("loss per class", "the VAE's test loss (nats per image) averaged over the test images of "
+     "one class, at the last epoch; the classes that \"reconstruct worst\" have the highest. "
+     "Part of it no model removes: a grey pixel's cross-entropy is never 0, so classes with "
+     "more grey area score higher even when reconstructed exactly."),
     ("conditional accuracy", "the share of a cGAN's samples the classifier assigns to the "
      f"class asked for; above {MATCHING:.0%}: the samples match their labels."),
 )  # fmt: skip
@@ -95,17 +99,22 @@ def trend(values: list[float], flat: float = TREND_FLAT) -> tuple[str, float]:
     return ("rose" if change > 0 else "fell"), change
 
 
-def trend_sentence(epochs: list[dict[str, Any]], key: str, name: str,
-                   flat: float = TREND_FLAT) -> tuple[str, str]:  # fmt: skip
+def trend_sentence(epochs: list[dict[str, Any]], series: dict[str, str],
+                   flat: float = TREND_FLAT) -> tuple[str, list[str]]:  # fmt: skip
     """("over the second half of training (epochs a-b) the <name> rose (least-squares slope
-    ... nats per epoch, ... over the half)", the trend's word) for ``key`` of ``epochs``."""
-    values = [e[key] for e in epochs]
+    ... nats per epoch, ... over the half) and the <name> ...", the trend's word of each) for
+    ``series``: key of ``epochs`` -> name."""
     half = epochs[len(epochs) // 2 :]
-    words, change = trend(values, flat)
-    slope = second_half_slope(values)
+    parts, words = [], []
+    for key, name in series.items():
+        values = [e[key] for e in epochs]
+        word, change = trend(values, flat)
+        slope = signed(second_half_slope(values), 4)
+        parts.append(f"the {name} {word} (least-squares slope {slope} nats per epoch, "
+                     f"{signed(change, 3)} over the half)")  # fmt: skip
+        words.append(word)
     return (f"over the second half of training (epochs {half[0]['epoch']}-{half[-1]['epoch']}) "
-            f"the {name} {words} (least-squares slope {signed(slope, 4)} nats per epoch, "
-            f"{signed(change, 3)} over the half)", words)  # fmt: skip
+            + " and ".join(parts), words)  # fmt: skip
 
 
 def signed(value: float, digits: int) -> str:

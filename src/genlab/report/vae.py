@@ -11,10 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from genlab.grids import PROBLEMS, label
-from genlab.report import duration, over_seeds, train_seconds
+from genlab.report import Metrics, class_names, duration, over_seeds, train_seconds
 from genlab.report.rules import VAE_LOSS_FLAT, differ, trend_sentence
 
-Metrics = dict[str, Any]
 OVERFIT_GAP = 2.0  # test minus train loss, nats per image, above which we say "overfits"
 
 
@@ -52,8 +51,29 @@ def reconstruction_distance(metrics: Metrics) -> float | None:
     return rec["frechet_distance"] if rec else None
 
 
+def classes_by_loss(metrics: Metrics) -> list[int]:
+    """The classes by the last epoch's loss per class, highest first; [] for a run recorded
+    before the loss per class was."""
+    per = (metrics.get("epochs") or [{}])[-1].get("test_loss_per_class") or []
+    return sorted((i for i, v in enumerate(per) if v is not None), key=lambda i: -per[i])
+
+
+def worst_classes(metrics: Metrics, k: int = 3) -> str | None:
+    """"Bag 301.20, Coat 290.10 and Pullover 288.00 nats per image, against 255.40 over all
+    classes (best: Trouser 180.30)", or None without a loss per class."""
+    ranked = classes_by_loss(metrics)
+    if not ranked:
+        return None
+    last, names = metrics["epochs"][-1], class_names(metrics)
+    per = last["test_loss_per_class"]
+    worst = [f"{names[i]} {per[i]:.2f}" for i in ranked[:k]]
+    return (f"{', '.join(worst[:-1])} and {worst[-1]} nats per image, against "
+            f"{last['test_loss']:.2f} over all classes (best: {names[ranked[-1]]} "
+            f"{per[ranked[-1]]:.2f})")  # fmt: skip
+
+
 def loss_trend_sentence(epochs: list[dict[str, Any]]) -> str:
-    text, words = trend_sentence(epochs, "test_loss", "test loss", VAE_LOSS_FLAT)
+    text, (words,) = trend_sentence(epochs, {"test_loss": "test loss"}, VAE_LOSS_FLAT)
     verdict = ("still improving: more epochs would likely lower it further" if words == "fell"
                else "no longer improving" if words == "stayed flat"
                else "getting worse: the model overfits")  # fmt: skip
@@ -77,6 +97,9 @@ def answer_4_2(metrics: Metrics | None) -> str:
         f"- **When it learned.** Half of that decrease had come by epoch {by}"
         + (f"; {loss_trend_sentence(epochs)}." if len(epochs) >= 4 else "."),
     ]
+    worst = worst_classes(metrics)
+    if worst:
+        lines.append(f"- **Which classes reconstruct worst** (loss per class): {worst}.")
     rec = reconstruction_distance(metrics)
     if rec is not None:
         ref = metrics["evaluation"]["reconstructions"].get("reference_distances", {})
@@ -93,6 +116,18 @@ def optimizer_steps(metrics: Metrics) -> int:
     c = metrics["config"]
     images = c.get("train_limit") or 60_000
     return metrics["epochs"][-1]["epoch"] * -(-images // c["batch_size"])
+
+
+def same_worst(runs: dict[str, Metrics], k: int = 3) -> str:
+    """Whether the finished seed-1 runs of the grid that record a loss per class agree on
+    their ``k`` worst classes (nothing when fewer than two do)."""
+    worst = [w for n in PROBLEMS["4.3"].points if runs.get(n, {}).get("status") == "complete"
+             and (w := set(classes_by_loss(runs[n])[:k]))]  # fmt: skip
+    if len(worst) < 2:
+        return ""
+    same = all(w == worst[0] for w in worst)
+    return (f"; the same {k} classes are the worst in all {len(worst)} settings measured" if same
+            else f"; the {k} worst differ between the {len(worst)} settings measured")  # fmt: skip
 
 
 def answer_4_3(runs: dict[str, Metrics]) -> str:
@@ -146,6 +181,10 @@ def answer_4_3(runs: dict[str, Metrics]) -> str:
         if apart and [config_of[n]["config"]["batch_size"] for n in tens] == sorted(
                 config_of[n]["config"]["batch_size"] for n in tens):  # fmt: skip
             note += " The smaller the batch, the more Adam steps in the same 10 epochs."
+    worst = worst_classes(runs[best]) if runs.get(best, {}).get("status") == "complete" else None
+    if worst:
+        note += (f"\n\nWorst reconstructed by {label('4.3', best)} (seed 1, loss per class): "
+                 f"{worst}{same_worst(runs)}.")  # fmt: skip
     missing = [label("4.3", n) for n in PROBLEMS["4.3"].points if n not in losses]
     if missing:
         note += f"\n\nNot finished yet: {', '.join(missing)}."

@@ -16,16 +16,9 @@ from typing import Any
 
 from genlab.data import FASHION_CLASSES
 from genlab.grids import PROBLEMS
-from genlab.report import over_seeds
-from genlab.report.gan import distances, final_quality
-from genlab.report.rules import (
-    BACKGROUND_NEAR,
-    MATCHING,
-    NEAR_ZERO,
-    VERY_HIGH,
-    Spread,
-    differ,
-)
+from genlab.report import Runs, over_seeds
+from genlab.report.gan import distances, final, final_quality
+from genlab.report.rules import BACKGROUND_NEAR, MATCHING, NEAR_ZERO, VERY_HIGH, Spread, differ
 
 AGREE, DISAGREE, CANNOT_TELL = "agree", "disagree", "cannot tell"
 
@@ -33,7 +26,6 @@ AGREE, DISAGREE, CANNOT_TELL = "agree", "disagree", "cannot tell"
 class Missing(Exception):
     """A run a claim needs has not finished (or has not been measured) yet."""
 
-Runs = dict[str, dict[str, Any]]  # problem -> point -> metrics.json (5.6: "rows" -> table rows)
 Judge = Callable[[Runs], tuple[str, str]]
 
 
@@ -69,9 +61,11 @@ def _distances(runs: Runs, problem: str) -> dict[str, Spread]:
     return found
 
 
-def _spread(runs: Runs, problem: str, point: str, key: str) -> Spread:
-    """The last epoch's ``key`` over the point's seeds."""
-    spread = over_seeds(runs.get(problem, {}), problem, point, lambda m: m["epochs"][-1][key])
+def _spread(runs: Runs, problem: str, point: str, statistic: str | Callable) -> Spread:
+    """``statistic`` over the point's finished seeds: a function of a run's metrics, or the key
+    of its last epoch."""
+    of = statistic if callable(statistic) else lambda m: m["epochs"][-1][statistic]
+    spread = over_seeds(runs.get(problem, {}), problem, point, of)
     if spread is None:
         raise Missing(f"{problem}/{point}")
     return spread
@@ -85,9 +79,9 @@ def _compared(a: Spread, b: Spread, a_lower: bool, borrowed: float = 0.0) -> str
     return AGREE if (a.mean < b.mean) == a_lower else DISAGREE
 
 
-def _top(q: dict[str, Any], k: int = 3) -> list[str]:
-    hist = q["class_histogram"]
-    return [FASHION_CLASSES[i] for i in sorted(range(len(hist)), key=lambda i: -hist[i])[:k]]
+def _every(verdicts: set[str]) -> str:
+    """A claim made of several comparisons: DISAGREE when one disagrees, AGREE when all agree."""
+    return DISAGREE if DISAGREE in verdicts else AGREE if verdicts == {AGREE} else CANNOT_TELL
 
 
 def defaults(runs: Runs) -> tuple[str, str]:
@@ -109,13 +103,13 @@ def batch_sizes(runs: Runs) -> tuple[str, str]:
 
 
 def best_grid_point(runs: Runs) -> tuple[str, str]:
-    final = {n: _spread(runs, "4.3", n, "test_loss") for n in PROBLEMS["4.3"].points}
-    best = min(final, key=lambda n: final[n].mean)
+    losses = {n: _spread(runs, "4.3", n, "test_loss") for n in PROBLEMS["4.3"].points}
+    best = min(losses, key=lambda n: losses[n].mean)
     # a one-seed point borrows the widest range of the 10-epoch points, which have three
-    borrowed = max(v.width for v in final.values())
-    tied = [n for n in final if not differ(final[n], final[best], borrowed)]
-    text = (f"lowest test loss: {best} {final[best].text('.2f')}; bs64_ep50 "
-            f"{final['bs64_ep50'].text('.2f')}; one-seed points given the widest 10-epoch range "
+    borrowed = max(v.width for v in losses.values())
+    tied = [n for n in losses if not differ(losses[n], losses[best], borrowed)]
+    text = (f"lowest test loss: {best} {losses[best].text('.2f')}; bs64_ep50 "
+            f"{losses['bs64_ep50'].text('.2f')}; one-seed points given the widest 10-epoch range "
             f"({borrowed:.2f})")  # fmt: skip
     if tied != [best]:
         return text + f"; indistinguishable: {', '.join(tied)}", CANNOT_TELL
@@ -123,13 +117,23 @@ def best_grid_point(runs: Runs) -> tuple[str, str]:
 
 
 def bags_and_shoes(runs: Runs) -> tuple[str, str]:
-    return ("our runs measure reconstruction quality over all classes, not per class", CANNOT_TELL)
+    """"Not great" by the loss per class of each setting's seed 1: above its test loss (the
+    mean over classes) in every setting, for bags and each kind of shoe."""
+    last = [_last(runs, "4.3", n) for n in PROBLEMS["4.3"].points]
+    if not all(e.get("test_loss_per_class") for e in last):
+        return "the runs were trained before the loss per class was recorded", CANNOT_TELL
+    above = {c: sum((e["test_loss_per_class"][FASHION_CLASSES.index(c)] or 0) > e["test_loss"]
+                    for e in last) for c in ("Bag", "Sandal", "Sneaker", "Ankle boot")}
+    text = (f"settings (of {len(last)}, seed 1) whose loss per class is above their test loss: "
+            + ", ".join(f"{c} {k}" for c, k in above.items()))  # fmt: skip
+    return text, AGREE if all(k == len(last) for k in above.values()) else DISAGREE
 
 
 def equal_lr_classes(runs: Runs) -> tuple[str, str]:
-    top = _top(_quality(runs, "5.3", "equal_lr"))
-    seen = {"Shirt", "Dress", "Trouser"} & set(top)
     q = _quality(runs, "5.3", "equal_lr")
+    hist = q["class_histogram"]
+    top = [FASHION_CLASSES[i] for i in sorted(range(len(hist)), key=lambda i: -hist[i])[:3]]
+    seen = {"Shirt", "Dress", "Trouser"} & set(top)
     text = (f"most frequent classes of equal rates: {', '.join(top)}; "
             f"{q['classes_covered']} of 10 classes covered")  # fmt: skip
     return text, AGREE if len(seen) >= 2 else DISAGREE
@@ -140,10 +144,7 @@ def equal_lr_best(runs: Runs) -> tuple[str, str]:
     others = [fd[n] for n in fd if n != "equal_lr"]
     text = ("distance (median of the last 5 epochs): "
             + "; ".join(f"{n} {v.text()}" for n, v in fd.items()))  # fmt: skip
-    verdicts = {_compared(fd["equal_lr"], o, a_lower=True) for o in others}
-    if DISAGREE in verdicts:
-        return text, DISAGREE
-    return text, AGREE if verdicts == {AGREE} else CANNOT_TELL
+    return text, _every({_compared(fd["equal_lr"], o, a_lower=True) for o in others})
 
 
 def g_faster(runs: Runs) -> tuple[str, str]:
@@ -159,8 +160,8 @@ def g_faster(runs: Runs) -> tuple[str, str]:
 
 def d_faster(runs: Runs) -> tuple[str, str]:
     fd = _distances(runs, "5.3")
-    lowest = over_seeds(runs["5.3"], "5.3", "d_faster",
-                        lambda m: min(e["generator_loss"] for e in m["epochs"]))  # fmt: skip
+    lowest = _spread(runs, "5.3", "d_faster",
+                     lambda m: min(e["generator_loss"] for e in m["epochs"]))  # fmt: skip
     d_loss = _spread(runs, "5.3", "d_faster", "discriminator_loss")
     text = (f"discriminator faster: lowest generator loss of any epoch {lowest.text('.2f')}, "
             f"last discriminator loss {d_loss.text('.2f')}; distance {fd['d_faster'].text()} "
@@ -178,11 +179,7 @@ def g_steps3(runs: Runs) -> tuple[str, str]:
 
 
 def cgan_labels(runs: Runs) -> tuple[str, str]:
-    from genlab.report.gan import conditional_accuracy
-
-    acc = over_seeds(runs["5.5"], "5.5", "course", conditional_accuracy)
-    if acc is None:
-        raise Missing("5.5/course")
+    acc = _spread(runs, "5.5", "course", final("conditional_accuracy"))
     return (f"conditional accuracy of the course's cGAN {acc.text('.1%')}",
             AGREE if acc.lo > MATCHING else DISAGREE if acc.hi <= MATCHING else CANNOT_TELL)
 
@@ -199,31 +196,18 @@ def cgan_fuzzy(runs: Runs) -> tuple[str, str]:
     c, fd = _distances(runs, "5.5")["course"], _distances(runs, "5.3")
     text = (f"distance: the course's cGAN {c.text()}; the GAN settings "
             + ", ".join(f"{n} {v.text()}" for n, v in fd.items()))  # fmt: skip
-    verdicts = {_compared(c, g, a_lower=False) for g in fd.values()}
-    if DISAGREE in verdicts:
-        return text, DISAGREE
-    return text, AGREE if verdicts == {AGREE} else CANNOT_TELL
-
-
-def _kl(runs: Runs, problem: str, point: str) -> Spread:
-    spread = over_seeds(runs.get(problem, {}), problem, point,
-                        lambda m: (final_quality(m) or {}).get("kl_from_uniform"))  # fmt: skip
-    if spread is None:
-        raise Missing(f"{problem}/{point}")
-    return spread
+    return text, _every({_compared(c, g, a_lower=False) for g in fd.values()})
 
 
 def gan_three_classes(runs: Runs) -> tuple[str, str]:
-    covered = over_seeds(runs["5.3"], "5.3", "equal_lr",
-                         lambda m: (final_quality(m) or {}).get("classes_covered"))  # fmt: skip
-    if covered is None:
-        raise Missing("5.3/equal_lr")
+    covered = _spread(runs, "5.3", "equal_lr", final("classes_covered"))
     text = f"classes covered by the GAN with equal rates: {covered.text('.1f')}"
     return text, AGREE if covered.hi <= 3 else DISAGREE if covered.lo > 3 else CANNOT_TELL
 
 
 def cgan_better_spread(runs: Runs) -> tuple[str, str]:
-    c, g = _kl(runs, "5.5", "course"), _kl(runs, "5.3", "equal_lr")
+    kl = final("kl_from_uniform")
+    c, g = _spread(runs, "5.5", "course", kl), _spread(runs, "5.3", "equal_lr", kl)
     text = (f"KL from uniform of the class shares (0: every class equally often): the course's "
             f"cGAN {c.text('.3f')}, the GAN {g.text('.3f')}")  # fmt: skip
     return text, _compared(c, g, a_lower=True)
@@ -274,85 +258,41 @@ def cgan_category(runs: Runs) -> tuple[str, str]:
 
 
 CLAIMS = (
-    Claim(
-        "4.2",
-        "Problem 4 default hyperparameters: batch size 128, epochs 10, no-CUDA False, "
-        "seed 1, log interval 10.",
-        defaults,
-    ),  # fmt: skip
-    Claim(
-        "4.3",
-        "When batch size = 64, it is slightly better [...]. But all the batch sizes we "
-        "used gave more or less similar results.",
-        batch_sizes,
-    ),  # fmt: skip
-    Claim(
-        "4.3", "It seems the batch size of 64 with 50 epochs performs the best.", best_grid_point
-    ),  # fmt: skip
-    Claim(
-        "4.3", "The bags and shoes don't seem to be great in any of the examples.", bags_and_shoes
-    ),  # fmt: skip
-    Claim(
-        "5.3",
-        "GAN equal LR: [...] Most are shirts, dresses and in some cases pants.",
-        equal_lr_classes,
-    ),  # fmt: skip
-    Claim(
-        "5.3", "GAN equal LR [...] seems to be the most optimal training setup.", equal_lr_best
-    ),  # fmt: skip
-    Claim(
-        "5.3",
-        "Generator LR (0.002) > Discriminator LR: the generator loss was very high and "
-        "it seems like it was never able to learn to 'trick' the discriminator.",
-        g_faster,
-    ),  # fmt: skip
-    Claim(
-        "5.3",
-        "Generator LR < Discriminator LR (0.002): the generator loss was always 0 and "
-        "the discriminator loss was very high [...] the generator was able to create blobs "
-        "and 'fool' the discriminator.",
-        d_faster,
-    ),  # fmt: skip
-    Claim(
-        "5.3",
-        "Generator trained 3x per discriminator update: the generator loss was too "
-        "high whereas the discriminator loss was near 0.",
-        g_steps3,
-    ),  # fmt: skip
+    Claim("4.2", "Problem 4 default hyperparameters: batch size 128, epochs 10, no-CUDA False, "
+          "seed 1, log interval 10.", defaults),
+    Claim("4.3", "When batch size = 64, it is slightly better [...]. But all the batch sizes we "
+          "used gave more or less similar results.", batch_sizes),
+    Claim("4.3", "It seems the batch size of 64 with 50 epochs performs the best.",
+          best_grid_point),
+    Claim("4.3", "The bags and shoes don't seem to be great in any of the examples.",
+          bags_and_shoes),
+    Claim("5.3", "GAN equal LR: [...] Most are shirts, dresses and in some cases pants.",
+          equal_lr_classes),
+    Claim("5.3", "GAN equal LR [...] seems to be the most optimal training setup.",
+          equal_lr_best),
+    Claim("5.3", "Generator LR (0.002) > Discriminator LR: the generator loss was very high and "
+          "it seems like it was never able to learn to 'trick' the discriminator.", g_faster),
+    Claim("5.3", "Generator LR < Discriminator LR (0.002): the generator loss was always 0 and "
+          "the discriminator loss was very high [...] the generator was able to create blobs "
+          "and 'fool' the discriminator.", d_faster),
+    Claim("5.3", "Generator trained 3x per discriminator update: the generator loss was too "
+          "high whereas the discriminator loss was near 0.", g_steps3),
     Claim("5.5", "CGAN: we see very fuzzy images [...]", cgan_fuzzy),
     Claim("5.5", "CGAN: we see [...] images with matching labels.", cgan_labels),
     Claim("5.5", "The images seem to be less clear than the vanilla GAN.", cgan_less_clear),
-    Claim(
-        "5.5",
-        "In the vanilla GAN, there were only shirts, dresses, and trousers.",
-        gan_three_classes,
-    ),  # fmt: skip
-    Claim(
-        "5.5",
-        "It does seem like the CGAN was able to get a better distribution of products.",
-        cgan_better_spread,
-    ),  # fmt: skip
-    Claim(
-        "5.6", "The images reconstructed from the VAE seem to be much more clear.", vae_clearer
-    ),  # fmt: skip
-    Claim(
-        "5.6",
-        "With the GANs we can see a design starting to form in the clothing, "
-        "something that the VAE doesn't do particularly well.",
-        gan_details,
-    ),  # fmt: skip
-    Claim(
-        "5.6",
-        "In the case of the GAN, it seems even the background is not learned to be a "
-        "solid color, which is something the VAE does very well.",
-        gan_background,
-    ),  # fmt: skip
-    Claim(
-        "5.6",
-        "A cGAN [is better for new clothing ideas], as you can specify the category to create.",
-        cgan_category,
-    ),  # fmt: skip
-)
+    Claim("5.5", "In the vanilla GAN, there were only shirts, dresses, and trousers.",
+          gan_three_classes),
+    Claim("5.5", "It does seem like the CGAN was able to get a better distribution of products.",
+          cgan_better_spread),
+    Claim("5.6", "The images reconstructed from the VAE seem to be much more clear.",
+          vae_clearer),
+    Claim("5.6", "With the GANs we can see a design starting to form in the clothing, "
+          "something that the VAE doesn't do particularly well.", gan_details),
+    Claim("5.6", "In the case of the GAN, it seems even the background is not learned to be a "
+          "solid color, which is something the VAE does very well.", gan_background),
+    Claim("5.6", "A cGAN [is better for new clothing ideas], as you can specify the category to "
+          "create.", cgan_category),
+)  # fmt: skip
 
 
 def judged(problem: str, runs: Runs) -> list[tuple[Claim, str, str]]:

@@ -20,7 +20,7 @@ from genlab.data import load, shuffled_batches
 from genlab.device import seed_everything
 from genlab.images import save_image
 from genlab.models.build import architecture, build_models
-from genlab.models.vae import vae_loss
+from genlab.models.vae import per_image_loss, vae_loss
 from genlab.plots import loss_curves
 from genlab.runs import Run
 from genlab.train.cuda_graph import adam, use_cuda_graph, wrap
@@ -39,7 +39,8 @@ class VAETrainer:
         train = load(config.dataset, "train", device=device, limit=limit(config.train_limit))
         test = load(config.dataset, "test", device=device, limit=limit(config.test_limit))
         self.train_x = train.pixels().flatten(1)
-        self.test_x = test.pixels().flatten(1)
+        self.test_x, self.test_y = test.pixels().flatten(1), test.labels
+        self.test_counts = torch.bincount(test.labels, minlength=len(test.classes))
         self.model = build_models(config)["model"].to(device)
         graphed = use_cuda_graph(config.cuda_graph, device)
         self.optimizer = adam(self.model.parameters(), device, graphed, lr=config.lr)
@@ -81,10 +82,12 @@ class VAETrainer:
     def end_epoch(self, epoch: int, run: Run) -> dict[str, Any]:
         self.model.eval()
         total = torch.zeros((), device=self.device)
+        per_class = torch.zeros(len(self.test_counts), device=self.device)  # summed losses
         first_recon = None
-        for x in self.test_x.split(EVAL_CHUNK):
+        for x, y in zip(self.test_x.split(EVAL_CHUNK), self.test_y.split(EVAL_CHUNK), strict=True):
             logits, mu, logvar = self.model(x)
             total += vae_loss(logits, x, mu, logvar)
+            per_class.index_add_(0, y, per_image_loss(logits, x, mu, logvar))
             if first_recon is None:
                 first_recon = torch.sigmoid(logits[:RECONSTRUCTIONS])
         n = min(RECONSTRUCTIONS, len(self.test_x))
@@ -92,7 +95,10 @@ class VAETrainer:
         save_image(comparison.cpu(), run.path / f"reconstruction_{epoch}.png", nrow=n)
         samples = self.model.decode(self.fixed_z).view(-1, 1, 28, 28)
         save_image(samples.cpu(), run.path / f"sample_{epoch}.png", nrow=8)
-        return {"test_loss": total.item() / len(self.test_x)}
+        means = (per_class / self.test_counts).tolist()
+        counts = self.test_counts.tolist()  # a class without test images (test_limit): None
+        per_class_mean = [m if n else None for m, n in zip(means, counts, strict=True)]
+        return {"test_loss": total.item() / len(self.test_x), "test_loss_per_class": per_class_mean}
 
     def plot(self, run: Run) -> None:
         loss_curves(run, [("train_loss", "train"), ("test_loss", "test")],
