@@ -13,8 +13,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from genlab.executor import is_complete, made_from_current_notebook
 from genlab.grids import PROBLEMS
-from genlab.pipeline import is_complete, made_from_current_notebook, plan
+from genlab.pipeline import plan
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -252,7 +253,7 @@ def test_no_train_executes_only_points_with_a_finished_run(tmp_path):
 
 
 def test_logs_leave_out_the_kernels_known_harmless_lines_and_keep_the_rest(tmp_path):
-    from genlab.pipeline import HARMLESS, run_logged
+    from genlab.executor import HARMLESS, run_logged
 
     lines = [*(f"[IPKernelApp] WARNING | {HARMLESS[0]}. Use IPC", HARMLESS[1]),
              "Executing Cell 1", "[IPKernelApp] ERROR | Exception in message handler:"]
