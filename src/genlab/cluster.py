@@ -24,7 +24,16 @@ from pathlib import Path
 from typing import Any
 
 from genlab.atomic import atomic_write
-from genlab.executor import EXTRA_SEED_NOTEBOOK, NOTEBOOKS, Outcome, Point, is_complete, portable
+from genlab.executor import (
+    EXTRA_SEED_NOTEBOOK,
+    NOTEBOOKS,
+    Outcome,
+    Point,
+    is_complete,
+    made_from,
+    portable,
+    stamped,
+)
 from genlab.grids import PROBLEMS
 from genlab.ray_node import PointResult, PointTask, pack, run_point, source_digest, unpack
 from genlab.runs import CHECKPOINT, repo_root
@@ -137,15 +146,15 @@ class RayExecutor:
               f"{len(self.data)} data files offered to the nodes", flush=True)  # fmt: skip
 
     def run(self, points: list[Point], force: bool) -> list[Outcome]:
-        """Execute ``points`` on the cluster; a point complete with the same parameters is
-        skipped, and a point that failed never stops the others."""
+        """Execute ``points`` on the cluster; a complete point (``executor.is_complete``, as
+        locally) is skipped, and a point that failed never stops the others."""
         import ray
 
         outcomes: dict[str, Outcome] = {}
-        pending: dict[Any, tuple[Point, float]] = {}
+        pending: dict[Any, tuple[Point, float, dict[str, Any]]] = {}
         for point in points:
             if not force and is_complete(point):
-                why = "complete with the same parameters"
+                why = "complete, made from the same inputs"
                 outcomes[point.label] = Outcome(point, "skipped", 0.0, why)
                 continue
             if force and point.run_dir.exists():
@@ -156,14 +165,14 @@ class RayExecutor:
             options = {**asks, "max_retries": self.retries, "retry_exceptions": False,
                        "scheduling_strategy": "SPREAD"}  # fmt: skip
             ref = self.remote.options(**options).remote(task, self.data, self.progress)
-            pending[ref] = (point, time.monotonic())
+            pending[ref] = (point, time.monotonic(), made_from(point))  # what the task gets
             self.attempts.pop(point.label, None)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
             self._show_progress()
             for ref in ready:
-                point, t0 = pending.pop(ref)
-                outcomes[point.label] = self._collect(ref, point, time.monotonic() - t0)
+                point, t0, made = pending.pop(ref)
+                outcomes[point.label] = self._collect(ref, point, time.monotonic() - t0, made)
         return [outcomes[p.label] for p in points]
 
     def _show_progress(self) -> None:
@@ -182,7 +191,7 @@ class RayExecutor:
             again = f" (retry {len(tries) - 1} of {self.retries})" if len(tries) > 1 else ""
             print(f"[start] {label} on {where}{again}  log there: {log}", flush=True)
 
-    def _collect(self, ref: Any, point: Point, seconds: float) -> Outcome:
+    def _collect(self, ref: Any, point: Point, seconds: float, made: dict[str, Any]) -> Outcome:
         import ray
 
         self._show_progress()
@@ -200,7 +209,7 @@ class RayExecutor:
             atomic_write(point.log, lambda f: f.write(text.encode()))
             print(f"[failed] {point.label}  {seconds:.0f} s  {detail}", flush=True)
             return Outcome(point, "failed", seconds, detail)
-        write_result(point, result)
+        write_result(point, result, made)
         status = "done" if result.returncode == 0 else "failed"
         detail = f"on {result.node}" if status == "done" else result.detail
         retried = f" after {len(tries) - 1} retries" if len(tries) > 1 else ""
@@ -221,7 +230,8 @@ def make_task(point: Point, threads: int, digest: str) -> PointTask:
 
 def keep_unchanged_times(fresh: Path, current: Path) -> None:
     """A file that came back byte for byte as the driver has it keeps the driver's time: a
-    notebook that only reopened its run did not make the runs of its grid stale."""
+    notebook that only reopened its run did not change it (staleness goes by content, but a
+    listing by time stays truthful)."""
     for new in fresh.rglob("*"):
         here = current / new.relative_to(fresh)
         if new.is_file() and here.is_file() and here.read_bytes() == new.read_bytes():
@@ -229,9 +239,10 @@ def keep_unchanged_times(fresh: Path, current: Path) -> None:
             os.utime(new, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
-def write_result(point: Point, result: PointResult) -> None:
+def write_result(point: Point, result: PointResult, made: dict[str, Any] | None = None) -> None:
     """The run folder (swapped in whole), the log, then the executed notebook, each atomic;
-    the notebook last, so a driver killed midway leaves a point that is executed again."""
+    the notebook last, so a driver killed midway leaves a point that is executed again. A
+    notebook that ran to its end records ``made`` (``executor.stamp``), as locally."""
     point.run_dir.parent.mkdir(parents=True, exist_ok=True)
     if result.run is not None:
         where = point.run_dir.parent
@@ -250,4 +261,7 @@ def write_result(point: Point, result: PointResult) -> None:
             shutil.rmtree(fresh, ignore_errors=True)
     atomic_write(point.log, lambda f: f.write(result.log))
     if result.notebook is not None:
-        atomic_write(point.notebook, lambda f: f.write(result.notebook))
+        notebook = result.notebook
+        if result.returncode == 0 and made is not None:
+            notebook = stamped(notebook, made)
+        atomic_write(point.notebook, lambda f: f.write(notebook))

@@ -9,6 +9,7 @@ asked, lazily).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -20,6 +21,7 @@ from typing import Any, Protocol
 import nbformat
 import yaml
 
+from genlab.atomic import atomic_write
 from genlab.grids import PROBLEMS
 from genlab.runs import repo_root
 from genlab.train.loop import FINAL
@@ -88,48 +90,115 @@ def portable(path: Path, base: Path) -> str:
     return os.path.relpath(path, base) if path.is_relative_to(repo_root()) else str(path)
 
 
-def is_complete(point: Point) -> bool:
-    """The executed notebook exists, ran without error, with exactly these parameters, after
-    every run folder its answer quotes was last written."""
-    if not point.notebook.exists():
-        return False
-    try:
-        meta = nbformat.read(point.notebook, as_version=4).metadata.get("papermill", {})
-    except Exception:  # an unreadable notebook is simply executed again
-        return False
-    done = meta.get("end_time") and not meta.get("exception")
-    return (bool(done) and meta.get("parameters") == point.parameters
-            and made_from_current_notebook(point) and not is_stale(point))  # fmt: skip
+# --- what an executed notebook is made from ----------------------------------------------------
+# An executed notebook records (metadata ``genlab``) a digest of what it was made from: the
+# notebook's source, its parameters, the records of the runs its answer quotes (its grid's other
+# points and seeds, the problems it needs or compares with; not its own run, which it makes) and
+# the version of report/ (a digest of its sources: every sentence and table it shows). It is
+# complete when papermill finished it without error and that digest is the current one, and
+# stale exactly when the digest changes. Clocks decide nothing.
+
+STAMP = "genlab"  # the executed notebook's metadata key
+RECORDS = ("metrics.json", "comparison.json")  # what a quoted run folder contributes
 
 
-def made_from_current_notebook(point: Point) -> bool:
-    """Whether the executed copy has the cells of the notebook in ``notebooks/`` as it is now
-    (papermill's injected parameters cell aside): an edited notebook is executed again."""
-    source = nbformat.read(NOTEBOOKS / point.source_notebook, as_version=4)
-    executed = nbformat.read(point.notebook, as_version=4)
-
-    def cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
-        return [(c.cell_type, c.source) for c in nb.cells
-                if "injected-parameters" not in c.metadata.get("tags", [])]  # fmt: skip
-
-    return cells(source) == cells(executed)
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
 
 
-def is_stale(point: Point) -> bool:
-    """Whether a run folder the notebook's answer quotes (its grid's other points and seeds,
-    and the problems it compares with) changed after the notebook was written."""
+def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    return [(c.cell_type, c.source) for c in nb.cells
+            if "injected-parameters" not in c.metadata.get("tags", [])]  # fmt: skip
+
+
+def report_version() -> str:
+    """The version of ``genlab.report``: a digest of its sources."""
+    package = Path(__file__).resolve().parent / "report"
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def quoted_runs(point: Point) -> list[str]:
+    """The run folders (``problem/name``) whose records the point's answer quotes."""
     if point.source == EXTRA_SEED_NOTEBOOK:
-        return False  # it quotes its own run only
-    written = point.notebook.stat().st_mtime
-    for problem in PROBLEMS[point.problem].reads(point.problem):
-        for name in PROBLEMS[problem].run_names():
-            if (problem, name) == (point.problem, point.name):
-                continue
-            for record in ("metrics.json", "comparison.json"):
-                path = point.out / problem / name / record
-                if path.exists() and path.stat().st_mtime > written:
-                    return True
-    return False
+        return []  # it quotes its own run only
+    return [f"{problem}/{name}" for problem in PROBLEMS[point.problem].reads(point.problem)
+            for name in PROBLEMS[problem].run_names()
+            if (problem, name) != (point.problem, point.name)]  # fmt: skip
+
+
+def made_from(point: Point) -> dict[str, Any]:
+    """What the point's notebook would be made from now, each part as a digest."""
+    source = nbformat.read(NOTEBOOKS / point.source_notebook, as_version=4)
+    runs = {}
+    for run in dict.fromkeys(quoted_runs(point)):
+        files = [point.out / run / record for record in RECORDS]
+        if any(f.is_file() for f in files):
+            runs[run] = _sha(b"".join(_sha(f.read_bytes()).encode() if f.is_file() else b"-"
+                                      for f in files))  # fmt: skip
+    return {
+        "notebook": _sha(json.dumps(_cells(source)).encode()),
+        "parameters": _sha(json.dumps(point.parameters, sort_keys=True, default=str).encode()),
+        "runs": runs,
+        "report": report_version(),
+    }
+
+
+def digest(inputs: dict[str, Any]) -> str:
+    return _sha(json.dumps(inputs, sort_keys=True).encode())
+
+
+def stamp(nb: nbformat.NotebookNode, inputs: dict[str, Any]) -> None:
+    """Record in the executed notebook what it was made from (``made_from`` before it ran)."""
+    nb.metadata[STAMP] = {"digest": digest(inputs), "made_from": inputs}
+
+
+def stamped(notebook: bytes, inputs: dict[str, Any]) -> bytes:
+    nb = nbformat.reads(notebook.decode(), as_version=4)
+    stamp(nb, inputs)
+    return nbformat.writes(nb).encode()
+
+
+def stamp_file(path: Path, inputs: dict[str, Any]) -> None:
+    data = stamped(path.read_bytes(), inputs)
+    atomic_write(path, lambda f: f.write(data))
+
+
+def staleness(point: Point) -> str | None:
+    """Why the point's notebook must be executed (again); None when it is complete."""
+    if not point.notebook.exists():
+        return "not executed yet"
+    try:
+        nb = nbformat.read(point.notebook, as_version=4)
+    except Exception:  # an unreadable notebook is simply executed again
+        return "its executed notebook is unreadable"
+    meta = nb.metadata.get("papermill", {})
+    if not meta.get("end_time") or meta.get("exception"):
+        return "its last execution failed or did not finish"
+    recorded = nb.metadata.get(STAMP, {})
+    if not recorded.get("digest"):
+        return "executed before notebooks recorded what they are made from"
+    now = made_from(point)
+    if recorded["digest"] == digest(now):
+        return None
+    before = recorded.get("made_from", {})
+    parts = {"notebook": f"notebooks/{point.source_notebook}", "parameters": "its parameters",
+             "report": "report/"}  # fmt: skip
+    why = [f"{label} changed" for part, label in parts.items() if before.get(part) != now[part]]
+    old, new = before.get("runs", {}), now["runs"]
+    runs = sorted(r for r in old.keys() | new.keys() if old.get(r) != new.get(r))
+    if runs:
+        more = f" and {len(runs) - 3} more" if len(runs) > 3 else ""
+        why.append(f"quoted runs changed: {', '.join(runs[:3])}{more}")
+    return "; ".join(why) or "what it is made from changed"
+
+
+def is_complete(point: Point) -> bool:
+    """The executed notebook exists, ran without error, and was made from exactly what it
+    would be made from now (``made_from``)."""
+    return staleness(point) is None
 
 
 def papermill_command(notebook: str, output: str, parameters: dict[str, Any],

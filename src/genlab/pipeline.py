@@ -1,10 +1,11 @@
 """``./run_all.sh``: every problem's notebook executed by papermill for each grid point.
 
-Resumable (a point whose executed notebook finished with the same parameters, from the
-notebook as it is now, after the runs its answer quotes, is skipped; an interrupted run resumes
-from its checkpoint), parallel (``-j N``, CPU threads split between
-jobs), and a failed point never stops the others. At the end: one status line per point,
-the summary figures and ``index.html``.
+Resumable (a point whose executed notebook was made from what it would be made from now is
+skipped: the notebook, its parameters, the records of the runs its answer quotes and report/,
+``executor.made_from``; an interrupted run resumes from its checkpoint), parallel (``-j N``,
+CPU threads split between jobs), and a failed point never stops the others. At the end: one
+status line per point, the summary figures and ``index.html``. ``--dry-run`` lists what each
+point would get (skip, execute, train) and why, and writes nothing.
 """
 
 from __future__ import annotations
@@ -32,11 +33,13 @@ from genlab.executor import (
     Point,
     has_finished_run,
     is_complete,
-    is_stale,
     last_error,
+    made_from,
     papermill_command,
     portable,
     run_logged,
+    staleness,
+    stamp_file,
 )
 from genlab.grids import PROBLEMS, QUICK_MAX_EPOCHS, QUICK_OVERRIDES
 from genlab.runs import repo_root
@@ -143,15 +146,18 @@ def extra_seeds(point: Point) -> list[Point]:
 def execute(point: Point, threads: int, force: bool) -> Outcome:
     t0 = time.monotonic()
     if not force and is_complete(point):
-        return Outcome(point, "skipped", 0.0, "complete with the same parameters")
+        return Outcome(point, "skipped", 0.0, "complete, made from the same inputs")
     if force and point.run_dir.exists():
         shutil.rmtree(point.run_dir)
+    inputs = made_from(point)  # before it runs: a quoted run that changes meanwhile is news
     point.notebook.parent.mkdir(parents=True, exist_ok=True)
     print(f"[start] {point.label}  log: {point.log}", flush=True)
     root, notebook = repo_root(), point.source_notebook
     output = portable(point.notebook, root)
     cmd, env = papermill_command(notebook, output, point.parameters, threads)
     returncode = run_logged(cmd, env, root, point.log)
+    if returncode == 0 and point.notebook.exists():
+        stamp_file(point.notebook, inputs)
     seconds = time.monotonic() - t0
     status = "done" if returncode == 0 else "failed"
     detail = "" if status == "done" else last_error(point.log)
@@ -178,7 +184,7 @@ def run_points(
             outcomes += run(batch, force)
         # answers quote other points' runs: a notebook executed before one of them finished
         # runs again on the finished folders (no training, its own run is complete)
-        stale = [o for o in outcomes if o.status != "failed" and is_stale(o.point)]
+        stale = [o for o in outcomes if o.status != "failed" and not is_complete(o.point)]
         for old, new in zip(stale, run([o.point for o in stale], False), strict=True):
             new.seconds += old.seconds
             outcomes[outcomes.index(old)] = new
@@ -257,6 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     add("--no-cuda", action="store_true", help="train on the CPU even where a GPU exists")
     add(
+        "--dry-run",
+        action="store_true",
+        help="list every grid point as skip, execute (the notebook alone) or train, with the "
+        "reason, and write nothing",
+    )
+    add(
         "--out",
         type=Path,
         default=None,
@@ -288,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         points = plan(out, args.only, args.quick, args.no_cuda, sets)
     except ConfigError as e:
         parser.error(str(e))
+    if args.dry_run:
+        print(dry_run(points, args))
+        return 0
     if args.no_train:
         untrained = [p for p in points if PROBLEMS[p.problem].model and not has_finished_run(p)]
         for point in untrained:
@@ -309,6 +324,31 @@ def main(argv: list[str] | None = None) -> int:
     except Busy as e:
         print(f"run_all: {e}", file=sys.stderr)
         return 2
+
+
+def decide(point: Point, args: argparse.Namespace) -> tuple[str, str]:
+    """What ``./run_all.sh`` with ``args`` would do with ``point`` first (skip, execute or
+    train), and why; the same decision the local and the Ray executors make."""
+    trains = bool(PROBLEMS[point.problem].model)
+    if trains and (args.force or not has_finished_run(point)):
+        if args.no_train:
+            return "skip", f"no finished run in {point.run_dir.name}/ (--no-train)"
+        if args.force:
+            return "train", "--force: its run folder is deleted"
+        why = "no finished run" if not point.run_dir.exists() else "its run did not finish"
+        return "train", f"{why}; " + (staleness(point) or "its notebook is complete")
+    if args.reexecute:
+        return "execute", "--reexecute"
+    why = staleness(point)
+    return ("skip", "complete, made from the same inputs") if why is None else ("execute", why)
+
+
+def dry_run(points: list[Point], args: argparse.Namespace) -> str:
+    """One line per point: skip / execute / train, and why. Reads, never writes."""
+    width = max((len(p.label) for p in points), default=10)
+    lines = [f"{action:<8} {p.label:<{width}}  {why}"
+             for p in points for action, why in [decide(p, args)]]  # fmt: skip
+    return "\n".join(lines)
 
 
 def run_all(out: Path, points: list[Point], args: argparse.Namespace,
