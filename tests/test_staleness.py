@@ -159,7 +159,7 @@ def test_dry_run_lists_every_point_with_its_reason_and_writes_nothing(results, c
     lines = capsys.readouterr().out.splitlines()
     assert len(lines) == len(points)
     rows = {line.split()[1]: (line.split()[0], line.split(maxsplit=2)[2]) for line in lines}
-    assert rows["4.2/default"] == ("train", "no finished run; not executed yet")
+    assert rows["4.2/default"] == ("train", "not executed yet; no finished run")
     assert rows["4.3/bs128_ep10"] == ("skip", "complete, made from the same inputs")
     assert rows["4.3/bs64_ep10"] == ("execute", "quoted runs changed: 4.3/bs128_ep10")
     assert rows["5.6/comparison"][0] == "execute"
@@ -167,6 +167,9 @@ def test_dry_run_lists_every_point_with_its_reason_and_writes_nothing(results, c
     assert main(["--dry-run", "--reexecute", "--no-train", "--out", str(out)]) == 0
     rows = {ln.split()[1]: ln.split()[0] for ln in capsys.readouterr().out.splitlines()}
     assert rows["4.3/bs64_ep20"] == "execute" and rows["4.2/default"] == "skip"
+    assert main(["--dry-run", "--force", "--only", "4.3", "5.6", "--out", str(out)]) == 0
+    rows = {ln.split()[1]: ln.split()[0] for ln in capsys.readouterr().out.splitlines()}
+    assert rows.pop("5.6/comparison") == "execute" and set(rows.values()) == {"train"}
     assert files(out) == before
 
 

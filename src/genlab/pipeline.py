@@ -327,20 +327,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def decide(point: Point, args: argparse.Namespace) -> tuple[str, str]:
-    """What ``./run_all.sh`` with ``args`` would do with ``point`` first (skip, execute or
-    train), and why; the same decision the local and the Ray executors make."""
-    trains = bool(PROBLEMS[point.problem].model)
-    if trains and (args.force or not has_finished_run(point)):
-        if args.no_train:
-            return "skip", f"no finished run in {point.run_dir.name}/ (--no-train)"
-        if args.force:
-            return "train", "--force: its run folder is deleted"
-        why = "no finished run" if not point.run_dir.exists() else "its run did not finish"
-        return "train", f"{why}; " + (staleness(point) or "its notebook is complete")
-    if args.reexecute:
-        return "execute", "--reexecute"
-    why = staleness(point)
-    return ("skip", "complete, made from the same inputs") if why is None else ("execute", why)
+    """What ``./run_all.sh`` with ``args`` would do with ``point`` first (skip, execute the
+    notebook alone, or train), and why: the decision of ``execute`` (and of the Ray driver,
+    which shares ``executor.staleness``)."""
+    unfinished = bool(PROBLEMS[point.problem].model) and not has_finished_run(point)
+    if unfinished and args.no_train:
+        return "skip", f"no finished run in {point.run_dir.name}/ (--no-train)"
+    if args.force:
+        return ("train" if PROBLEMS[point.problem].model else "execute"), "--force"
+    why = "--reexecute" if args.reexecute else staleness(point)
+    if why is None:
+        return "skip", "complete, made from the same inputs"
+    return ("train", f"{why}; no finished run") if unfinished else ("execute", why)
 
 
 def dry_run(points: list[Point], args: argparse.Namespace) -> str:
