@@ -14,8 +14,9 @@ from notebook_utils import clean_notebook, execute, outputs
 from genlab import compare
 from genlab.compare import Row, table_markdown
 from genlab.config import GANConfig, VAEConfig
+from genlab.executor import EXTRA_SEED_NOTEBOOK
 from genlab.grids import CGAN_CHANGES, GAN_SETTINGS, LABELS, PROBLEMS, QUICK_OVERRIDES
-from genlab.pipeline import EXTRA_SEED_NOTEBOOK, plan
+from genlab.pipeline import plan
 from genlab.report.comparison import answer_markdown
 from genlab.runs import read_json, repo_root
 

@@ -286,3 +286,23 @@ def test_damaged_shipped_weights_are_refused(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="damaged"):
         ev.load_classifier("mnist", "cpu", tmp_path / "data", verbose=False)
     assert not (tmp_path / "data" / "classifiers" / name).exists()
+
+
+def test_the_cache_lock_keeps_out_another_process_until_released(tmp_path):
+    import subprocess
+    import sys
+
+    path = ev.classifier_path("mnist", tmp_path)
+    other = (
+        "import sys\nfrom filelock import FileLock, Timeout\n"
+        "try:\n    FileLock(sys.argv[1]).acquire(timeout=0)\nexcept Timeout:\n    sys.exit(3)"
+    )
+
+    def another_process_gets_it() -> bool:
+        done = subprocess.run([sys.executable, "-c", other, str(path.with_suffix(".lock"))])
+        assert done.returncode in (0, 3)
+        return done.returncode == 0
+
+    with classifier.cache_lock(path):
+        assert path.parent.is_dir() and not another_process_gets_it()
+    assert another_process_gets_it()

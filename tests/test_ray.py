@@ -22,10 +22,11 @@ from typing import Any
 import nbformat
 import pytest
 
-from genlab.cluster import inputs, local_parameters, make_task, pack, restore_parameters, unpack
+from genlab.cluster import inputs, make_task
 from genlab.data import SPECS, raw_dir
 from genlab.fetch import check_files
 from genlab.pipeline import plan
+from genlab.ray_node import local_parameters, pack, restore_parameters, unpack
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"

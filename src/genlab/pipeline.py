@@ -1,10 +1,11 @@
 """``./run_all.sh``: every problem's notebook executed by papermill for each grid point.
 
-Resumable (a point whose executed notebook finished with the same parameters, from the
-notebook as it is now, after the runs its answer quotes, is skipped; an interrupted run resumes
-from its checkpoint), parallel (``-j N``, CPU threads split between
-jobs), and a failed point never stops the others. At the end: one status line per point,
-the summary figures and ``index.html``.
+Resumable (a point whose executed notebook was made from what it would be made from now is
+skipped: the notebook, its parameters, the records of the runs its answer quotes and report/,
+``executor.made_from``; an interrupted run resumes from its checkpoint), parallel (``-j N``,
+CPU threads split between jobs), and a failed point never stops the others. At the end: one
+status line per point, the summary figures and ``index.html``. ``--dry-run`` lists what each
+point would get (skip, execute, train) and why, and writes nothing.
 """
 
 from __future__ import annotations
@@ -13,28 +14,36 @@ import argparse
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
-import nbformat
 import yaml
 
 from genlab.config import ConfigError
+from genlab.executor import (
+    EXTRA_SEED_NOTEBOOK,
+    NOTEBOOKS,
+    Executor,
+    Outcome,
+    Point,
+    has_finished_run,
+    is_complete,
+    last_error,
+    made_from,
+    papermill_command,
+    portable,
+    run_logged,
+    staleness,
+    stamp_file,
+)
 from genlab.grids import PROBLEMS, QUICK_MAX_EPOCHS, QUICK_OVERRIDES
 from genlab.runs import repo_root
-from genlab.train.loop import FINAL
 
-NOTEBOOKS = repo_root() / "notebooks"
-
-
-EXTRA_SEED_NOTEBOOK = "extra_seed.ipynb"  # trains one more seed of a grid point
 LOCK = ".run_all.lock"  # in the results folder: held by the ./run_all.sh working on it
 
 
@@ -61,49 +70,6 @@ def holding(out: Path) -> Iterator[None]:
         yield
     finally:
         lock.release()
-
-
-@dataclass
-class Point:
-    problem: str
-    name: str  # a grid point, or one of its other seeds (``seeds/<point>-seed<k>``)
-    parameters: dict[str, Any]
-    out: Path  # results folder
-    source: str = ""  # the notebook in notebooks/ it executes (default: its problem's)
-
-    @property
-    def source_notebook(self) -> str:
-        return self.source or PROBLEMS[self.problem].notebook
-
-    @property
-    def notebook(self) -> Path:
-        return self.out / self.problem / f"{self.name}.ipynb"
-
-    @property
-    def log(self) -> Path:
-        return self.out / self.problem / f"{self.name}.log"
-
-    @property
-    def run_dir(self) -> Path:
-        return self.out / self.problem / self.name
-
-    @property
-    def label(self) -> str:
-        return f"{self.problem}/{self.name}"
-
-
-@dataclass
-class Outcome:
-    point: Point
-    status: str  # done | skipped | failed
-    seconds: float
-    detail: str = ""
-
-
-class Executor(Protocol):
-    """Executes a batch of points elsewhere (``genlab.cluster.RayExecutor``)."""
-
-    def run(self, points: list[Point], force: bool) -> list[Outcome]: ...
 
 
 def plan(
@@ -177,123 +143,26 @@ def extra_seeds(point: Point) -> list[Point]:
     return extra
 
 
-def has_finished_run(point: Point) -> bool:
-    """Whether the point's run folder holds a run that finished training (complete, or ended
-    for good: diverged or collapsed)."""
-    path = point.run_dir / "metrics.json"
-    try:
-        return json.loads(path.read_text()).get("status") in ("complete", *FINAL)
-    except (OSError, ValueError):
-        return False
-
-
-def portable(path: Path, base: Path) -> str:
-    """``path`` relative to ``base`` when it lies in the repository, so that executed notebooks
-    and logs under ``results/`` hold no path of the machine that made them; else absolute."""
-    path = path.resolve()
-    return os.path.relpath(path, base) if path.is_relative_to(repo_root()) else str(path)
-
-
-def is_complete(point: Point) -> bool:
-    """The executed notebook exists, ran without error, with exactly these parameters, after
-    every run folder its answer quotes was last written."""
-    if not point.notebook.exists():
-        return False
-    try:
-        meta = nbformat.read(point.notebook, as_version=4).metadata.get("papermill", {})
-    except Exception:  # an unreadable notebook is simply executed again
-        return False
-    done = meta.get("end_time") and not meta.get("exception")
-    return (bool(done) and meta.get("parameters") == point.parameters
-            and made_from_current_notebook(point) and not is_stale(point))  # fmt: skip
-
-
-def made_from_current_notebook(point: Point) -> bool:
-    """Whether the executed copy has the cells of the notebook in ``notebooks/`` as it is now
-    (papermill's injected parameters cell aside): an edited notebook is executed again."""
-    source = nbformat.read(NOTEBOOKS / point.source_notebook, as_version=4)
-    executed = nbformat.read(point.notebook, as_version=4)
-
-    def cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
-        return [(c.cell_type, c.source) for c in nb.cells
-                if "injected-parameters" not in c.metadata.get("tags", [])]  # fmt: skip
-
-    return cells(source) == cells(executed)
-
-
-def is_stale(point: Point) -> bool:
-    """Whether a run folder the notebook's answer quotes (its grid's other points and seeds,
-    and the problems it compares with) changed after the notebook was written."""
-    if point.source == EXTRA_SEED_NOTEBOOK:
-        return False  # it quotes its own run only
-    written = point.notebook.stat().st_mtime
-    for problem in PROBLEMS[point.problem].reads(point.problem):
-        for name in PROBLEMS[problem].run_names():
-            if (problem, name) == (point.problem, point.name):
-                continue
-            for record in ("metrics.json", "comparison.json"):
-                path = point.out / problem / name / record
-                if path.exists() and path.stat().st_mtime > written:
-                    return True
-    return False
-
-
 def execute(point: Point, threads: int, force: bool) -> Outcome:
     t0 = time.monotonic()
     if not force and is_complete(point):
-        return Outcome(point, "skipped", 0.0, "complete with the same parameters")
+        return Outcome(point, "skipped", 0.0, "complete, made from the same inputs")
     if force and point.run_dir.exists():
         shutil.rmtree(point.run_dir)
+    inputs = made_from(point)  # before it runs: a quoted run that changes meanwhile is news
     point.notebook.parent.mkdir(parents=True, exist_ok=True)
     print(f"[start] {point.label}  log: {point.log}", flush=True)
     root, notebook = repo_root(), point.source_notebook
     output = portable(point.notebook, root)
     cmd, env = papermill_command(notebook, output, point.parameters, threads)
     returncode = run_logged(cmd, env, root, point.log)
+    if returncode == 0 and point.notebook.exists():
+        stamp_file(point.notebook, inputs)
     seconds = time.monotonic() - t0
     status = "done" if returncode == 0 else "failed"
-    detail = "" if status == "done" else _last_error(point.log)
+    detail = "" if status == "done" else last_error(point.log)
     print(f"[{status}] {point.label}  {seconds:.0f} s  {detail}".rstrip(), flush=True)
     return Outcome(point, status, seconds, detail)
-
-
-def papermill_command(notebook: str, output: str, parameters: dict[str, Any],
-                      threads: int) -> tuple[list[str], dict[str, str]]:  # fmt: skip
-    """The papermill call that executes ``notebooks/<notebook>`` into ``output`` with
-    ``parameters``, run from the repository's root (or a folder laid out like it), and its
-    environment: ``threads`` CPU threads."""
-    cmd = [sys.executable, "-m", "papermill", f"notebooks/{notebook}", output,
-           "-y", yaml.safe_dump(parameters), "-k", "python3", "--cwd", "notebooks",
-           "--log-output", "--no-progress-bar"]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    return cmd, env
-
-
-# Known harmless lines, noise in the logs: every kernel papermill starts warns that it runs
-# over TCP (loopback here); and jupyter_client's shutdown_kernel sends SIGINT before its
-# shutdown request, so a kernel that is handling a message at that moment (the notebook has
-# finished) logs "KeyboardInterrupt caught in kernel." as an error, some runs but not others.
-HARMLESS = ("Kernel is running over TCP without encryption",
-            "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.")  # fmt: skip
-
-
-def run_logged(cmd: list[str], env: dict[str, str], cwd: Path, log: Path, **popen: Any) -> int:
-    """Run ``cmd``, its output and errors written to ``log`` as they come, less the known
-    harmless lines (``HARMLESS``); its exit status."""
-    with open(log, "w") as f, subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
-                                               stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                               **popen) as proc:  # fmt: skip
-        for line in proc.stdout:
-            if not any(text in line for text in HARMLESS):
-                f.write(line)
-                f.flush()
-    return proc.returncode
-
-
-def _last_error(log: Path) -> str:
-    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
-    errors = [ln for ln in lines if "Error" in ln or "error:" in ln]
-    return (errors or lines or ["(no output)"])[-1][-200:]
 
 
 def run_points(
@@ -315,7 +184,7 @@ def run_points(
             outcomes += run(batch, force)
         # answers quote other points' runs: a notebook executed before one of them finished
         # runs again on the finished folders (no training, its own run is complete)
-        stale = [o for o in outcomes if o.status != "failed" and is_stale(o.point)]
+        stale = [o for o in outcomes if o.status != "failed" and not is_complete(o.point)]
         for old, new in zip(stale, run([o.point for o in stale], False), strict=True):
             new.seconds += old.seconds
             outcomes[outcomes.index(old)] = new
@@ -394,6 +263,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     add("--no-cuda", action="store_true", help="train on the CPU even where a GPU exists")
     add(
+        "--dry-run",
+        action="store_true",
+        help="list every grid point as skip, execute (the notebook alone) or train, with the "
+        "reason, and write nothing",
+    )
+    add(
         "--out",
         type=Path,
         default=None,
@@ -425,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
         points = plan(out, args.only, args.quick, args.no_cuda, sets)
     except ConfigError as e:
         parser.error(str(e))
+    if args.dry_run:
+        print(dry_run(points, args))
+        return 0
     if args.no_train:
         untrained = [p for p in points if PROBLEMS[p.problem].model and not has_finished_run(p)]
         for point in untrained:
@@ -446,6 +324,29 @@ def main(argv: list[str] | None = None) -> int:
     except Busy as e:
         print(f"run_all: {e}", file=sys.stderr)
         return 2
+
+
+def decide(point: Point, args: argparse.Namespace) -> tuple[str, str]:
+    """What ``./run_all.sh`` with ``args`` would do with ``point`` first (skip, execute the
+    notebook alone, or train), and why: the decision of ``execute`` (and of the Ray driver,
+    which shares ``executor.staleness``)."""
+    unfinished = bool(PROBLEMS[point.problem].model) and not has_finished_run(point)
+    if unfinished and args.no_train:
+        return "skip", f"no finished run in {point.run_dir.name}/ (--no-train)"
+    if args.force:
+        return ("train" if PROBLEMS[point.problem].model else "execute"), "--force"
+    why = "--reexecute" if args.reexecute else staleness(point)
+    if why is None:
+        return "skip", "complete, made from the same inputs"
+    return ("train", f"{why}; no finished run") if unfinished else ("execute", why)
+
+
+def dry_run(points: list[Point], args: argparse.Namespace) -> str:
+    """One line per point: skip / execute / train, and why. Reads, never writes."""
+    width = max((len(p.label) for p in points), default=10)
+    lines = [f"{action:<8} {p.label:<{width}}  {why}"
+             for p in points for action, why in [decide(p, args)]]  # fmt: skip
+    return "\n".join(lines)
 
 
 def run_all(out: Path, points: list[Point], args: argparse.Namespace,

@@ -10,8 +10,8 @@ measured on different machines incomparable. The shipped weights are copied into
 root as ``classifiers/<dataset>-<hash>.pt`` and loaded from there; a recipe with no shipped
 weights (a changed ``ClassifierParams``) is trained and cached there instead. Beside the
 cache, ``<dataset>-<hash>.json`` records its test accuracy and the reference distances, which
-depend on the classifier only. A lock file beside the cache makes parallel processes train or
-copy a classifier once.
+depend on the classifier only. A lock file beside the cache (``filelock``, on every platform)
+makes parallel processes train or copy a classifier once.
 
 Its penultimate layer is the feature space of the Fréchet distance; its prediction is the
 class of a generated image (``genlab.evaluate.metrics``).
@@ -19,7 +19,6 @@ class of a generated image (``genlab.evaluate.metrics``).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import io
@@ -28,7 +27,6 @@ import os
 import sys
 import time
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +34,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from filelock import FileLock
 from torch import nn
 
 from genlab.data import data_root as _data_root
@@ -180,29 +179,20 @@ def _install_shipped(path: Path, verbose: bool) -> None:
                       "the package's classifier weights are damaged; reinstall genlab")  # fmt: skip
     if path.exists():
         _log(verbose, f"replacing {path} (trained here) by the project's classifier")
-        _sidecar(path).unlink(missing_ok=True)
+        sidecar_path(path).unlink(missing_ok=True)
     atomic_write(path, lambda f: f.write(data))
 
 
-def _sidecar(path: Path) -> Path:
+def sidecar_path(path: Path) -> Path:
     return path.with_suffix(".json")
 
 
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """An exclusive lock on ``path``.lock, so parallel processes train a classifier once."""
-    try:
-        import fcntl
-    except ImportError:  # not POSIX: atomic writes still keep every file whole
-        yield
-        return
+def cache_lock(path: Path) -> FileLock:
+    """An exclusive lock on ``path``.lock, so parallel processes train a classifier once:
+    ``with cache_lock(path):``. ``filelock``'s, on every platform; where the kernel locks
+    files (``flock``), one whose holder dies is released with it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "a") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
+    return FileLock(path.with_suffix(".lock"), thread_local=False)
 
 
 def _log(verbose: bool, message: str) -> None:
@@ -293,7 +283,7 @@ def load_classifier(
     key = (str(path.resolve()), str(device))
     if key in _CLASSIFIERS:
         return _CLASSIFIERS[key]
-    with _locked(path):
+    with cache_lock(path):
         _install_shipped(path, verbose)
         if path.exists():
             saved = torch.load(path, map_location="cpu", weights_only=True)
@@ -303,8 +293,8 @@ def load_classifier(
             model = Classifier(params.channels, params.features, params.dropout)
             model.load_state_dict(saved["state_dict"])
             record = saved["record"]
-            if not _sidecar(path).exists():  # just copied from the shipped weights
-                _update_sidecar(path, lambda side: side.update(classifier=record))
+            if not sidecar_path(path).exists():  # just copied from the shipped weights
+                update_sidecar(path, lambda side: side.update(classifier=record))
         else:
             params = classifier_params(dataset)
             _log(verbose, f"training the {params.dataset} classifier (cached in {path})")
@@ -317,7 +307,7 @@ def load_classifier(
             buffer = io.BytesIO()
             torch.save(state, buffer)
             atomic_write(path, lambda f: f.write(buffer.getvalue()))
-            _update_sidecar(path, lambda side: side.update(classifier=record))
+            update_sidecar(path, lambda side: side.update(classifier=record))
             _log(
                 verbose,
                 f"{params.dataset} classifier: test accuracy "
@@ -335,9 +325,9 @@ def load_classifier(
     return model
 
 
-def _update_sidecar(path: Path, change: Any) -> dict[str, Any]:
+def update_sidecar(path: Path, change: Any) -> dict[str, Any]:
     """Read-modify-write of the classifier's JSON sidecar (the caller holds the lock)."""
-    side_path = _sidecar(path)
+    side_path = sidecar_path(path)
     side = read_json(side_path) if side_path.exists() else {}
     change(side)
     write_json(side_path, side)

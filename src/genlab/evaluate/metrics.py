@@ -29,10 +29,10 @@ from genlab.evaluate.classifier import (
     NUM_CLASSES,
     Classifier,
     Device,
-    _locked,
-    _sidecar,
-    _update_sidecar,
+    cache_lock,
     load_classifier,
+    sidecar_path,
+    update_sidecar,
 )
 from genlab.runs import read_json
 
@@ -244,7 +244,7 @@ def reference_distances(
         raise ValueError(f"n must be at least 2, got {n}")
     clf = load_classifier(dataset, device, root)
     path = Path(clf.record["file"])
-    side_path = _sidecar(path)
+    side_path = sidecar_path(path)
     cached = read_json(side_path).get("reference_distances", {}) if side_path.exists() else {}
     if str(n) in cached:
         return cached[str(n)]
@@ -258,8 +258,8 @@ def reference_distances(
         "noise_vs_test": frechet_distance(test, clf.embed(noise)[0]),
         "n_train": len(chosen),
     }
-    with _locked(path):
-        _update_sidecar(
+    with cache_lock(path):
+        update_sidecar(
             path, lambda side: side.setdefault("reference_distances", {}).update({str(n): refs})
         )
     return refs

@@ -1,0 +1,240 @@
+"""What the local executor (``genlab.pipeline``) and the Ray one (``genlab.cluster``) share.
+
+A grid point (``Point``) and what became of it (``Outcome``); whether its executed notebook is
+complete (same parameters, the notebook as it is now, after the runs its answer quotes); the
+papermill command that executes it, its log and the error that log ends with. Both executors
+import this module; neither imports the other (``genlab.pipeline`` chooses the Ray one when
+asked, lazily).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import nbformat
+import yaml
+
+from genlab.atomic import atomic_write
+from genlab.grids import PROBLEMS
+from genlab.runs import repo_root
+from genlab.train.loop import FINAL
+
+NOTEBOOKS = repo_root() / "notebooks"
+EXTRA_SEED_NOTEBOOK = "extra_seed.ipynb"  # trains one more seed of a grid point
+
+
+@dataclass
+class Point:
+    problem: str
+    name: str  # a grid point, or one of its other seeds (``seeds/<point>-seed<k>``)
+    parameters: dict[str, Any]
+    out: Path  # results folder
+    source: str = ""  # the notebook in notebooks/ it executes (default: its problem's)
+
+    @property
+    def source_notebook(self) -> str:
+        return self.source or PROBLEMS[self.problem].notebook
+
+    @property
+    def notebook(self) -> Path:
+        return self.out / self.problem / f"{self.name}.ipynb"
+
+    @property
+    def log(self) -> Path:
+        return self.out / self.problem / f"{self.name}.log"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.out / self.problem / self.name
+
+    @property
+    def label(self) -> str:
+        return f"{self.problem}/{self.name}"
+
+
+@dataclass
+class Outcome:
+    point: Point
+    status: str  # done | skipped | failed
+    seconds: float
+    detail: str = ""
+
+
+class Executor(Protocol):
+    """Executes a batch of points elsewhere (``genlab.cluster.RayExecutor``)."""
+
+    def run(self, points: list[Point], force: bool) -> list[Outcome]: ...
+
+
+def has_finished_run(point: Point) -> bool:
+    """Whether the point's run folder holds a run that finished training (complete, or ended
+    for good: diverged or collapsed)."""
+    path = point.run_dir / "metrics.json"
+    try:
+        return json.loads(path.read_text()).get("status") in ("complete", *FINAL)
+    except (OSError, ValueError):
+        return False
+
+
+def portable(path: Path, base: Path) -> str:
+    """``path`` relative to ``base`` when it lies in the repository, so that executed notebooks
+    and logs under ``results/`` hold no path of the machine that made them; else absolute."""
+    path = path.resolve()
+    return os.path.relpath(path, base) if path.is_relative_to(repo_root()) else str(path)
+
+
+# --- what an executed notebook is made from ----------------------------------------------------
+# An executed notebook records (metadata ``genlab``) a digest of what it was made from: the
+# notebook's source, its parameters, the records of the runs its answer quotes (its grid's other
+# points and seeds, the problems it needs or compares with; not its own run, which it makes) and
+# the version of report/ (a digest of its sources: every sentence and table it shows). It is
+# complete when papermill finished it without error and that digest is the current one, and
+# stale exactly when the digest changes. Clocks decide nothing.
+
+STAMP = "genlab"  # the executed notebook's metadata key
+RECORDS = ("metrics.json", "comparison.json")  # what a quoted run folder contributes
+
+
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    return [(c.cell_type, c.source) for c in nb.cells
+            if "injected-parameters" not in c.metadata.get("tags", [])]  # fmt: skip
+
+
+def report_version() -> str:
+    """The version of ``genlab.report``: a digest of its sources."""
+    package = Path(__file__).resolve().parent / "report"
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*.py")):
+        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def quoted_runs(point: Point) -> list[str]:
+    """The run folders (``problem/name``) whose records the point's answer quotes."""
+    if point.source == EXTRA_SEED_NOTEBOOK:
+        return []  # it quotes its own run only
+    return [f"{problem}/{name}" for problem in PROBLEMS[point.problem].reads(point.problem)
+            for name in PROBLEMS[problem].run_names()
+            if (problem, name) != (point.problem, point.name)]  # fmt: skip
+
+
+def made_from(point: Point) -> dict[str, Any]:
+    """What the point's notebook would be made from now, each part as a digest."""
+    source = nbformat.read(NOTEBOOKS / point.source_notebook, as_version=4)
+    runs = {}
+    for run in dict.fromkeys(quoted_runs(point)):
+        files = [point.out / run / record for record in RECORDS]
+        if any(f.is_file() for f in files):
+            runs[run] = _sha(b"".join(_sha(f.read_bytes()).encode() if f.is_file() else b"-"
+                                      for f in files))  # fmt: skip
+    return {
+        "notebook": _sha(json.dumps(_cells(source)).encode()),
+        "parameters": _sha(json.dumps(point.parameters, sort_keys=True, default=str).encode()),
+        "runs": runs,
+        "report": report_version(),
+    }
+
+
+def digest(inputs: dict[str, Any]) -> str:
+    return _sha(json.dumps(inputs, sort_keys=True).encode())
+
+
+def stamp(nb: nbformat.NotebookNode, inputs: dict[str, Any]) -> None:
+    """Record in the executed notebook what it was made from (``made_from`` before it ran)."""
+    nb.metadata[STAMP] = {"digest": digest(inputs), "made_from": inputs}
+
+
+def stamped(notebook: bytes, inputs: dict[str, Any]) -> bytes:
+    nb = nbformat.reads(notebook.decode(), as_version=4)
+    stamp(nb, inputs)
+    return nbformat.writes(nb).encode()
+
+
+def stamp_file(path: Path, inputs: dict[str, Any]) -> None:
+    data = stamped(path.read_bytes(), inputs)
+    atomic_write(path, lambda f: f.write(data))
+
+
+def staleness(point: Point) -> str | None:
+    """Why the point's notebook must be executed (again); None when it is complete."""
+    if not point.notebook.exists():
+        return "not executed yet"
+    try:
+        nb = nbformat.read(point.notebook, as_version=4)
+    except Exception:  # an unreadable notebook is simply executed again
+        return "its executed notebook is unreadable"
+    meta = nb.metadata.get("papermill", {})
+    if not meta.get("end_time") or meta.get("exception"):
+        return "its last execution failed or did not finish"
+    recorded = nb.metadata.get(STAMP, {})
+    if not recorded.get("digest"):
+        return "executed before notebooks recorded what they are made from"
+    now = made_from(point)
+    if recorded["digest"] == digest(now):
+        return None
+    before = recorded.get("made_from", {})
+    parts = {"notebook": f"notebooks/{point.source_notebook}", "parameters": "its parameters",
+             "report": "report/"}  # fmt: skip
+    why = [f"{label} changed" for part, label in parts.items() if before.get(part) != now[part]]
+    old, new = before.get("runs", {}), now["runs"]
+    runs = sorted(r for r in old.keys() | new.keys() if old.get(r) != new.get(r))
+    if runs:
+        more = f" and {len(runs) - 3} more" if len(runs) > 3 else ""
+        why.append(f"quoted runs changed: {', '.join(runs[:3])}{more}")
+    return "; ".join(why) or "what it is made from changed"
+
+
+def is_complete(point: Point) -> bool:
+    """The executed notebook exists, ran without error, and was made from exactly what it
+    would be made from now (``made_from``)."""
+    return staleness(point) is None
+
+
+def papermill_command(notebook: str, output: str, parameters: dict[str, Any],
+                      threads: int) -> tuple[list[str], dict[str, str]]:  # fmt: skip
+    """The papermill call that executes ``notebooks/<notebook>`` into ``output`` with
+    ``parameters``, run from the repository's root (or a folder laid out like it), and its
+    environment: ``threads`` CPU threads."""
+    cmd = [sys.executable, "-m", "papermill", f"notebooks/{notebook}", output,
+           "-y", yaml.safe_dump(parameters), "-k", "python3", "--cwd", "notebooks",
+           "--log-output", "--no-progress-bar"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    return cmd, env
+
+
+# Known harmless lines, noise in the logs: every kernel papermill starts warns that it runs
+# over TCP (loopback here); and jupyter_client's shutdown_kernel sends SIGINT before its
+# shutdown request, so a kernel that is handling a message at that moment (the notebook has
+# finished) logs "KeyboardInterrupt caught in kernel." as an error, some runs but not others.
+HARMLESS = ("Kernel is running over TCP without encryption",
+            "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.")  # fmt: skip
+
+
+def run_logged(cmd: list[str], env: dict[str, str], cwd: Path, log: Path, **popen: Any) -> int:
+    """Run ``cmd``, its output and errors written to ``log`` as they come, less the known
+    harmless lines (``HARMLESS``); its exit status."""
+    with open(log, "w") as f, subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
+                                               stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                               **popen) as proc:  # fmt: skip
+        for line in proc.stdout:
+            if not any(text in line for text in HARMLESS):
+                f.write(line)
+                f.flush()
+    return proc.returncode
+
+
+def last_error(log: Path) -> str:
+    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "Error" in ln or "error:" in ln]
+    return (errors or lines or ["(no output)"])[-1][-200:]
