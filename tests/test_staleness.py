@@ -178,3 +178,30 @@ def test_dry_run_on_a_fresh_folder_trains_everything_and_creates_nothing(tmp_pat
     lines = capsys.readouterr().out.splitlines()
     assert lines and all(ln.split()[0] in ("train", "execute") for ln in lines)
     assert not (tmp_path / "fresh").exists()
+
+
+def test_a_run_trained_by_other_code_is_trained_again_and_nothing_else(results, monkeypatch,
+                                                                       capsys):  # fmt: skip
+    """A point whose run folder holds another code's run (genlab.provenance) trains again;
+    the points quoting it wait for its new records, as for any retrained run."""
+    from genlab import provenance
+
+    out, points, _ = results
+    trained = {"status": "complete", "epochs": [{"epoch": 1}], "config": {"model": "vae"},
+               "code": provenance.code_record("vae")}  # fmt: skip
+    (out / "4.2" / "default" / "metrics.json").write_text(json.dumps(trained))
+    for point in points:
+        execute_without_papermill(point)
+    assert stale(points) == set()
+    digest = provenance.module_digest
+    monkeypatch.setattr(
+        provenance,
+        "module_digest",  # a student edits the VAE
+        lambda name: "edited" if name == "genlab.models.vae" else digest(name),
+    )
+    assert stale(points) == {"4.2/default"}
+    assert main(["--dry-run", "--out", str(out)]) == 0
+    rows = {ln.split()[1]: ln.split(maxsplit=2) for ln in capsys.readouterr().out.splitlines()}
+    action, _, why = rows["4.2/default"]
+    assert action == "train" and "genlab.models.vae" in why, why
+    assert {r[0] for label, r in rows.items() if label != "4.2/default"} == {"skip"}

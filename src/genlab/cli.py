@@ -92,19 +92,18 @@ def data_main(argv: list[str] | None = None) -> int:
 
 def restamp_main(argv: list[str]) -> int:
     """``python -m genlab restamp RUN_DIR...`` (``genlab.restamp``)."""
-    from genlab.restamp import __doc__ as doc
-    from genlab.restamp import restamp
+    from genlab import restamp
 
     parser = argparse.ArgumentParser(
         prog="python -m genlab restamp",
-        description=doc,
+        description=restamp.__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("run_dirs", nargs="+", help="run folders (holding metrics.json)")
     status = 0
     for run_dir in parser.parse_args(argv).run_dirs:
         try:
-            print(restamp(run_dir), flush=True)
+            print(restamp.restamp(run_dir), flush=True)
         except (ValueError, FileNotFoundError) as e:
             print(f"error: {e}", file=sys.stderr)
             status = 1

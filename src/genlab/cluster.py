@@ -29,6 +29,7 @@ from genlab.executor import (
     NOTEBOOKS,
     Outcome,
     Point,
+    code_change,
     is_complete,
     made_from,
     portable,
@@ -157,8 +158,8 @@ class RayExecutor:
                 why = "complete, made from the same inputs"
                 outcomes[point.label] = Outcome(point, "skipped", 0.0, why)
                 continue
-            if force and point.run_dir.exists():
-                shutil.rmtree(point.run_dir)
+            if (force or code_change(point)) and point.run_dir.exists():
+                shutil.rmtree(point.run_dir)  # another code's run is trained again
             asks = resources(point, self.resources, self.cpus)
             threads = int(asks["num_cpus"]) if "num_gpus" not in asks else 1
             task = make_task(point, threads, self.digest)

@@ -23,6 +23,7 @@ import yaml
 
 from genlab.atomic import atomic_write
 from genlab.grids import PROBLEMS
+from genlab.provenance import stale_reason
 from genlab.runs import repo_root
 from genlab.train.loop import FINAL
 
@@ -73,14 +74,29 @@ class Executor(Protocol):
     def run(self, points: list[Point], force: bool) -> list[Outcome]: ...
 
 
-def has_finished_run(point: Point) -> bool:
-    """Whether the point's run folder holds a run that finished training (complete, or ended
-    for good: diverged or collapsed)."""
-    path = point.run_dir / "metrics.json"
+def run_record(point: Point) -> dict[str, Any]:
+    """The point's ``metrics.json`` ({} when there is none, or it is unreadable)."""
     try:
-        return json.loads(path.read_text()).get("status") in ("complete", *FINAL)
+        record = json.loads((point.run_dir / "metrics.json").read_text())
     except (OSError, ValueError):
-        return False
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def code_change(point: Point) -> str | None:
+    """Why the point's run folder holds another code's run (``genlab.provenance``), or None:
+    such a folder is trained again, never reopened."""
+    record = run_record(point)
+    if not record.get("epochs"):
+        return None
+    return stale_reason(record.get("code"), record.get("config", {}).get("model", ""))
+
+
+def has_finished_run(point: Point) -> bool:
+    """Whether the point's run folder holds a run of this code that finished training
+    (complete, or ended for good: diverged or collapsed)."""
+    finished = run_record(point).get("status") in ("complete", *FINAL)
+    return finished and code_change(point) is None
 
 
 def portable(path: Path, base: Path) -> str:
@@ -168,6 +184,9 @@ def stamp_file(path: Path, inputs: dict[str, Any]) -> None:
 
 def staleness(point: Point) -> str | None:
     """Why the point's notebook must be executed (again); None when it is complete."""
+    changed = code_change(point)
+    if changed:
+        return f"its run is not this code's ({changed})"
     if not point.notebook.exists():
         return "not executed yet"
     try:

@@ -31,6 +31,7 @@ from genlab.executor import (
     Executor,
     Outcome,
     Point,
+    code_change,
     has_finished_run,
     is_complete,
     last_error,
@@ -147,8 +148,8 @@ def execute(point: Point, threads: int, force: bool) -> Outcome:
     t0 = time.monotonic()
     if not force and is_complete(point):
         return Outcome(point, "skipped", 0.0, "complete, made from the same inputs")
-    if force and point.run_dir.exists():
-        shutil.rmtree(point.run_dir)
+    if (force or code_change(point)) and point.run_dir.exists():
+        shutil.rmtree(point.run_dir)  # another code's run is trained again, never reopened
     inputs = made_from(point)  # before it runs: a quoted run that changes meanwhile is news
     point.notebook.parent.mkdir(parents=True, exist_ok=True)
     print(f"[start] {point.label}  log: {point.log}", flush=True)
