@@ -132,3 +132,33 @@ def test_every_module_is_under_400_lines():
     long = {str(p.relative_to(PACKAGE.parent)): n for p in sorted(PACKAGE.rglob("*.py"))
             if (n := len(p.read_text().splitlines())) >= MAX_LINES}  # fmt: skip
     assert not long, f"modules of {MAX_LINES} lines or more: {long}"
+
+
+# The course layer: the problems 4.2-5.6, their grids, answers, pages and executors. Everything
+# else is the core (data, models, training, evaluation, run folders, the command line), which
+# knows nothing of the course: it never imports the course layer.
+COURSE = ("genlab.grids", "genlab.report", "genlab.compare", "genlab.site", "genlab.pipeline",
+          "genlab.cluster", "genlab.executor", "genlab.ray_node")  # fmt: skip
+
+
+def layer(module: str) -> str:
+    return "course" if module.startswith(COURSE) else "core"
+
+
+def test_the_core_never_imports_the_course_layer():
+    mods = modules()
+    assert {m for m in mods if layer(m) == "course"} >= set(COURSE) - {"genlab.report"}, (
+        "a course module moved or was renamed: update COURSE"
+    )
+    upward = [f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}"
+              for module, path in mods.items() if layer(module) == "core"
+              for target, line, _ in imports(module, path, set(mods))
+              if layer(target) == "course"]  # fmt: skip
+    assert not upward, "the core imports the course layer:\n" + "\n".join(upward)
+
+
+def test_the_layer_check_sees_an_upward_import(tmp_path):
+    core = tmp_path / "runs.py"
+    core.write_text("def f():\n    from genlab.grids import PROBLEMS\n")
+    found = imports("genlab.runs", core, {"genlab.grids", "genlab.runs"})
+    assert [(layer("genlab.runs"), layer(t)) for t, _, _ in found] == [("core", "course")]
