@@ -244,3 +244,8 @@ def test_the_5_6_answer_orders_the_models_by_the_ranges_over_seeds():
         apart = not overlap(ranges[before], ranges[model], w if "VAE" in before + model else 0)
         assert step.startswith(("then " if apart else "indistinguishable from it, ") + model), (
             step, ranges)
+    # the write-up's "VAE much more clear" is judged by the same ranges as the answer's order
+    vae_first = below(ranges["the VAE"], ranges["the GAN"], w)
+    gan_first = below(ranges["the GAN"], ranges["the VAE"], w)
+    clear = verdict(shown, "The images reconstructed from the VAE seem to be much more clear")
+    assert clear == ("agree" if vae_first else "disagree" if gan_first else "cannot tell")

@@ -223,14 +223,18 @@ def _row(runs: Runs, model: str, *needs: str) -> dict[str, Any]:
 
 def vae_clearer(runs: Runs) -> tuple[str, str]:
     """Like with like: the VAE's samples against the GAN's (the write-up set reconstructions,
-    which copy a real image, beside samples). One seed each in the 5.6 table, so each borrows
-    the range width of the GAN with equal rates over its seeds."""
-    vae, gan = _row(runs, "VAE", "frechet"), _row(runs, "GAN", "frechet")
-    borrowed = _distances(runs, "5.3")["equal_lr"].width
-    v, g = Spread((vae["frechet"],)), Spread((gan["frechet"],))
-    text = (f"Fréchet distance of samples: VAE {vae['frechet']:.1f}, GAN {gan['frechet']:.1f} "
-            f"(one seed each; range borrowed from the GAN's seeds {borrowed:.1f})")  # fmt: skip
-    return text, _compared(v, g, a_lower=True, borrowed=borrowed)
+    which copy a real image, beside samples), by the 5.6 answer's own statistic: the last-epoch
+    distance over each run's seeds (``comparison.sample_distances``)."""
+    from genlab.report.comparison import sample_distances
+
+    models = {"the VAE": _row(runs, "VAE", "frechet"), "the GAN": _row(runs, "GAN", "frechet")}
+    compared = {name: tuple(row["run"].split("/", 1)) for name, row in models.items()}
+    spreads = sample_distances(runs, compared)
+    vae, gan = (spreads.get(name) for name in models)
+    if vae is None or gan is None:
+        raise Missing("the VAE's or the GAN's last-epoch distance")
+    text = f"last-epoch distance of samples: VAE {vae.text()}, GAN {gan.text()}"
+    return text, _compared(vae, gan, a_lower=True)
 
 
 def gan_details(runs: Runs) -> tuple[str, str]:
