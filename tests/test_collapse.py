@@ -68,13 +68,13 @@ COMMITTED = sorted(
 
 def test_the_committed_gan_runs_stay_complete_with_a_margin():
     """Every committed 5.3 and 5.5 run, every seed: no rule holds, and the margins are wide
-    (largest class share 0.34 or less, variety 0.70 or more, over the last 3 epochs)."""
+    (largest class share 0.40 or less, variety 0.70 or more, over the last 3 epochs)."""
     assert len(COMMITTED) >= 9
     for path in COMMITTED:
         metrics = json.loads(path.read_text())
         assert metrics["status"] == "complete" and collapse(metrics["epochs"]) is None, path
         last = [e["quality"] for e in metrics["epochs"][-COLLAPSE_EPOCHS:]]
-        assert max(max(q["class_histogram"]) for q in last) <= 0.35 < ONE_CLASS_SHARE, path
+        assert max(max(q["class_histogram"]) for q in last) <= 0.40 < ONE_CLASS_SHARE, path
         assert min(q["within_class_variety"] for q in last) >= 0.70 > SPREAD_FLOOR, path
 
 
