@@ -18,7 +18,7 @@ import heapq
 import json
 from pathlib import Path
 
-from genlab.grids import PROBLEMS
+from genlab.course.grids import PROBLEMS
 
 ROOT = Path(__file__).resolve().parents[1]
 

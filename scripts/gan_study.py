@@ -67,7 +67,7 @@ TARGETS = {"conditional_accuracy": 0.85, "share": (0.05, 0.15), "variety": 0.5, 
 
 def seed_variants() -> dict[str, dict[str, Any]]:
     """Every run of the seeds study: ``<variant>_s<seed>`` and its GANConfig overrides."""
-    from genlab.grids import PROBLEMS
+    from genlab.course.grids import PROBLEMS
 
     point = {"conditional": True, **PROBLEMS["5.5"].points["equal_lr"]}
     runs = {f"{name}_s{seed}": {**point, **change, "seed": seed}

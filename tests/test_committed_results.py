@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from genlab.grids import PROBLEMS, label
+from genlab.course.grids import PROBLEMS, label
 from genlab.runs import load_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,7 +75,7 @@ def test_the_committed_results_stay_small_enough_to_clone():
     assert total <= 15_000_000, f"results/ holds {total / 1e6:.1f} MB; the largest: {sizes[:5]}"
 
 
-# --- every comparison on the committed pages follows the seed rule (genlab.report.rules) ------
+# --- every comparison on the committed pages follows the seed rule (course.report.rules) ------
 
 
 def seed_values(problem: str, point: str, statistic) -> list[float]:
@@ -226,7 +226,7 @@ def test_the_5_5_answer_places_each_cgan_against_the_gan_by_the_ranges_over_seed
 
 
 def test_the_5_6_answer_orders_the_models_by_the_ranges_over_seeds():
-    from genlab.compare import CGAN_POINT, GAN_POINT, VAE_POINT, VAE_SEEDED_POINT
+    from genlab.course.compare import CGAN_POINT, GAN_POINT, VAE_POINT, VAE_SEEDED_POINT
 
     shown = shown_markdown("5.6", "comparison")
     chain = next(ln for ln in shown.splitlines() if ln.startswith("Closest to the data"))

@@ -11,13 +11,13 @@ import pytest
 import torch
 from notebook_utils import clean_notebook, execute, outputs
 
-from genlab import compare
-from genlab.compare import Row, table_markdown
 from genlab.config import GANConfig, VAEConfig
-from genlab.executor import EXTRA_SEED_NOTEBOOK
-from genlab.grids import CGAN_CHANGES, GAN_SETTINGS, LABELS, PROBLEMS, QUICK_OVERRIDES
-from genlab.pipeline import plan
-from genlab.report.comparison import answer_markdown
+from genlab.course import compare
+from genlab.course.compare import Row, table_markdown
+from genlab.course.executor import EXTRA_SEED_NOTEBOOK
+from genlab.course.grids import CGAN_CHANGES, GAN_SETTINGS, LABELS, PROBLEMS, QUICK_OVERRIDES
+from genlab.course.pipeline import plan
+from genlab.course.report.comparison import answer_markdown
 from genlab.runs import read_json, repo_root
 
 NOTEBOOK = "5.6_vae_vs_gan.ipynb"

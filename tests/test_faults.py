@@ -245,7 +245,7 @@ def pipeline(*args: str, env: dict[str, str] | None = None,
              stderr: int = subprocess.PIPE) -> subprocess.Popen:  # fmt: skip
     """``./run_all.sh ARGS`` (its Python part, this checkout's genlab) as a real process."""
     env = env or {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.Popen([sys.executable, "-m", "genlab.pipeline", *args], cwd=ROOT,
+    return subprocess.Popen([sys.executable, "-m", "genlab.course.pipeline", *args], cwd=ROOT,
                             env=env, stdout=subprocess.PIPE, stderr=stderr,
                             text=True)  # fmt: skip
 
@@ -256,7 +256,7 @@ def test_a_second_run_all_on_a_busy_results_folder_refuses_before_writing(tmp_pa
     out = tmp_path / "results"
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from genlab.pipeline import holding\n"
+         "from genlab.course.pipeline import holding\n"
          "with holding(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(120)",
          str(out)],
         stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
@@ -277,7 +277,7 @@ def test_a_second_run_all_on_a_busy_results_folder_refuses_before_writing(tmp_pa
         holder.kill()
         holder.wait()
     # the holder killed (kill -9 holds nothing): the folder is free again
-    from genlab.pipeline import holding
+    from genlab.course.pipeline import holding
 
     with holding(out):
         pass
@@ -315,7 +315,7 @@ def test_a_ray_node_removed_mid_grid_has_its_point_run_again_elsewhere(tmp_path)
     from ray.cluster_utils import Cluster
     from test_ray import figures
 
-    from genlab.grids import PROBLEMS
+    from genlab.course.grids import PROBLEMS
     from genlab.train import train_run
 
     scratch = {i: tmp_path / f"scratch-{i}" for i in range(2)}

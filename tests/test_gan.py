@@ -12,9 +12,9 @@ import torch
 from resume_utils import assert_same_results, ctrl_c_then_resume, kill_inside_second_epoch
 
 from genlab import ConfigError, GANConfig
+from genlab.course.report.gan import observations
 from genlab.data import FASHION_CLASSES
 from genlab.models.gan import Discriminator, Generator, discriminator_loss, generator_loss
-from genlab.report.gan import observations
 from genlab.runs import load_metrics
 from genlab.train.gan import GANTrainer, sample_epochs, train_gan
 

@@ -1,5 +1,5 @@
 """./run_all.sh --ray on a real two-node Ray cluster started here (no mocks), and the pieces of
-genlab.cluster that need no cluster.
+genlab.course.cluster that need no cluster.
 
 The cluster: a head node and a second node with one CPU each, each with its own scratch folder;
 the second node's data root starts empty, so its data sets can only come from the driver.
@@ -22,11 +22,11 @@ from typing import Any
 import nbformat
 import pytest
 
-from genlab.cluster import inputs, make_task
+from genlab.course.cluster import inputs, make_task
+from genlab.course.pipeline import plan
+from genlab.course.ray_node import local_parameters, pack, restore_parameters, unpack
 from genlab.data import SPECS, raw_dir
 from genlab.fetch import check_files
-from genlab.pipeline import plan
-from genlab.ray_node import local_parameters, pack, restore_parameters, unpack
 
 ROOT = Path(__file__).resolve().parents[1]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -36,7 +36,7 @@ TIMING = ("seconds", "per_second", "updated", "evaluated", "created", "load")  #
 
 def run_all(*args: str, script: bool = False) -> subprocess.CompletedProcess:
     """./run_all.sh ARGS; without ``script``, its Python part alone (the set-up is done)."""
-    cmd = [str(ROOT / "run_all.sh")] if script else [str(PYTHON), "-m", "genlab.pipeline"]
+    cmd = [str(ROOT / "run_all.sh")] if script else [str(PYTHON), "-m", "genlab.course.pipeline"]
     return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=900, cwd=ROOT)
 
 
@@ -62,7 +62,8 @@ def run_killing(address: str, out: Path, kills: int, retries: int) -> dict[str, 
     """./run_all.sh --ray on POINTS, killing the worker that runs 4.2/default (SIGKILL, a few
     seconds into each attempt) ``kills`` times: its exit status, output, the killed pids and
     the processes still working in a killed attempt's scratch folder a while after."""
-    cmd = [str(PYTHON), "-m", "genlab.pipeline", "--ray", address, *POINTS, "--out", str(out)]
+    cmd = [str(PYTHON), "-m", "genlab.course.pipeline", "--ray", address, *POINTS,
+           "--out", str(out)]  # fmt: skip
     env = {**os.environ, "GENLAB_RAY_RETRIES": str(retries)}
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, cwd=ROOT)  # fmt: skip

@@ -9,18 +9,18 @@ from pathlib import Path
 import pytest
 
 from genlab import GANConfig, VAEConfig
-from genlab.grids import PROBLEMS
-from genlab.report import rules
-from genlab.report.answers import answer_markdown, problem_runs, writeup_table
-from genlab.report.gan import (
+from genlab.course.grids import PROBLEMS
+from genlab.course.report import rules
+from genlab.course.report.answers import answer_markdown, problem_runs, writeup_table
+from genlab.course.report.gan import (
     answer_5_3,
     answer_5_5,
     game_state,
     observations,
     quality_observations,
 )
-from genlab.report.vae import answer_4_3
-from genlab.report.writeup import (
+from genlab.course.report.vae import answer_4_3
+from genlab.course.report.writeup import (
     AGREE,
     CANNOT_TELL,
     DISAGREE,
@@ -349,7 +349,7 @@ def test_the_less_clear_cgan_claim_compares_the_course_cgan_over_seeds():
 def test_the_parameters_table_renders_as_one_row_per_field():
     import mistune
 
-    from genlab.report import config_table
+    from genlab.course.report import config_table
 
     html = mistune.html(config_table(GANConfig()))
     assert html.count("<tr>") == len(GANConfig.fields()) + 1  # a bare | in a help line broke it

@@ -12,8 +12,8 @@ import nbformat
 import pytest
 from notebook_utils import clean_notebook
 
-from genlab.executor import EXTRA_SEED_NOTEBOOK
-from genlab.grids import PROBLEMS
+from genlab.course.executor import EXTRA_SEED_NOTEBOOK
+from genlab.course.grids import PROBLEMS
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))

@@ -14,10 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from genlab import executor
-from genlab.executor import is_complete, staleness
-from genlab.grids import PROBLEMS
-from genlab.pipeline import plan
+from genlab.course import executor
+from genlab.course.executor import is_complete, staleness
+from genlab.course.grids import PROBLEMS
+from genlab.course.pipeline import plan
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -62,7 +62,7 @@ def markdown_outputs(notebook: Path) -> list[str]:
 def test_every_notebook_answers_from_all_of_its_grid_as_index_html_does(quick):
     """Notebooks executed before their grid's other points finished were run again, so each
     shows the answer that index.html shows, from the same function, on the same runs."""
-    from genlab.report.answers import answer_markdown, writeup_table
+    from genlab.course.report.answers import answer_markdown, writeup_table
 
     out, done = quick
     assert done.returncode == 0
@@ -255,7 +255,7 @@ def test_no_train_executes_only_points_with_a_finished_run(tmp_path):
 
 
 def test_logs_leave_out_the_kernels_known_harmless_lines_and_keep_the_rest(tmp_path):
-    from genlab.executor import HARMLESS, run_logged
+    from genlab.course.executor import HARMLESS, run_logged
 
     lines = [*(f"[IPKernelApp] WARNING | {HARMLESS[0]}. Use IPC", HARMLESS[1]),
              "Executing Cell 1", "[IPKernelApp] ERROR | Exception in message handler:"]

@@ -1,4 +1,4 @@
-"""What a grader reads: ``results/index.html`` as ``genlab.site`` writes it from the template,
+"""What a grader reads: ``results/index.html`` as ``course.site`` writes it from the template,
 and every committed HTML page.
 
 The page is written afresh from a copy of the committed ``results/`` (the run folders and
@@ -24,8 +24,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from genlab.grids import PROBLEMS
-from genlab.site import write_site
+from genlab.course.grids import PROBLEMS
+from genlab.course.site import write_site
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -196,7 +196,7 @@ def test_the_template_is_in_the_built_wheel(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("genlab-*.whl")
-    assert "genlab/templates/index.html.j2" in zipfile.ZipFile(wheel).namelist()
+    assert "genlab/course/templates/index.html.j2" in zipfile.ZipFile(wheel).namelist()
 
 
 # --- index.html in Chromium at 1400 px ---------------------------------------------------------

@@ -13,10 +13,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from genlab import executor
-from genlab.executor import PROBLEMS, is_complete, made_from, staleness, stamp
-from genlab.pipeline import main, plan
-from genlab.ray_node import PointResult
+from genlab.course import executor
+from genlab.course.executor import PROBLEMS, is_complete, made_from, staleness, stamp
+from genlab.course.pipeline import main, plan
+from genlab.course.ray_node import PointResult
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -124,7 +124,7 @@ def test_a_notebook_without_a_digest_or_that_failed_is_stale(results):
 
 
 def test_the_ray_driver_records_what_the_local_executor_records(results):
-    from genlab.cluster import write_result
+    from genlab.course.cluster import write_result
 
     out, points, _ = results
     point = next(p for p in points if p.label == "4.3/bs64_ep10")

@@ -11,9 +11,9 @@ import torch
 from resume_utils import assert_same_results, ctrl_c_then_resume, kill_inside_second_epoch
 
 from genlab import ConfigError, RunConflictError, VAEConfig
+from genlab.course.report.vae import answer_4_2
 from genlab.data import load
 from genlab.models.vae import VAE, vae_loss
-from genlab.report.vae import answer_4_2
 from genlab.runs import EPOCH_IMAGE, atomic_write, kept_epochs, load_metrics
 from genlab.train.vae import VAETrainer, train_vae
 

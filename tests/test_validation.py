@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from genlab import ConfigError, GANConfig, VAEConfig, cli
 from genlab.config import _kind
-from genlab.pipeline import plan
+from genlab.course.pipeline import plan
 
 CONFIGS = (VAEConfig, GANConfig)
 FIELDS = [(cls, f) for cls in CONFIGS for f in cls.fields()]

@@ -8,16 +8,17 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
-from genlab.grids import GAN_SETTINGS, PROBLEMS
+from genlab.course.grids import (
+    CGAN_POINT,
+    GAN_SETTINGS,
+    MODELS,
+    PROBLEMS,
+    VAE_POINT,
+)
 from genlab.runs import CHECKPOINT, Run, load_metrics, read_json, repo_root
 from genlab.train.loop import FINAL
 
-VAE_POINT = "bs64_ep50"  # the 4.3 point closest to the GANs (batch size 64, 40 epochs)
-VAE_SEEDED_POINT = "bs64_ep10"  # the nearest VAE point with seeds: VAE_POINT borrows its range
-GAN_POINT = "equal_lr"  # the GAN the VAE and the cGAN are compared with first
 QUICK_EVAL_SAMPLES = 512  # at most this many images per metric with quick=True
-CGAN_POINT = "improved"  # the cGAN compared (its variant is named wherever it is shown)
-MODELS = {"4.3": "VAE", "5.3": "GAN", "5.5": "cGAN"}
 
 
 def results_root(results_dir: str | os.PathLike | None, quick: bool = False) -> Path:

@@ -3,7 +3,7 @@
 No shared filesystem is assumed. The driver (a machine of the cluster; this module) keeps the
 results folder, decides what to skip (``executor.is_complete``) and sends each task the
 notebook, the point's own run folder (its checkpoint: an interrupted point resumes on any
-node) and the run folders its answer quotes. The task (``genlab.ray_node``) executes the
+node) and the run folders its answer quotes. The task (``genlab.course.ray_node``) executes the
 notebook with papermill in a scratch folder of its node laid out like the repository
 (``notebooks/`` beside the results folder, so the relative ``run_dir`` parameters hold) and
 returns the executed notebook, its log and the run folder, which the driver writes under the
@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.atomic import atomic_write
-from genlab.executor import (
+from genlab.course.executor import (
     EXTRA_SEED_NOTEBOOK,
     NOTEBOOKS,
     Outcome,
@@ -35,8 +35,8 @@ from genlab.executor import (
     portable,
     stamped,
 )
-from genlab.grids import PROBLEMS
-from genlab.ray_node import PointResult, PointTask, pack, run_point, source_digest, unpack
+from genlab.course.grids import PROBLEMS
+from genlab.course.ray_node import PointResult, PointTask, pack, run_point, source_digest, unpack
 from genlab.runs import CHECKPOINT, repo_root
 
 RETRIES_ENV = "GENLAB_RAY_RETRIES"  # how often Ray retries a point whose worker died

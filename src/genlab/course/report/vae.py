@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from genlab.grids import PROBLEMS, label
-from genlab.report import Metrics, class_names, duration, over_seeds, train_seconds
-from genlab.report.rules import VAE_LOSS_FLAT, differ, trend_sentence
+from genlab.course.grids import PROBLEMS, label
+from genlab.course.report import Metrics, class_names, duration, over_seeds, train_seconds
+from genlab.course.report.rules import VAE_LOSS_FLAT, differ, trend_sentence
 
 OVERFIT_GAP = 2.0  # test minus train loss, nats per image, above which we say "overfits"
 

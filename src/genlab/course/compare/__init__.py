@@ -8,8 +8,9 @@ The notebook ``5.6_vae_vs_gan.ipynb`` calls, in order:
 - ``locate(results, quick, no_cuda, progress)``: one ``Source`` per compared run: the VAE of
   4.3 (``VAE_POINT``), the GAN of 5.3 in its four settings, the cGAN of 5.5. A finished (or
   diverged) run folder is reopened as it is and never retrained; an interrupted one resumes;
-  a missing one is trained with its grid point's config (``genlab.grids.Problem.config``, with
-  the ``--quick`` overrides when ``quick``), the config that problem's notebook builds.
+  a missing one is trained with its grid point's config
+  (``genlab.course.grids.Problem.config``, with the ``--quick`` overrides when ``quick``), the
+  config that problem's notebook builds.
 - ``measure(sources, n, device)``: one ``Row`` of numbers per run, plus the reference rows (real
   training images, uniform noise): ``genlab.evaluate.evaluate_run`` (Fréchet distance in the
   classifier's feature space, class histogram, classes covered, KL from uniform, a cGAN's
@@ -18,17 +19,12 @@ The notebook ``5.6_vae_vs_gan.ipynb`` calls, in order:
   samples (background and sharpness).
 - ``table_markdown(rows)``, ``comparison_figure(sources, path)`` and ``histogram_figure(rows,
   path)``: the table and the two figures. The written answer, built from the same rows, is
-  ``genlab.report.comparison.answer_markdown``.
+  ``genlab.course.report.comparison.answer_markdown``.
 """
 
-from genlab.compare.figures import comparison_figure, histogram_figure
-from genlab.compare.runs import (
-    CGAN_POINT,
-    GAN_POINT,
-    MODELS,
+from genlab.course.compare.figures import comparison_figure, histogram_figure
+from genlab.course.compare.runs import (
     QUICK_EVAL_SAMPLES,
-    VAE_POINT,
-    VAE_SEEDED_POINT,
     Source,
     compared_points,
     locate,
@@ -36,7 +32,7 @@ from genlab.compare.runs import (
     results_root,
     sample_count,
 )
-from genlab.compare.table import (
+from genlab.course.compare.table import (
     CLASSES,
     COLUMNS,
     CORNER,
@@ -57,6 +53,7 @@ from genlab.compare.table import (
     table_markdown,
     top_class,
 )
+from genlab.course.grids import CGAN_POINT, GAN_POINT, MODELS, VAE_POINT, VAE_SEEDED_POINT
 
 __all__ = [
     "CLASSES",

@@ -11,8 +11,10 @@ from typing import Any
 
 import torch
 
-from genlab.compare.runs import GAN_POINT, Source
 from genlab.config import GANConfig
+from genlab.course.compare.runs import Source
+from genlab.course.grids import CGAN_CHANGES, GAN_POINT
+from genlab.course.report import duration, train_seconds
 from genlab.data import FASHION_CLASSES, load
 from genlab.evaluate import (
     EVAL_SEED,
@@ -26,8 +28,6 @@ from genlab.evaluate import (
     reference_distances,
     vae_images,
 )
-from genlab.grids import CGAN_CHANGES
-from genlab.report import duration, train_seconds
 from genlab.runs import CHECKPOINT, load_metrics, write_json
 
 CORNER = 4  # the background is measured on the four CORNER x CORNER corners of an image

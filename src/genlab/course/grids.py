@@ -1,4 +1,5 @@
-"""The course's problems and their grids, in one place. ``./run_all.sh`` executes these.
+"""The course's facts: its problems, their grids and seeds, what a reader calls each grid point,
+and which runs problem 5.6 compares. ``./run_all.sh`` executes these grids.
 
 Each grid point is one executed copy of its problem's notebook, written to
 ``<results>/<problem>/<point>.ipynb``, with its run folder at ``<results>/<problem>/<point>/``.
@@ -94,6 +95,13 @@ GAN_SETTINGS = {
 
 # the improved cGAN's changes to the course's (every other value is the course's)
 CGAN_CHANGES = {"d_label": "projection", "real_target": 0.9, "embed_dim": 50, "ema_decay": 0.999}
+
+# problem 5.6: the runs it compares, and what it calls each problem's model
+VAE_POINT = "bs64_ep50"  # the 4.3 point closest to the GANs (batch size 64, 40 epochs)
+VAE_SEEDED_POINT = "bs64_ep10"  # the nearest VAE point with seeds: VAE_POINT borrows its range
+GAN_POINT = "equal_lr"  # the GAN the VAE and the cGAN are compared with first
+CGAN_POINT = "improved"  # the cGAN compared (its variant is named wherever it is shown)
+MODELS = {"4.3": "VAE", "5.3": "GAN", "5.5": "cGAN"}
 
 # what a reader calls each grid point (figures, answers, index.html)
 LABELS = {

@@ -2,7 +2,7 @@
 
 Everything here is read back from the results folder (executed notebooks, run folders'
 ``metrics.json`` and images); nothing is typed in. Each problem shows its answer and the course
-write-up's claims from the same functions as its notebooks (``genlab.report.answers``), then
+write-up's claims from the same functions as its notebooks (``genlab.course.report.answers``), then
 its figures, then one card per grid point. This module gathers what the page shows; the page's
 structure and style are in ``templates/index.html.j2``. Every image is shown at its natural
 size, sample grids at twice it (pixelated), and opens alone when clicked.
@@ -20,11 +20,11 @@ from typing import Any
 import nbformat
 from markupsafe import Markup
 
-from genlab.grids import PROBLEMS, Problem, label
+from genlab.course.grids import PROBLEMS, Problem, label
+from genlab.course.report import capitalize, duration, train_seconds
+from genlab.course.report.answers import answer_markdown, writeup_table
+from genlab.course.report.rules import glossary_markdown
 from genlab.images import save_figure
-from genlab.report import capitalize, duration, train_seconds
-from genlab.report.answers import answer_markdown, writeup_table
-from genlab.report.rules import glossary_markdown
 from genlab.runs import atomic_write, read_json
 
 # headline figures, in the order shown: metrics key of the last epoch -> label, format
@@ -230,8 +230,8 @@ def write_site(out: Path) -> Path:
 def _template():
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("genlab"), autoescape=True, undefined=StrictUndefined,
-                      keep_trailing_newline=True)  # fmt: skip
+    env = Environment(loader=PackageLoader("genlab.course"), autoescape=True,
+                      undefined=StrictUndefined, keep_trailing_newline=True)  # fmt: skip
     return env.get_template("index.html.j2")
 
 

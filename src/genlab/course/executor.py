@@ -1,9 +1,9 @@
-"""What the local executor (``genlab.pipeline``) and the Ray one (``genlab.cluster``) share.
+"""What the local executor (``course.pipeline``) and the Ray one (``course.cluster``) share.
 
 A grid point (``Point``) and what became of it (``Outcome``); whether its executed notebook is
 complete (same parameters, the notebook as it is now, after the runs its answer quotes); the
 papermill command that executes it, its log and the error that log ends with. Both executors
-import this module; neither imports the other (``genlab.pipeline`` chooses the Ray one when
+import this module; neither imports the other (``genlab.course.pipeline`` chooses the Ray one when
 asked, lazily).
 """
 
@@ -22,7 +22,7 @@ import nbformat
 import yaml
 
 from genlab.atomic import atomic_write
-from genlab.grids import PROBLEMS
+from genlab.course.grids import PROBLEMS
 from genlab.provenance import stale_reason
 from genlab.runs import repo_root
 from genlab.train.loop import FINAL
@@ -69,7 +69,7 @@ class Outcome:
 
 
 class Executor(Protocol):
-    """Executes a batch of points elsewhere (``genlab.cluster.RayExecutor``)."""
+    """Executes a batch of points elsewhere (``genlab.course.cluster.RayExecutor``)."""
 
     def run(self, points: list[Point], force: bool) -> list[Outcome]: ...
 
@@ -128,7 +128,7 @@ def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
 
 
 def report_version() -> str:
-    """The version of ``genlab.report``: a digest of its sources."""
+    """The version of ``genlab.course.report``: a digest of its sources."""
     package = Path(__file__).resolve().parent / "report"
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):

@@ -14,11 +14,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from genlab.course.grids import PROBLEMS
+from genlab.course.report import Runs, over_seeds
+from genlab.course.report.gan import distances, final, final_quality
+from genlab.course.report.rules import (
+    BACKGROUND_NEAR,
+    MATCHING,
+    NEAR_ZERO,
+    VERY_HIGH,
+    Spread,
+    differ,
+)
 from genlab.data import FASHION_CLASSES
-from genlab.grids import PROBLEMS
-from genlab.report import Runs, over_seeds
-from genlab.report.gan import distances, final, final_quality
-from genlab.report.rules import BACKGROUND_NEAR, MATCHING, NEAR_ZERO, VERY_HIGH, Spread, differ
 
 AGREE, DISAGREE, CANNOT_TELL = "agree", "disagree", "cannot tell"
 
@@ -225,7 +232,7 @@ def vae_clearer(runs: Runs) -> tuple[str, str]:
     """Like with like: the VAE's samples against the GAN's (the write-up set reconstructions,
     which copy a real image, beside samples), by the 5.6 answer's own statistic: the last-epoch
     distance over each run's seeds (``comparison.sample_distances``)."""
-    from genlab.report.comparison import sample_distances
+    from genlab.course.report.comparison import sample_distances
 
     models = {"the VAE": _row(runs, "VAE", "frechet"), "the GAN": _row(runs, "GAN", "frechet")}
     compared = {name: tuple(row["run"].split("/", 1)) for name, row in models.items()}

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
+from genlab.course.grids import PROBLEMS
+from genlab.course.report.rules import Spread, variety_words
 from genlab.data import FASHION_CLASSES
-from genlab.grids import PROBLEMS
-from genlab.report.rules import Spread, variety_words
 
-PACKAGE = Path(__file__).resolve().parents[1]  # src/genlab
+PACKAGE = Path(__file__).resolve().parents[2]  # src/genlab
 Metrics = dict[str, Any]  # a run's metrics.json
 Runs = dict[str, dict[str, Any]]  # problem -> point -> metrics.json (5.6: "rows" -> table rows)
 

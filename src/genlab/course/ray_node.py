@@ -1,4 +1,4 @@
-"""What a node of the Ray cluster does with one grid point (``genlab.cluster`` is the driver).
+"""What a node of the Ray cluster does with one grid point (``course.cluster`` is the driver).
 
 The driver sends a ``PointTask``: the notebook, the point's parameters and the run folders it
 reads, packed (``pack``). ``run_point``, the Ray task, executes the notebook with papermill in
@@ -27,7 +27,7 @@ from typing import Any
 
 import nbformat
 
-from genlab.executor import last_error, papermill_command, run_logged
+from genlab.course.executor import last_error, papermill_command, run_logged
 
 SCRATCH_ENV = "GENLAB_SCRATCH"  # where a node executes its points (default: the temp dir)
 
@@ -62,7 +62,7 @@ class PointResult:
 
 def source_digest() -> str:
     """A digest of genlab's sources: a node that runs other code than the driver is refused."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # src/genlab
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*.py")):
         digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())

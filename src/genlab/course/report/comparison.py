@@ -12,11 +12,11 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from genlab.compare import VAE_SEEDED_POINT, Row, fmt_pixel, fmt_share, pick, top_class
-from genlab.grids import label
-from genlab.report import Runs, duration, over_seeds
-from genlab.report.gan import classifier_caveat
-from genlab.report.rules import (
+from genlab.course.compare import VAE_SEEDED_POINT, Row, fmt_pixel, fmt_share, pick, top_class
+from genlab.course.grids import label
+from genlab.course.report import Runs, duration, over_seeds
+from genlab.course.report.gan import classifier_caveat
+from genlab.course.report.rules import (
     BACKGROUND_NEAR,
     MATCHING,
     SHARPNESS_BAND,
@@ -24,7 +24,7 @@ from genlab.report.rules import (
     differ,
     last_epoch_distance,
 )
-from genlab.report.vae import optimizer_steps
+from genlab.course.report.vae import optimizer_steps
 
 
 def sample_distances(runs: Runs, compared: dict[str, tuple[str, str]]) -> dict[str, Spread]:

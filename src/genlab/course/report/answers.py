@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from genlab.grids import PROBLEMS
-from genlab.report import Runs
-from genlab.report.gan import answer_5_3, answer_5_5
-from genlab.report.vae import answer_4_2, answer_4_3
-from genlab.report.writeup import writeup_markdown
+from genlab.course.grids import PROBLEMS
+from genlab.course.report import Runs
+from genlab.course.report.gan import answer_5_3, answer_5_5
+from genlab.course.report.vae import answer_4_2, answer_4_3
+from genlab.course.report.writeup import writeup_markdown
 
 COMPARISON = Path("5.6") / "comparison" / "comparison.json"  # the 5.6 table's rows
 
@@ -79,8 +79,8 @@ def _answer(problem: str, runs: Runs) -> str:
         return answer_5_3(runs["5.3"])
     if problem == "5.5":
         return answer_5_5(runs["5.5"], runs["5.3"])
-    from genlab.compare import Row  # 5.6, from the rows of its table
-    from genlab.report.comparison import answer_markdown
+    from genlab.course.compare import Row  # 5.6, from the rows of its table
+    from genlab.course.report.comparison import answer_markdown
 
     rows = runs.get("5.6", {}).get("rows")
     if not rows:

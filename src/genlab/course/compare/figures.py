@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from genlab.compare.runs import Source
-from genlab.compare.table import CLASSES, Row, pick
+from genlab.course.compare.runs import Source
+from genlab.course.compare.table import CLASSES, Row, pick
 from genlab.images import save_figure
 
 # --- figures ----------------------------------------------------------------------------------

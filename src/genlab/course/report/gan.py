@@ -3,7 +3,7 @@ and the answers of problems 5.3 (the four settings) and 5.5 (the cGAN against th
 
 Losses are mean binary cross-entropies in nats per image; a run's sample quality is that of its
 final evaluation (10,000 samples after the last epoch), else the last measured during training.
-The words follow ``genlab.report.rules``.
+The words follow ``genlab.course.report.rules``.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from genlab.data import FASHION_CLASSES
-from genlab.grids import PROBLEMS, label
-from genlab.report import Metrics, capitalize, duration, over_seeds, train_seconds
-from genlab.report.rules import (
+from genlab.course.grids import PROBLEMS, label
+from genlab.course.report import Metrics, capitalize, duration, over_seeds, train_seconds
+from genlab.course.report.rules import (
     AT_CHANCE,
     Spread,
     balanced,
@@ -25,6 +24,7 @@ from genlab.report.rules import (
     variety_words,
     with_borrowed_ranges,
 )
+from genlab.data import FASHION_CLASSES
 
 
 def final_quality(metrics: Metrics) -> dict[str, Any] | None:

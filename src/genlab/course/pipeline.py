@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from genlab.config import ConfigError
-from genlab.executor import (
+from genlab.course.executor import (
     EXTRA_SEED_NOTEBOOK,
     NOTEBOOKS,
     Executor,
@@ -42,7 +42,7 @@ from genlab.executor import (
     staleness,
     stamp_file,
 )
-from genlab.grids import PROBLEMS, QUICK_MAX_EPOCHS, QUICK_OVERRIDES
+from genlab.course.grids import PROBLEMS, QUICK_MAX_EPOCHS, QUICK_OVERRIDES
 from genlab.runs import repo_root
 
 LOCK = ".run_all.lock"  # in the results folder: held by the ./run_all.sh working on it
@@ -169,7 +169,7 @@ def execute(point: Point, threads: int, force: bool) -> Outcome:
 def run_points(
     points: list[Point], jobs: int, force: bool, cluster: Executor | None = None
 ) -> list[Outcome]:
-    """Execute the points, ``jobs`` at a time here, or on a Ray cluster (``genlab.cluster``);
+    """Execute the points, ``jobs`` at a time here, or on a Ray cluster (``genlab.course.cluster``);
     a problem that needs others waits for them."""
     threads = max(1, (os.cpu_count() or 1) // jobs)
     first = [p for p in points if not PROBLEMS[p.problem].needs]
@@ -221,8 +221,8 @@ def parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="./run_all.sh",
-        description="Re-execute every problem's notebook for each grid point of genlab.grids, "
-        "then write the summaries and index.html.",
+        description="Re-execute every problem's notebook for each grid point of "
+        "genlab.course.grids, then write the summaries and index.html.",
     )
     add = parser.add_argument
     add(
@@ -312,7 +312,7 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.monotonic()
     cluster = None
     if args.ray:  # joined before anything is written
-        from genlab.cluster import ClusterError, RayExecutor
+        from genlab.course.cluster import ClusterError, RayExecutor
 
         try:
             cluster = RayExecutor(args.ray, args.jobs)
@@ -359,7 +359,7 @@ def run_all(out: Path, points: list[Point], args: argparse.Namespace,
         for point in points:
             point.notebook.unlink(missing_ok=True)
     outcomes = run_points(points, args.jobs, args.force, cluster)
-    from genlab.site import write_site
+    from genlab.course.site import write_site
 
     index = write_site(out)
     print(f"\n{report(outcomes)}\n\nindex: {index}\ntotal: {time.monotonic() - t0:.0f} s")
