@@ -27,7 +27,7 @@ def test_committed_without_outputs_and_with_one_parameters_cell(name):
     for parameter in ("lr_g", "lr_d", "g_steps", "epochs", "batch_size", "seed",
                       "train_limit", "no_cuda", "device", "run_dir", "progress"):  # fmt: skip
         assert f"\n{parameter} = " in tagged.source, parameter
-    assert nb.cells[0].cell_type == "markdown" and "glossary_markdown()" in nb.cells[-1].source
+    assert nb.cells[0].cell_type == "markdown" and "glossary_markdown(" in nb.cells[-1].source
 
 
 def run(name: str, tmp_path: Path, **parameters) -> tuple[str, int]:

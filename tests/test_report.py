@@ -377,3 +377,13 @@ def test_a_grid_midway_whose_seed_1_runs_are_still_training_is_answered(tmp_path
         answer = answer_markdown(problem, tmp_path) + writeup_table(problem, tmp_path)
         n = len(seeds)
         assert f"{n} seed{'s' if n > 1 else ''})" in answer, (problem, answer)
+
+
+def test_each_page_ends_with_the_glossary_entries_it_uses():
+    words = [w for w, _ in rules.GLOSSARY]
+    assert set(rules.PAGES) <= set(words) and all(
+        set(problems) <= set(PROBLEMS) for problems in rules.PAGES.values())  # fmt: skip
+    vae, gan, every = (rules.glossary_markdown(p) for p in ("4.2", "5.3", None))
+    assert "**loss per class**" in vae and "**balanced**" not in vae and "**distance**" not in vae
+    assert "**balanced**" in gan and "**loss per class**" not in gan
+    assert every.count("\n- **") == len(words) - 1  # index.html: every word, each once

@@ -62,9 +62,23 @@ GLOSSARY = (
 )  # fmt: skip
 
 
-def glossary_markdown() -> str:
-    """The words of the answers and what decides each, once (the end of each page)."""
-    return "\n".join(f"- **{word}**: {text}" for word, text in GLOSSARY)
+# the pages whose answers use each word (every page: not listed); index.html shows every entry
+PAGES = {
+    "distance": ("5.3", "5.5", "5.6"),
+    "differ / indistinguishable": ("4.3", "5.3", "5.5", "5.6"),
+    "balanced": ("5.3", "5.5", "5.6"),
+    "sharpness": ("5.6",),
+    "grey corners": ("5.6",),
+    "loss per class": ("4.2", "4.3"),
+    "conditional accuracy": ("5.5", "5.6"),
+}
+
+
+def glossary_markdown(problem: str | None = None) -> str:
+    """The words of the answers and what decides each, once (the end of each page): the entries
+    ``problem``'s page uses, or every entry."""
+    return "\n".join(f"- **{word}**: {text}" for word, text in GLOSSARY
+                     if problem is None or problem in PAGES.get(word, (problem,)))  # fmt: skip
 
 
 def variety_words(variety: float) -> str:
