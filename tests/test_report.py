@@ -204,6 +204,31 @@ def test_the_5_3_answer_says_indistinguishable_where_ranges_overlap():
     assert apart.startswith("**discriminator faster (lr_g 0.0002, lr_d 0.002)** is closest")
 
 
+def test_a_setting_line_names_the_other_seeds_variety_only_when_it_earns_another_word():
+    runs = grid_5_3(g_steps3=[30.0, 31.0, 32.0])
+    line = next(x for x in answer_5_3(runs).splitlines() if x.startswith("- **3 generator"))
+    assert "about as varied as the data (variety 0.85)." in line  # every seed at 0.85
+    for variety, clause in ((0.61, None), (0.59, "0.59-0.85 over its 3 seeds, the lowest less "
+                                                  "varied than the data")):  # fmt: skip
+        runs["seeds/g_steps3-seed2"]["evaluation"]["samples"]["within_class_variety"] = variety
+        line = next(x for x in answer_5_3(runs).splitlines() if x.startswith("- **3 generator"))
+        assert (clause in line) if clause else ("over its 3 seeds" not in line), line
+
+
+def test_at_chance_throughout_says_in_every_seed_only_when_every_seed_was():
+    runs = grid_5_3(g_steps3=[30.0, 31.0, 32.0])
+    for metrics in runs.values():
+        for epoch in metrics["epochs"]:
+            epoch.update(d_real=0.51, d_fake=0.49)
+
+    def line() -> str:
+        return next(x for x in answer_5_3(runs).splitlines() if x.startswith("- **3 generator"))
+
+    assert "at chance throughout in every seed (seed 1's" in line()
+    runs["seeds/g_steps3-seed3"]["epochs"][0]["d_real"] = 0.53  # beyond AT_CHANCE once
+    assert "at chance throughout (seed 1's" in line()
+
+
 def vae_metrics(batch_size: int, losses: list[float], seconds: float = 10.0) -> dict:
     epochs = [dict(epoch=i + 1, train_loss=v - 1, test_loss=v, seconds=seconds,
                    images_per_second=6000.0) for i, v in enumerate(losses)]  # fmt: skip

@@ -155,20 +155,27 @@ def _evidence_row(name: str, problem: str, spread: Spread, m: Metrics) -> str:
             f"| {last['d_real']:.2f} / {last['d_fake']:.2f} | {game_state(last)} |")  # fmt: skip
 
 
-def _setting_line(name: str, problem: str, m: Metrics) -> str:
+def _setting_line(name: str, problem: str, runs: dict[str, Metrics]) -> str:
     """What one setting's pictures show: the classes its seed-1 samples show most often and
-    their variety, and a discriminator at chance throughout, when it was."""
+    their variety (with the other seeds' where it earns another word), and a discriminator at
+    chance throughout, when it was."""
+    m = runs[name]
     q = final_quality(m) or {}
     shares = q.get("class_histogram") or []
     top = sorted(range(len(shares)), key=lambda i: -shares[i])[:3]
     drawn = ", ".join(f"{FASHION_CLASSES[i]} {shares[i]:.0%}" for i in top)
     text = f"**{label(problem, name)}**: seed 1 draws {drawn or 'no measured class'} most often"
-    if q.get("within_class_variety") is not None:
-        text += (f"; {variety_words(q['within_class_variety'])} (variety "
-                 f"{q['within_class_variety']:.2f})")  # fmt: skip
+    if (variety := q.get("within_class_variety")) is not None:
+        text += f"; {variety_words(variety)} (variety {variety:.2f})"
+        seeds = over_seeds(runs, problem, name, final("within_class_variety"))
+        if seeds and variety_words(seeds.lo) != variety_words(variety):
+            text += (f", {seeds.lo:.2f}-{seeds.hi:.2f} over its {len(seeds.values)} seeds, the "
+                     f"lowest {variety_words(seeds.lo)}")  # fmt: skip
     if at_chance(m):
+        chance = over_seeds(runs, problem, name, lambda r: float(at_chance(r)))
+        every = " in every seed" if chance and len(chance.values) > 1 and chance.lo == 1 else ""
         losses = [x["discriminator_loss"] for x in m["epochs"]]
-        text += (f"; D(x) and D(G(z)) at chance throughout (discriminator loss "
+        text += (f"; D(x) and D(G(z)) at chance throughout{every} (seed 1's discriminator loss "
                  f"{min(losses):.3f}-{max(losses):.3f}, ln 2 = 0.693) although the "
                  "discriminator learns at every step (a test checks this): each of its steps is "
                  "followed by three of the generator's")  # fmt: skip
@@ -218,7 +225,7 @@ def answer_5_3(runs: dict[str, Metrics]) -> str:
         lead += " Farther, by ranges that do not overlap the closest setting's: " + ", ".join(
             f"{label('5.3', n)}" for n in rest) + "."
     # seed 1's details (its pictures are the ones shown) for the points whose seed 1 finished
-    lines = [f"- {_setting_line(n, '5.3', runs[n])}"
+    lines = [f"- {_setting_line(n, '5.3', runs)}"
              for n in sorted(spreads, key=lambda n: spreads[n].mean) if n in runs]  # fmt: skip
     lead += "\n\n" + "\n".join(lines)
     rows = [_evidence_row(n, "5.3", spreads[n], runs[n]) for n in spreads if n in runs]
