@@ -122,7 +122,7 @@ def shown_markdown(problem: str, point: str) -> str:
     if not path.exists():
         pytest.skip(f"results/{problem}/{point}.ipynb is not committed")
     nb = nbformat.read(path, as_version=4)
-    return "\n".join(o["data"]["text/markdown"] for c in nb.cells if c.cell_type == "code"
+    return "\n\n".join(o["data"]["text/markdown"] for c in nb.cells if c.cell_type == "code"
                      for o in c.get("outputs", []) if "text/markdown" in o.get("data", {}))
 
 
@@ -140,6 +140,28 @@ def test_the_5_3_answer_names_as_closest_exactly_the_settings_whose_ranges_meet_
     for name, values in ranges.items():
         named_closest = f"**{label('5.3', name)}**" in lead
         assert named_closest == overlap(values, ranges[best], widest(ranges)), (name, ranges)
+
+
+def test_the_4_3_answer_ranks_the_settings_by_the_ranges_over_seeds():
+    shown = shown_markdown("4.3", "bs64_ep10")
+    ranges = {n: seed_values("4.3", n, lambda m: m["epochs"][-1]["test_loss"])
+              for n in PROBLEMS["4.3"].points}  # fmt: skip
+    w = widest(ranges)
+    best = min(ranges, key=lambda n: statistics.fmean(ranges[n]))
+    lead = next(p for p in shown.split("\n\n") if "reconstructs best" in p)
+    assert lead.startswith(f"**{label('4.3', best)}** reconstructs best")
+    alone = not any(overlap(ranges[n], ranges[best], w) for n in ranges if n != best)
+    assert ("apart from every other setting" in lead) == alone, ranges
+    # the 10-epoch points, each step "then" or "indistinguishable from it"
+    tens = sorted((n for n in ranges if n.endswith("_ep10")),
+                  key=lambda n: statistics.fmean(ranges[n]))  # fmt: skip
+    chain = next(ln for ln in shown.splitlines() if ln.startswith("At 10 epochs, by test loss: "))
+    steps = chain.removeprefix("At 10 epochs, by test loss: ").split("; ")
+    assert steps[0].startswith(label("4.3", tens[0]) + " "), steps
+    for before, name, step in zip(tens[:-1], tens[1:], steps[1:], strict=True):
+        apart = not overlap(ranges[before], ranges[name])
+        assert step.startswith(("then " if apart else "indistinguishable from it, ")
+                               + label("4.3", name)), (step, ranges)  # fmt: skip
 
 
 def test_the_write_up_comparison_verdicts_follow_the_ranges_over_seeds():

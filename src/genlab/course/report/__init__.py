@@ -11,6 +11,7 @@ numbers; ``answers``: each problem's answer and write-up table from a results fo
 from __future__ import annotations
 
 import inspect
+import statistics
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -68,13 +69,7 @@ def ablation_markdown(path: Path | None = None, seeds: Path | None = None) -> st
     seeds = seeds or root / "bench" / "measured" / "h200_cgan_seeds.md"
     if not path.exists():
         return f"No ablation table at `{path.name}` (made by `bench/gpu.sh`)."
-    text = (
-        "Measured by `scripts/gan_study.py` (run by `bench/gpu.sh`) on one NVIDIA H200, torch "
-        "2.11, 40 epochs per run, seed 1, one run per row: distances and shares of 10,000 "
-        "samples after the last epoch, in eval mode; the last column the same generator "
-        "sampled with batch statistics. Single runs: differences of a point or two are within "
-        "seed-to-seed noise.\n\n" + path.read_text()
-    )
+    text = path.read_text()
     if seeds.exists():  # its introduction and result; how the result was reached stays there
         intro, rest = seeds.read_text().split("\n", 1)[1].split("## Result", 1)
         result = rest.split("## How it was measured")[0]
@@ -98,6 +93,14 @@ def duration(seconds: float) -> str:
 
 def train_seconds(metrics: dict[str, Any]) -> float:
     return sum(e["seconds"] for e in metrics["epochs"])
+
+
+def training_time(metrics: dict[str, Any]) -> str:
+    """"5.9 min on cpu at load 2.8": the time, the device, and the mean 1-minute load over the
+    epochs (when recorded), without which a time on a shared machine says little."""
+    load = [e["load_1min"] for e in metrics["epochs"] if "load_1min" in e]
+    return (f"{duration(train_seconds(metrics))} on {metrics.get('device', '?')}"
+            + (f" at load {statistics.fmean(load):.1f}" if load else ""))  # fmt: skip
 
 
 def class_names(metrics: dict[str, Any]) -> list[str]:

@@ -8,21 +8,20 @@ ranked: the table has one seed of each model.
 
 from __future__ import annotations
 
-import statistics
 from collections.abc import Sequence
 from typing import Any
 
 from genlab.course.compare import VAE_SEEDED_POINT, Row, fmt_pixel, fmt_share, pick, top_class
 from genlab.course.grids import label
-from genlab.course.report import Runs, duration, over_seeds
+from genlab.course.report import Runs, over_seeds, training_time
 from genlab.course.report.gan import classifier_caveat
 from genlab.course.report.rules import (
     BACKGROUND_NEAR,
     MATCHING,
     SHARPNESS_BAND,
     Spread,
-    differ,
     last_epoch_distance,
+    ranking,
 )
 from genlab.course.report.vae import optimizer_steps
 
@@ -41,13 +40,7 @@ def sample_distances(runs: Runs, compared: dict[str, tuple[str, str]]) -> dict[s
 
 
 def _closeness(spreads: dict[str, Spread]) -> str:
-    """"Closest to the data: A, then B, ...", each step said apart or indistinguishable."""
-    order = sorted(spreads, key=lambda n: spreads[n].mean)
-    text = f"{order[0]} {spreads[order[0]].text()}"
-    for before, name in zip(order, order[1:], strict=False):
-        word = "then" if differ(spreads[before], spreads[name]) else "indistinguishable from it,"
-        text += f"; {word} {name} {spreads[name].text()}"
-    return f"Closest to the data by the last-epoch distance: {text}."
+    return f"Closest to the data by the last-epoch distance: {ranking(spreads)}."
 
 
 def _sharpness(row: Row, real: Row | None) -> str:
@@ -71,11 +64,9 @@ def _cost(runs: Runs, problem: str, point: str) -> str:
     m = runs.get(problem, {}).get(point)
     if not m or not m.get("epochs"):
         return ""
-    load = [e["load_1min"] for e in m["epochs"] if "load_1min" in e]
     per = " of each network" if m["config"]["model"] == "gan" else ""
     return (f"{optimizer_steps(m):,} Adam steps{per} ({m['epochs'][-1]['epoch']} epochs), "
-            f"{duration(sum(e['seconds'] for e in m['epochs']))} on {m.get('device', '?')}"
-            + (f" at load {statistics.fmean(load):.1f}" if load else ""))  # fmt: skip
+            f"{training_time(m)}")  # fmt: skip
 
 
 def answer_markdown(rows: Sequence[Row], runs: Runs) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from genlab.course.grids import PROBLEMS, label
-from genlab.course.report import Metrics, capitalize, duration, over_seeds, train_seconds
+from genlab.course.report import Metrics, capitalize, over_seeds, train_seconds, training_time
 from genlab.course.report.rules import (
     AT_CHANCE,
     Spread,
@@ -67,9 +67,8 @@ def observations(metrics: Metrics) -> list[str]:
     what = setting(config)
     lines = []
     if status == "complete":
-        seconds = train_seconds(metrics)
-        lines.append(f"The {what} trained all {len(epochs)} epochs in {duration(seconds)} on "
-                     f"{metrics.get('device', '?')} ({seconds / len(epochs):.1f} s per epoch).")
+        lines.append(f"The {what} trained all {len(epochs)} epochs in {training_time(metrics)} "
+                     f"({train_seconds(metrics) / len(epochs):.1f} s per epoch).")
     elif status == "diverged":
         d = metrics["diverged"]
         losses = ", ".join(f"{k} = {v}" for k, v in d["losses"].items())

@@ -210,6 +210,17 @@ def with_borrowed_ranges(spreads: dict[str, Spread]) -> dict[str, Spread]:
             for n, s in spreads.items()}  # fmt: skip
 
 
+def ranking(spreads: dict[str, Spread], fmt: str = ".1f") -> str:
+    """"A 11.6 (11.3-11.7, 3 seeds); then B ...; indistinguishable from it, C ...": the
+    settings by their means, each step said apart ("then") or not by ``differ``."""
+    order = sorted(spreads, key=lambda n: spreads[n].mean)
+    steps = [f"{order[0]} {spreads[order[0]].text(fmt)}"]
+    for before, name in zip(order, order[1:], strict=False):
+        word = "then" if differ(spreads[before], spreads[name]) else "indistinguishable from it,"
+        steps.append(f"{word} {name} {spreads[name].text(fmt)}")
+    return "; ".join(steps)
+
+
 def compare_word(a: Spread, b: Spread, lower: str, higher: str, borrowed: float = 0.0) -> str:
     """``lower`` / ``higher`` when ``a`` lies below / above ``b`` by the rule, else
     "indistinguishable from"."""

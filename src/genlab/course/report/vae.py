@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from genlab.course.grids import PROBLEMS, label
-from genlab.course.report import Metrics, class_names, duration, over_seeds, train_seconds
-from genlab.course.report.rules import VAE_LOSS_FLAT, differ, trend_sentence
+from genlab.course.report import Metrics, class_names, over_seeds, training_time
+from genlab.course.report.rules import VAE_LOSS_FLAT, differ, ranking, trend_sentence
 
 OVERFIT_GAP = 2.0  # test minus train loss, nats per image, above which we say "overfits"
 
@@ -28,8 +28,7 @@ def vae_observations(metrics: dict[str, Any]) -> str:
     best = min(epochs, key=lambda e: e["test_loss"])
     lines = [
         f"- Status: **{metrics['status']}** after {len(epochs)} of "
-        f"{metrics['config']['epochs']} epochs on `{metrics.get('device', '?')}`, "
-        f"{duration(train_seconds(metrics))} of training "
+        f"{metrics['config']['epochs']} epochs, {training_time(metrics)} "
         f"({sum(e['images_per_second'] for e in epochs) / len(epochs):,.0f} images/s).",
         f"- Test loss per image: {first['test_loss']:.2f} nats after epoch 1, "
         f"{last['test_loss']:.2f} after epoch {last['epoch']} ({drop:.1f}% lower); "
@@ -158,28 +157,23 @@ def answer_4_3(runs: dict[str, Metrics]) -> str:
                  f"{label('4.3', runner)}, for {losses[runner].mean - losses[best].mean:.2f} "
                  "nats less per image.")  # fmt: skip
     rows = ["| setting | test loss over seeds (nats per image) | cost: Adam steps | seed 1: "
-            "reconstruction Fréchet distance | seed 1: training time (load) |",
+            "reconstruction Fréchet distance | seed 1: training time |",
             "| --- | --- | --- | --- | --- |"]  # fmt: skip
     for name in ranked:
         m = runs.get(name)
         rec = reconstruction_distance(m) if m else None
-        load = [e["load_1min"] for e in m["epochs"] if "load_1min" in e] if m else []
-        time = (f"{duration(train_seconds(m))} on {m.get('device', '?')}"
-                + (f" (load {max(load):.1f})" if load else "")) if m else "–"  # fmt: skip
+        time = training_time(m) if m else "–"
         rows.append(f"| {label('4.3', name)} | {losses[name].text('.2f')} | "
                     f"{optimizer_steps(config_of[name]):,} | {'–' if rec is None else f'{rec:.1f}'}"
                     f" | {time} |")  # fmt: skip
     tens = [n for n in ranked if config_of[n]["config"]["epochs"] == 10]
     note = ""
-    if len(tens) > 1 and all(not differ(losses[a], losses[b]) for a in tens for b in tens):
-        note = "\n\nAt 10 epochs the three batch sizes are indistinguishable at 3 seeds."
-    elif len(tens) > 1:
+    if len(tens) > 1:
+        note = ("\n\nAt 10 epochs, by test loss: "
+                + ranking({label("4.3", n): losses[n] for n in tens}, ".2f") + ".")  # fmt: skip
         apart = all(differ(losses[a], losses[b]) for a, b in zip(tens, tens[1:], strict=False))
-        note = ("\n\nAt 10 epochs, in order of test loss"
-                + (", each range over seeds apart from the next: " if apart else ": ")
-                + ", ".join(f"{label('4.3', n)} {losses[n].text('.2f')}" for n in tens) + ".")
-        if apart and [config_of[n]["config"]["batch_size"] for n in tens] == sorted(
-                config_of[n]["config"]["batch_size"] for n in tens):  # fmt: skip
+        sizes = [config_of[n]["config"]["batch_size"] for n in tens]
+        if apart and sizes == sorted(sizes):
             note += " The smaller the batch, the more Adam steps in the same 10 epochs."
     worst = worst_classes(runs[best]) if runs.get(best, {}).get("status") == "complete" else None
     if worst:
