@@ -38,8 +38,10 @@ class Problem:
                 self.config(point)  # raises ConfigError naming the bad value
         for point, seeds in self.seeds.items():
             if point not in self.points or not seeds or seeds[0] != self.config(point).seed:
-                raise ValueError(f"seeds of {point!r} must start with its config's seed, got "
-                                 f"{seeds}; grid points: {', '.join(self.points)}")
+                raise ValueError(
+                    f"seeds of {point!r} must start with its config's seed, got "
+                    f"{seeds}; grid points: {', '.join(self.points)}"
+                )
 
     def config(self, point: str, quick: bool = False) -> Config:
         """The config a grid point trains: the notebook's fixed values, then the point's, then
@@ -78,6 +80,9 @@ class Problem:
 
 
 SEEDS = (1, 2, 3)  # the seeds of every point whose settings are compared with each other
+# the settings a headline verdict compares head to head get two more: with 3 seeds a side, two
+# settings that do not differ at all still give ranges apart 1 time in 10; with 5, 1 in 126
+HEADLINE_SEEDS = (1, 2, 3, 4, 5)
 
 # --quick: the same notebooks and grids on a few hundred images and one or two epochs.
 QUICK_OVERRIDES = {
@@ -97,8 +102,9 @@ GAN_SETTINGS = {
 CGAN_CHANGES = {"d_label": "projection", "real_target": 0.9, "embed_dim": 50, "ema_decay": 0.999}
 
 # problem 5.6: the runs it compares, and what it calls each problem's model
-VAE_POINT = "bs64_ep50"  # the 4.3 point closest to the GANs (batch size 64, 40 epochs)
-VAE_SEEDED_POINT = "bs64_ep10"  # the nearest VAE point with seeds: VAE_POINT borrows its range
+# the VAE compared is the one that reconstructs best: the lowest test loss of the 4.3 grid (the
+# 5.6 answer checks this rule on the numbers and says it)
+VAE_POINT = "bs128_ep300"
 GAN_POINT = "equal_lr"  # the GAN the VAE and the cGAN are compared with first
 CGAN_POINT = "improved"  # the cGAN compared (its variant is named wherever it is shown)
 MODELS = {"4.3": "VAE", "5.3": "GAN", "5.5": "cGAN"}
@@ -122,6 +128,28 @@ LABELS = {
 }
 
 
+# what the answers' checks and the write-up table call each grid point: short, no parentheses
+SHORT = {
+    "4.2/default": "the course's defaults",
+    **{
+        f"4.3/bs{bs}_ep{ep}": f"batch {bs}, {ep} epochs"
+        for bs in (64, 128, 256)
+        for ep in (10, 20, 50, 300)
+    },  # fmt: skip
+    "5.3/equal_lr": "equal rates",
+    "5.3/g_faster": "generator faster",
+    "5.3/d_faster": "discriminator faster",
+    "5.3/g_steps3": "3 generator steps",
+    "5.5/course": "the course's cGAN",
+    "5.5/improved": "the improved cGAN",
+}
+
+
+def short(problem: str, point: str) -> str:
+    """The short name of a grid point ("equal rates"), else the point's own."""
+    return SHORT.get(f"{problem}/{point}", point)
+
+
 def label(problem: str, point: str) -> str:
     """The readable name of a grid point ("equal rates (0.0002 each)"), else the point's own."""
     return LABELS.get(f"{problem}/{point}", point)
@@ -134,6 +162,7 @@ PROBLEMS: dict[str, Problem] = {
         "VAE on MNIST, the course's defaults",
         {"default": {}},
         key_image="reconstruction_{last}.png",
+        seeds={"default": SEEDS},
     ),
     "4.3": Problem(
         "4.3_vae_fashion_mnist.ipynb",
@@ -145,7 +174,13 @@ PROBLEMS: dict[str, Problem] = {
         },
         key_image="reconstruction_{last}.png",
         fixed={"dataset": "fashion-mnist"},
-        seeds={f"bs{bs}_ep10": SEEDS for bs in (64, 128, 256)},  # the longer runs: one seed
+        seeds=dict.fromkeys(
+            [
+                f"bs{bs}_ep{ep}"
+                for bs, ep in [(64, 10), (128, 10), (256, 10), (64, 20), (64, 50), (128, 300)]
+            ],
+            SEEDS,
+        ),  # fmt: skip
     ),
     "5.3": Problem(
         "5.3_gan_fashion_mnist.ipynb",
@@ -153,7 +188,11 @@ PROBLEMS: dict[str, Problem] = {
         "GAN on Fashion-MNIST: four training settings",
         GAN_SETTINGS,
         key_image="sample_{last}.png",
-        seeds=dict.fromkeys(GAN_SETTINGS, SEEDS),
+        seeds={
+            **dict.fromkeys(GAN_SETTINGS, SEEDS),
+            "equal_lr": HEADLINE_SEEDS,
+            "d_faster": HEADLINE_SEEDS,
+        },  # fmt: skip
     ),
     "5.5": Problem(
         "5.5_cgan_fashion_mnist.ipynb",
@@ -168,7 +207,7 @@ PROBLEMS: dict[str, Problem] = {
         key_image="sample_{last}.png",
         compares_with=("5.3", "5.6"),  # its answer quotes the GANs, its write-up table 5.6
         fixed={"conditional": True},
-        seeds={"course": SEEDS, "improved": SEEDS},
+        seeds={"course": HEADLINE_SEEDS, "improved": SEEDS},
     ),
     "5.6": Problem(
         "5.6_vae_vs_gan.ipynb",

@@ -53,7 +53,7 @@ from genlab.course.compare.table import (
     table_markdown,
     top_class,
 )
-from genlab.course.grids import CGAN_POINT, GAN_POINT, MODELS, VAE_POINT, VAE_SEEDED_POINT
+from genlab.course.grids import CGAN_POINT, GAN_POINT, MODELS, VAE_POINT
 
 __all__ = [
     "CLASSES",
@@ -65,7 +65,6 @@ __all__ = [
     "MODELS",
     "QUICK_EVAL_SAMPLES",
     "VAE_POINT",
-    "VAE_SEEDED_POINT",
     "Picked",
     "Row",
     "Source",

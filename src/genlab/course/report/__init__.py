@@ -1,26 +1,23 @@
 """Every sentence and table a reader sees, built from runs' metrics.json.
 
-Observations, answers and the course write-up's claims come from here, so every number they
-quote was measured and each notebook and ``results/index.html`` state a fact from one function.
-This module: parameter tables, source listings, evaluation lists; ``rules``: the statistics
-behind the words; ``vae`` and ``gan``: one run's observations and the answers of 4.2, 4.3, 5.3
-and 5.5; ``comparison``: 5.6's answer; ``writeup``: the course write-up's claims beside our
-numbers; ``answers``: each problem's answer and write-up table from a results folder.
+``stats``: every statistic, declared once, and its values per setting over seeds (the
+glossary is generated from the declarations); ``claims``: the checks an answer's comparisons
+carry, and the rendering of the authored answers (``genlab/course/answers/<problem>.md``);
+``writeup``: the course write-up's claims judged by the same checks; ``answers``: each
+problem's answer and write-up table from a results folder. This module: parameter tables,
+source listings, one run's statistics beside its setting's committed seeds.
 """
 
 from __future__ import annotations
 
 import inspect
-import statistics
+import json
 import textwrap
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
 from genlab.course.grids import PROBLEMS
-from genlab.course.report.rules import Spread, variety_words
-from genlab.data import FASHION_CLASSES
 
 PACKAGE = Path(__file__).resolve().parents[2]  # src/genlab
 Metrics = dict[str, Any]  # a run's metrics.json
@@ -34,17 +31,6 @@ def config_table(config: Config) -> str:
         meaning = f.metadata["help"].replace("|", "\\|")  # a bare | would end the cell
         rows.append(f"| `{f.name}` | `{getattr(config, f.name)!r}` | {meaning} |")
     return "\n".join(rows)
-
-
-def over_seeds(found: dict[str, dict[str, Any]], problem: str, point: str,
-               statistic: Callable[[dict[str, Any]], float | None]) -> Spread | None:  # fmt: skip
-    """``statistic`` of every finished seed of a grid point (``found``: run name -> metrics of
-    one problem, the points and ``seeds/`` runs), or None when no seed has it."""
-    names = [point, *PROBLEMS[problem].replicas(point)]
-    values = [statistic(found[n]) for n in names
-              if n in found and found[n].get("status") == "complete"]  # fmt: skip
-    values = [v for v in values if v is not None]
-    return Spread(tuple(values)) if values else None
 
 
 def source_markdown(*objects: Any) -> str:
@@ -95,63 +81,23 @@ def train_seconds(metrics: dict[str, Any]) -> float:
     return sum(e["seconds"] for e in metrics["epochs"])
 
 
-def training_time(metrics: dict[str, Any]) -> str:
-    """"5.9 min on cpu at load 2.8": the time, the device, and the mean 1-minute load over the
-    epochs (when recorded), without which a time on a shared machine says little."""
-    load = [e["load_1min"] for e in metrics["epochs"] if "load_1min" in e]
-    return (f"{duration(train_seconds(metrics))} on {metrics.get('device', '?')}"
-            + (f" at load {statistics.fmean(load):.1f}" if load else ""))  # fmt: skip
+def run_markdown(problem: str, run_dir: str | Path, results: str | Path | None = None) -> str:
+    """This run's declared statistics (``stats``), beside the committed seeds of its setting
+    where the run shares a grid point's parameters: where a re-run or a student's run stands."""
+    from genlab.course.report.answers import committed as committed_results
+    from genlab.course.report.answers import setting_of
+    from genlab.course.report.stats import STATISTICS, numbers, run_values
 
-
-def class_names(metrics: dict[str, Any]) -> list[str]:
-    """The names of a run's ten classes: Fashion-MNIST's, or MNIST's digits "digit 0"..."""
-    if metrics["config"].get("dataset") == "fashion-mnist":
-        return list(FASHION_CLASSES)
-    return [f"digit {i}" for i in range(10)]
-
-
-def evaluation_markdown(metrics: dict[str, Any]) -> str:
-    """The sample-quality measurements of a run (``genlab.evaluate``) as a markdown list."""
-    evaluation = metrics.get("evaluation")
-    if not evaluation:
-        return (
-            f"No sample-quality evaluation recorded (status: {metrics.get('status', '?')}; "
-            "runs are evaluated when they complete, unless `eval_samples` is 0)."
-        )
-    names = class_names(metrics)
-    lines = [
-        f"Classifier: test accuracy {evaluation['classifier_test_accuracy']:.2%} on "
-        f"{evaluation['dataset']}; its features measure the distances that follow."
-    ]
-    parts = [("samples", "generated samples")]
-    if "reconstructions" in evaluation:
-        parts.append(("reconstructions", "reconstructions of the test split"))
-    for key, label in parts:
-        m = evaluation[key]
-        ref = m.get("reference_distances", {})
-        hist = m["class_histogram"]
-        top = sorted(range(len(hist)), key=lambda i: -hist[i])[:3]
-        top_text = ", ".join(f"{names[i]} {hist[i]:.0%}" for i in top)
-        lines.append(
-            f"{m['n']:,} {label}: Fréchet distance {m['frechet_distance']:.2f} to the test "
-            f"split (real training images: {ref.get('train_vs_test', float('nan')):.2f}, "
-            f"uniform noise: {ref.get('noise_vs_test', float('nan')):.1f}); "
-            f"{m['classes_covered']} of 10 classes get at least 5% (KL from uniform "
-            f"{m['kl_from_uniform']:.3f}); most frequent: {top_text}; least frequent: "
-            f"{names[min(range(len(hist)), key=hist.__getitem__)]} "
-            f"{min(hist):.1%}."
-        )
-        if m.get("within_class_variety") is not None:  # defined in the glossary
-            variety = m["within_class_variety"]
-            lines.append(f"Within-class variety: {variety:.2f}, {variety_words(variety)}.")
-        if "conditional_accuracy" in m:
-            per = m["conditional_accuracy_per_class"]
-            worst = min((i for i in range(len(per)) if per[i] is not None), key=lambda i: per[i])
-            lines.append(
-                f"Conditional accuracy: the classifier assigns {m['conditional_accuracy']:.1%} "
-                f"of the samples to the class they were asked for (lowest: "
-                f"{names[worst]}, {per[worst]:.0%}); on real test images "
-                f"the same classifier is right {evaluation['classifier_test_accuracy']:.1%} of "
-                "the time, the ceiling of this measure."
-            )
-    return "\n".join(f"- {line}" for line in lines)
+    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    setting = setting_of(problem, metrics) if PROBLEMS[problem].model else None
+    committed = numbers(committed_results(results)).get(setting, {}) if setting else {}
+    values = run_values(metrics)
+    head = "| statistic | this run | committed runs of this setting | unit |"
+    rows = [head, "| --- | --- | --- | --- |"]
+    for name, value in values.items():
+        s = STATISTICS[name]
+        ref = committed[name].text(s.fmt) if name in committed else "–"
+        rows.append(f"| {s.word} | {s.format(value)} | {ref} | {s.unit} |")
+    status = f"Status: **{metrics['status']}** after {len(metrics['epochs'])} of " \
+        f"{metrics['config']['epochs']} epochs."
+    return status + "\n\n" + "\n".join(rows) + "\n\nThe glossary says what each statistic measures."

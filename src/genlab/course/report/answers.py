@@ -1,94 +1,109 @@
-"""Each problem's answer and write-up table, from the run folders of a results folder.
+"""Each problem's answer and write-up table, from the committed run folders.
 
-One function per fact: the notebooks and ``results/index.html`` both call ``answer_markdown``
-and ``writeup_table`` with the results folder, so they state the same numbers in the same words.
+The notebooks and ``results/index.html`` both call ``answer_markdown`` and ``writeup_table``,
+so they state the same numbers in the same words. An answer is its authored template
+(``genlab/course/answers/<problem>.md``) rendered on the numbers of the repository's
+``results/`` (``stats.numbers``), every check strict: the answers are about the committed runs,
+whatever folder a notebook's own run lies in. A notebook whose run is not a committed one gets,
+after the answer, the answer's checks evaluated again with its run in place of the committed
+seeds of its setting.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from genlab.course.grids import PROBLEMS
-from genlab.course.report import Runs
-from genlab.course.report.gan import answer_5_3, answer_5_5
-from genlab.course.report.vae import answer_4_2, answer_4_3
+from genlab.course.grids import PROBLEMS, label
+from genlab.course.report.claims import checks_markdown, render
+from genlab.course.report.stats import Numbers, Spread, numbers, run_values
 from genlab.course.report.writeup import writeup_markdown
-
-COMPARISON = Path("5.6") / "comparison" / "comparison.json"  # the 5.6 table's rows
-
-
-def problem_runs(results: str | Path) -> Runs:
-    """problem -> run name -> metrics.json of every run folder found under ``results`` (the
-    grid points and their other seeds, ``seeds/<point>-seed<k>``); for 5.6, ``{"rows": [...]}``
-    from its comparison table when it was made."""
-    results = Path(results)
-    runs: Runs = {}
-    for problem, spec in PROBLEMS.items():
-        found = {}
-        for point in spec.run_names():
-            path = results / problem / point / "metrics.json"
-            if path.exists():
-                found[point] = json.loads(path.read_text())
-        runs[problem] = found
-    if (results / COMPARISON).exists():
-        runs["5.6"] = {"rows": json.loads((results / COMPARISON).read_text())}
-    return runs
+from genlab.runs import repo_root
 
 
-def with_current(problem: str, results: str | Path, current: str | Path | None) -> Runs:
-    """The runs under ``results``, with a notebook's own run folder ``current`` standing for
-    the point of a one-point problem (a student's own 4.2 or 5.5 run is what its notebook
-    answers about)."""
-    runs = problem_runs(results)
-    points = list(PROBLEMS[problem].points)
-    metrics = Path(current) / "metrics.json" if current is not None else None
-    if metrics is not None and metrics.exists() and len(points) == 1:
-        runs[problem][points[0]] = json.loads(metrics.read_text())
-    return runs
+def committed(results: str | Path | None = None) -> Path:
+    """The results folder the answers are about: the repository's ``results/`` by default."""
+    return Path(results) if results is not None else repo_root() / "results"
 
 
-def _note(problem: str, results: str | Path, current: str | Path | None) -> str:
-    """For a grid problem, a notebook whose run is not one of the grid's run folders says so."""
-    if current is None or len(PROBLEMS[problem].points) == 1 or problem == "5.6":
+# config fields that do not change what a run computes, or that a student's run may vary
+# while staying the same setting
+RUN_ONLY = {"seed", "run_dir", "log_interval", "no_cuda", "device", "cuda_graph", "progress"}
+
+
+def _check_problem(problem: str) -> None:
+    if problem not in PROBLEMS:
+        raise ValueError(f"unknown problem {problem!r}; accepted: {', '.join(PROBLEMS)}")
+
+
+def setting_of(problem: str, metrics: dict[str, Any]) -> str | None:
+    """The grid point of ``problem`` whose config a run shares, all but its seed and where it
+    ran ("problem/point"), or None when the run's setting is none of the grid's."""
+    for point in PROBLEMS[problem].points:
+        grid = PROBLEMS[problem].config(point).to_dict()
+        if all(metrics["config"].get(k) == v for k, v in grid.items() if k not in RUN_ONLY):
+            return f"{problem}/{point}"
+    return None
+
+
+def _is_committed(problem: str, results: Path, current: Path) -> bool:
+    spec = PROBLEMS[problem]
+    return current.resolve() in {(results / problem / r).resolve() for r in spec.run_names()}
+
+
+def your_run(problem: str, results: str | Path, current: str | Path | None,
+             committed: Numbers) -> str:  # fmt: skip
+    """For a notebook whose run is not a committed one: which of the answer's claims hold
+    with that run in place of its setting's committed seeds."""
+    if current is None or not PROBLEMS[problem].model:
         return ""
-    grid = {(Path(results) / problem / p).resolve() for p in PROBLEMS[problem].points}
-    if Path(current).resolve() in grid:
+    results, current = Path(results), Path(current)
+    path = current / "metrics.json"
+    if not path.exists() or _is_committed(problem, results, current):
         return ""
+    metrics = json.loads(path.read_text())
+    setting = setting_of(problem, metrics)
+    name = f"`{current.name}`"
+    if setting is None:
+        return (f"\n\n### Your run\n\nYour run {name} is not one of the settings the answer "
+                "compares (its parameters differ from every grid point's beyond the seed), so "
+                "the answer's claims are about the committed runs alone.")  # fmt: skip
+    if metrics.get("status") != "complete":
+        return (f"\n\n### Your run\n\nYour run {name} has status **{metrics.get('status')}**: "
+                "its numbers are not compared with the committed runs.")  # fmt: skip
+    mine = {**committed, setting: {k: Spread((v,)) for k, v in run_values(metrics).items()}}
+    _, before = render(problem, committed, strict=False)
+    _, after = render(problem, mine, strict=False, min_seeds=1)
+    held = sum(c.holds for c in after)
     return (
-        f"This notebook's run (`{Path(current).name}`) is not one of the grid's run folders; "
-        f"the answer covers the grid's runs under `{Path(results).name}/{problem}/`.\n\n"
+        f"\n\n### Your run against the answer\n\nYour run {name} has the setting "
+        f"{label(*setting.split('/'))} with seed {metrics['config']['seed']}. With it in "
+        f"place of that setting's committed seeds, {held} of the answer's {len(after)} "
+        "checks hold; a comparison sets your run's one value against the other settings' "
+        "ranges over their seeds.\n\n" + checks_markdown(before, after, "with your run")
     )
 
 
-def answer_markdown(problem: str, results: str | Path, current: str | Path | None = None) -> str:
-    """The answer to ``problem`` from the runs under ``results`` (and a notebook's own run
-    ``current``), every sentence with its number."""
-    if problem not in PROBLEMS:
-        raise ValueError(f"unknown problem {problem!r}; accepted: {', '.join(PROBLEMS)}")
-    return _note(problem, results, current) + _answer(problem, with_current(problem, results,
-                                                                            current))  # fmt: skip
+def answer_markdown(problem: str, results: str | Path | None = None,
+                    current: str | Path | None = None) -> str:  # fmt: skip
+    """The answer to ``problem`` from the runs under ``results`` (default: the committed
+    ``results/``); every check strict (a claim that fails raises ``ClaimFailed``).
+    ``current``: a notebook's own run folder."""
+    _check_problem(problem)
+    found = numbers(committed(results))
+    text, _ = render(problem, found)
+    return text + your_run(problem, committed(results), current, found)
 
 
-def _answer(problem: str, runs: Runs) -> str:
-    if problem == "4.2":
-        return answer_4_2(runs["4.2"].get("default"))
-    if problem == "4.3":
-        return answer_4_3(runs["4.3"])
-    if problem == "5.3":
-        return answer_5_3(runs["5.3"])
-    if problem == "5.5":
-        return answer_5_5(runs["5.5"], runs["5.3"])
-    from genlab.course.compare import Row  # 5.6, from the rows of its table
-    from genlab.course.report.comparison import answer_markdown
-
-    rows = runs.get("5.6", {}).get("rows")
-    if not rows:
-        return "The 5.6 comparison has not been made yet."
-    return answer_markdown([Row(**r) for r in rows], runs)
+def answer_checks(problem: str, results: str | Path | None = None) -> str:
+    """The checks the answer made, as a table (every one holds, or rendering raised)."""
+    _check_problem(problem)
+    return checks_markdown(render(problem, numbers(committed(results)))[1])
 
 
-def writeup_table(problem: str, results: str | Path, current: str | Path | None = None) -> str:
-    """The course write-up's claims about ``problem`` beside the runs under ``results`` (and a
-    notebook's own run ``current``, as in ``answer_markdown``)."""
-    return writeup_markdown(problem, with_current(problem, results, current))
+def writeup_table(problem: str, results: str | Path | None = None) -> str:
+    """The course write-up's claims about ``problem`` beside the committed runs under
+    ``results`` (default: ``results/``); a notebook's own run is never judged against it."""
+    _check_problem(problem)
+    return writeup_markdown(problem, numbers(committed(results)))
