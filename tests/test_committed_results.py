@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 import subprocess
 from pathlib import Path
 
-import nbformat
 import pytest
 
-from genlab.course.grids import PROBLEMS, label
+from genlab.course.grids import PROBLEMS
 from genlab.runs import load_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -75,108 +73,54 @@ def test_the_committed_results_stay_small_enough_to_clone():
     assert total <= 15_000_000, f"results/ holds {total / 1e6:.1f} MB; the largest: {sizes[:5]}"
 
 
-# --- every comparison on the committed pages follows the seed rule (course.report.rules) ------
+# --- the answers on the committed results: every check holds, every verdict follows its parts --
 
 
-def seed_values(problem: str, point: str, statistic) -> list[float]:
-    """``statistic`` of the committed runs of a grid point, over its seeds, read directly."""
-    folders = [RESULTS / problem / point, *sorted((RESULTS / problem / "seeds").glob(
-        f"{point}-seed*"))]  # fmt: skip
-    out = []
-    for folder in folders:
-        path = folder / "metrics.json"
-        if path.exists() and json.loads(path.read_text())["status"] == "complete":
-            out.append(statistic(json.loads(path.read_text())))
-    return out
+@pytest.mark.parametrize("problem", list(PROBLEMS))
+def test_every_answer_renders_on_the_committed_results_with_every_check_holding(problem):
+    """Rendering is strict: a claim that does not hold raises ClaimFailed naming it."""
+    from genlab.course.report.claims import render
+    from genlab.course.report.stats import numbers
+
+    text, checks = render(problem, numbers(RESULTS))
+    assert checks and all(c.holds for c in checks), problem
+    assert text.startswith(("**", "The ")), text[:80]
 
 
-def median_of_last_five(metrics: dict) -> float:
-    return statistics.median([e["quality"]["frechet_distance"] for e in metrics["epochs"]][-5:])
+def test_every_setting_an_answer_compares_has_three_seeds():
+    """No headline, "best" or verdict rests on one seed: every setting a check names (all of
+    them are read from the committed runs) has at least three finished seeds."""
+    from genlab.course.report.claims import MIN_SEEDS, Checker, template
+    from genlab.course.report.stats import numbers
+
+    found = numbers(RESULTS)
+    for problem in PROBLEMS:
+        checker = Checker(found, strict=True, where=problem)
+        template(problem).render(**checker.context())
+        compared = {s for s, stat in checker.cited if stat not in SEED_1_ONLY}
+        thin = {s: found[s][stat].seeds for s, stat in checker.cited
+                if stat not in SEED_1_ONLY and found[s][stat].seeds < MIN_SEEDS}  # fmt: skip
+        assert compared and not thin, (problem, thin)
 
 
-def bounds(a: list[float], b: list[float], widest: float) -> tuple[float, float]:
-    """A setting's range over seeds; one seed borrows the other's width or the widest of its
-    problem's settings with seeds, whichever is larger."""
-    if len(a) > 1:
-        return min(a), max(a)
-    pad = max(widest, max(b) - min(b) if len(b) > 1 else 0.0) / 2
-    return a[0] - pad, a[0] + pad
+SEED_1_ONLY = {"background_dark", "neighbour_difference"}  # 5.6 measures these on seed 1
 
 
-def overlap(a: list[float], b: list[float], widest: float = 0.0) -> bool:
-    (a_lo, a_hi), (b_lo, b_hi) = bounds(a, b, widest), bounds(b, a, widest)
-    return not (a_hi < b_lo or b_hi < a_lo)
+def test_the_write_up_verdicts_on_the_committed_results_follow_their_parts():
+    from genlab.course.report.stats import numbers
+    from genlab.course.report.writeup import AGREE, DISAGREE, PARTLY, judged
 
-
-def below(a: list[float], b: list[float], widest: float = 0.0) -> bool:
-    return bounds(a, b, widest)[1] < bounds(b, a, widest)[0]
-
-
-def widest(ranges: dict[str, list[float]]) -> float:
-    return max((max(v) - min(v) for v in ranges.values() if len(v) > 1), default=0.0)
-
-
-def shown_markdown(problem: str, point: str) -> str:
-    """Every Markdown output of a committed executed notebook, joined."""
-    path = RESULTS / problem / f"{point}.ipynb"
-    if not path.exists():
-        pytest.skip(f"results/{problem}/{point}.ipynb is not committed")
-    nb = nbformat.read(path, as_version=4)
-    return "\n\n".join(o["data"]["text/markdown"] for c in nb.cells if c.cell_type == "code"
-                     for o in c.get("outputs", []) if "text/markdown" in o.get("data", {}))
-
-
-def verdict(markdown: str, says: str) -> str:
-    row = next(line for line in markdown.splitlines() if line.startswith(f"| {says}"))
-    return row.rsplit("**", 2)[-2]
-
-
-def test_the_5_3_answer_names_as_closest_exactly_the_settings_whose_ranges_meet_the_best():
-    shown = shown_markdown("5.3", "equal_lr")
-    ranges = {n: seed_values("5.3", n, median_of_last_five) for n in PROBLEMS["5.3"].points}
-    best = min(ranges, key=lambda n: statistics.fmean(ranges[n]))
-    lead = next(p for p in shown.split("\n\n") if "closest to the data" in p)
-    lead = lead.split("closest to the data")[0]
-    for name, values in ranges.items():
-        named_closest = f"**{label('5.3', name)}**" in lead
-        assert named_closest == overlap(values, ranges[best], widest(ranges)), (name, ranges)
-
-
-def test_the_4_3_answer_ranks_the_settings_by_the_ranges_over_seeds():
-    shown = shown_markdown("4.3", "bs64_ep10")
-    ranges = {n: seed_values("4.3", n, lambda m: m["epochs"][-1]["test_loss"])
-              for n in PROBLEMS["4.3"].points}  # fmt: skip
-    w = widest(ranges)
-    best = min(ranges, key=lambda n: statistics.fmean(ranges[n]))
-    lead = next(p for p in shown.split("\n\n") if "reconstructs best" in p)
-    assert lead.startswith(f"**{label('4.3', best)}** reconstructs best")
-    alone = not any(overlap(ranges[n], ranges[best], w) for n in ranges if n != best)
-    assert ("apart from every other setting" in lead) == alone, ranges
-    # the 10-epoch points, each step "then" or "indistinguishable from it"
-    tens = sorted((n for n in ranges if n.endswith("_ep10")),
-                  key=lambda n: statistics.fmean(ranges[n]))  # fmt: skip
-    chain = next(ln for ln in shown.splitlines() if ln.startswith("At 10 epochs, by test loss: "))
-    steps = chain.removeprefix("At 10 epochs, by test loss: ").split("; ")
-    assert steps[0].startswith(label("4.3", tens[0]) + " "), steps
-    for before, name, step in zip(tens[:-1], tens[1:], steps[1:], strict=True):
-        apart = not overlap(ranges[before], ranges[name])
-        assert step.startswith(("then " if apart else "indistinguishable from it, ")
-                               + label("4.3", name)), (step, ranges)  # fmt: skip
-
-
-def test_the_write_up_comparison_verdicts_follow_the_ranges_over_seeds():
-    fd = {n: seed_values("5.3", n, median_of_last_five) for n in PROBLEMS["5.3"].points}
-    optimal = verdict(shown_markdown("5.3", "equal_lr"), "GAN equal LR [...] seems to be the most")
-    others = [v for n, v in fd.items() if n != "equal_lr"]
-    w = widest(fd)
-    expected = ("disagree" if any(below(o, fd["equal_lr"], w) for o in others) else
-                "agree" if all(below(fd["equal_lr"], o, w) for o in others) else "cannot tell")
-    assert optimal == expected, fd
-    course = seed_values("5.5", "course", median_of_last_five)
-    clear = verdict(shown_markdown("5.5", "course"), "The images seem to be less clear")
-    expected = ("agree" if below(fd["equal_lr"], course) else
-                "disagree" if below(course, fd["equal_lr"]) else "cannot tell")
-    assert clear == expected, (course, fd["equal_lr"])
+    found = numbers(RESULTS)
+    verdicts = {j.claim.says[:40]: j.verdict for p in PROBLEMS for j in judged(p, found)}
+    assert "not measured" not in str([j.note for p in PROBLEMS for j in judged(p, found)])
+    # the ones a grader disputed: each judged on what it says
+    assert verdicts["We can see that when batch size = 64, it"] == PARTLY  # shoes yes, similar no
+    assert verdicts["The bags and shoes don't seem to be great"] == PARTLY  # bags yes, shoes no
+    assert verdicts["GAN equal LR - We see pixelated outlines o"[:40]] == PARTLY
+    assert verdicts["[GAN equal LR] seems to be the most optim"[:40]] == DISAGREE
+    fuzzy = verdicts["CGAN - We see very fuzzy images [...]. Th"[:40]]
+    assert fuzzy == AGREE  # "fuzzy" and "less clear" are one claim, one rule
+    assert verdicts["The images reconstructed from the VAE see"[:40]] == AGREE
 
 
 def committed_evaluations() -> list[tuple[str, dict]]:
@@ -206,7 +150,8 @@ def test_every_committed_run_was_measured_with_the_shipped_classifier():
 
 @pytest.mark.slow
 def test_the_reference_distances_of_every_committed_run_are_the_shipped_classifiers():
-    """The reference distances depend on the classifier alone: a fingerprint of its weights."""
+    """The reference distances depend on the classifier alone: a fingerprint of its weights
+    (to 1e-6: another CPU or thread count sums in another order, which moves the 8th digit)."""
     from genlab.evaluate import reference_distances
 
     for run, record in committed_evaluations():
@@ -215,7 +160,7 @@ def test_the_reference_distances_of_every_committed_run_are_the_shipped_classifi
                 refs = record[kind]["reference_distances"]
                 now = reference_distances(record["dataset"], refs["n_train"], "cpu")
                 for key in ("train_vs_test", "noise_vs_test"):
-                    assert now[key] == pytest.approx(refs[key], rel=1e-9), (run, kind, key)
+                    assert now[key] == pytest.approx(refs[key], rel=1e-6), (run, kind, key)
 
 
 def test_every_committed_run_is_this_codes_result():
@@ -231,43 +176,3 @@ def test_every_committed_run_is_this_codes_result():
         assert reason is None, f"{path.parent.relative_to(RESULTS)}: {reason}; restamp or retrain"
 
 
-def last_epoch_distance(metrics: dict) -> float:
-    return metrics["evaluation"]["samples"]["frechet_distance"]
-
-
-def test_the_5_5_answer_places_each_cgan_against_the_gan_by_the_ranges_over_seeds():
-    shown = shown_markdown("5.5", "course")
-    gan = seed_values("5.3", "equal_lr", median_of_last_five)
-    for variant in PROBLEMS["5.5"].points:
-        cgan = seed_values("5.5", variant, median_of_last_five)
-        head = f"- **{label('5.5', variant)}"
-        line = next(ln for ln in shown.splitlines() if ln.startswith(head))
-        word = ("closer to the data than" if below(cgan, gan) else
-                "farther from the data than" if below(gan, cgan) else "indistinguishable from")
-        assert f", {word} the GAN with equal rates" in line, (variant, cgan, gan)
-
-
-def test_the_5_6_answer_orders_the_models_by_the_ranges_over_seeds():
-    from genlab.course.compare import CGAN_POINT, GAN_POINT, VAE_POINT, VAE_SEEDED_POINT
-
-    shown = shown_markdown("5.6", "comparison")
-    chain = next(ln for ln in shown.splitlines() if ln.startswith("Closest to the data"))
-    chain = chain.split(". ")[0]
-    models = {"the VAE": ("4.3", VAE_POINT), "the GAN": ("5.3", GAN_POINT),
-              "the cGAN": ("5.5", CGAN_POINT)}  # fmt: skip
-    ranges = {m: seed_values(p, point, last_epoch_distance) for m, (p, point) in models.items()}
-    seeded = seed_values("4.3", VAE_SEEDED_POINT, last_epoch_distance)
-    assert len(ranges["the VAE"]) == 1 and len(seeded) == 3
-    w = max(seeded) - min(seeded)  # the VAE's one seed borrows this width
-    order = sorted(ranges, key=lambda m: statistics.fmean(ranges[m]))
-    steps = chain.split("; ")
-    assert steps[0].startswith(f"Closest to the data by the last-epoch distance: {order[0]} ")
-    for before, model, step in zip(order[:-1], order[1:], steps[1:], strict=True):
-        apart = not overlap(ranges[before], ranges[model], w if "VAE" in before + model else 0)
-        assert step.startswith(("then " if apart else "indistinguishable from it, ") + model), (
-            step, ranges)
-    # the write-up's "VAE much more clear" is judged by the same ranges as the answer's order
-    vae_first = below(ranges["the VAE"], ranges["the GAN"], w)
-    gan_first = below(ranges["the GAN"], ranges["the VAE"], w)
-    clear = verdict(shown, "The images reconstructed from the VAE seem to be much more clear")
-    assert clear == ("agree" if vae_first else "disagree" if gan_first else "cannot tell")

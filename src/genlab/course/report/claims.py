@@ -47,12 +47,14 @@ class Checker:
                  min_seeds: int = MIN_SEEDS) -> None:  # fmt: skip
         self.numbers, self.strict, self.where = numbers, strict, where
         self.min_seeds = min_seeds
+        self.cited: set[tuple[str, str]] = set()  # (setting, statistic) of every number read
         self.checks: list[Check] = []
 
     # numbers, as the answers cite them
 
     def spread(self, setting: str, stat: str) -> Spread:
         statistic(stat)  # a misspelt name fails naming the declared ones
+        self.cited.add((setting, stat))
         found = self.numbers.get(setting, {}).get(stat)
         if found is None:
             raise ClaimFailed(f"{self.where}: no {stat!r} for {setting!r} (run missing or not "
@@ -100,10 +102,9 @@ class Checker:
         claim that compares two statistics, such as reconstructions with samples)."""
         stat_b = stat_b or stat
         sa, sb = self.spread(a, stat), self.spread(b, stat_b)
-        what = statistic(stat).word if stat_b == stat else (
-            f"{statistic(stat).word} than the {statistic(stat_b).word} of")  # fmt: skip
-        claim = (f"{setting_label(a)}: lower {what} than {setting_label(b)}" if stat_b == stat
-                 else f"{setting_label(a)}: lower {what} {setting_label(b)}")  # fmt: skip
+        claim = f"{setting_label(a)}: lower {statistic(stat).word} than {setting_label(b)}"
+        if stat_b != stat:
+            claim += f"'s {statistic(stat_b).word}"
         return self._record(claim, self._apart(sa, sb) and sa.hi < sb.lo, (a, b), stat,
                             self._apart(sa, sb), (stat, stat_b))  # fmt: skip
 
@@ -113,15 +114,19 @@ class Checker:
                             f"{setting_label(b)}", self._apart(sa, sb) and sa.lo > sb.hi,
                             (a, b), stat, self._apart(sa, sb))  # fmt: skip
 
-    def lowest(self, stat: str, a: str, among: Sequence[str]) -> str:
-        """``a`` lower than every other setting of ``among``."""
+    def lowest(self, stat: str, a: str, among: Sequence[str], highest: bool = False) -> str:
+        """``a`` lower (with ``highest``: higher) than every other setting of ``among``."""
         others = [s for s in among if s != a]
         sa = self.spread(a, stat)
-        below = [self._apart(sa, self.spread(o, stat)) and sa.hi < self.spread(o, stat).lo
-                 for o in others]  # fmt: skip
-        decided = all(self._apart(sa, self.spread(o, stat)) for o in others)
-        return self._record(f"{setting_label(a)}: the lowest {statistic(stat).word} of all",
-                            all(below), (a, *others), stat, decided)  # fmt: skip
+        apart = [self._apart(sa, self.spread(o, stat)) for o in others]
+        beyond = [sa.lo > self.spread(o, stat).hi if highest else sa.hi < self.spread(o, stat).lo
+                  for o in others]  # fmt: skip
+        word = "highest" if highest else "lowest"
+        return self._record(f"{setting_label(a)}: the {word} {statistic(stat).word} of all",
+                            all(apart) and all(beyond), (a, *others), stat, all(apart))  # fmt: skip
+
+    def highest(self, stat: str, a: str, among: Sequence[str]) -> str:
+        return self.lowest(stat, a, among, highest=True)
 
     def same(self, stat: str, *settings: str) -> str:
         """Every pair of ``settings`` indistinguishable: their ranges overlap."""
@@ -144,11 +149,31 @@ class Checker:
         return self._record(claim, holds, settings, stat, all(sides) or not any(sides))
 
     def context(self) -> dict[str, Callable[..., Any]]:
-        names = ("n", "v", "ratio", "difference", "lower", "higher", "lowest", "same", "word")
+        names = (
+            "n",
+            "v",
+            "ratio",
+            "difference",
+            "lower",
+            "higher",
+            "lowest",
+            "highest",
+            "same",
+            "word",
+        )
         return {name: getattr(self, name) for name in names}
 
 
 ANSWERS = Path(__file__).resolve().parents[1] / "answers"  # genlab/course/answers/<problem>.md
+
+
+def template(problem: str):  # noqa: ANN201 (a jinja2 Template)
+    """The authored answer of ``problem``."""
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(loader=FileSystemLoader(ANSWERS), undefined=StrictUndefined,
+                      trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    return env.get_template(f"{problem}.md")
 
 
 def render(problem: str, numbers: Numbers, strict: bool = True,
@@ -156,12 +181,8 @@ def render(problem: str, numbers: Numbers, strict: bool = True,
     """The answer to ``problem`` from its template, and the checks it made. With ``strict``, a
     claim that fails raises ``ClaimFailed``; ``min_seeds``: the seeds a side a comparison
     needs (1 sets a student's one run against the committed ranges)."""
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    env = Environment(loader=FileSystemLoader(ANSWERS), undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)  # fmt: skip
     checker = Checker(numbers, strict, f"answer {problem}", min_seeds)
-    text = env.get_template(f"{problem}.md").render(**checker.context())
+    text = template(problem).render(**checker.context())
     return text.strip(), checker.checks
 
 

@@ -60,7 +60,6 @@ class Statistic:
     fmt: str
     of: Callable[[Metrics], float | None]
     thresholds: Mapping[str, Threshold] = field(default_factory=dict)
-    pages: tuple[str, ...] = ()  # the problems whose pages use it (its glossary entries)
 
     def format(self, value: float) -> str:
         return f"{value:{self.fmt}}"
@@ -149,9 +148,9 @@ def worst_rank(*classes: str) -> Callable[[Metrics], float | None]:
     return of
 
 
-def loss_trend(m: Metrics) -> float | None:
-    """The change of the test loss over the second half of training that its least-squares
-    slope implies, as a share of the half's mean (negative: falling)."""
+def loss_fall(m: Metrics) -> float | None:
+    """How much the test loss falls over the second half of training, by its least-squares
+    slope, as a share of the half's mean (negative: rising)."""
     half = [e["test_loss"] for e in m.get("epochs", [])][len(m.get("epochs", [])) // 2 :]
     if len(half) < 2:
         return None
@@ -160,7 +159,7 @@ def loss_trend(m: Metrics) -> float | None:
     slope = sum((i - mean_x) * (y - mean_y) for i, y in enumerate(half)) / sum(
         (i - mean_x) ** 2 for i in range(n)
     )
-    return slope * (n - 1) / mean_y
+    return -slope * (n - 1) / mean_y
 
 
 def adam_steps(m: Metrics) -> float | None:
@@ -183,7 +182,9 @@ def chance_gap(m: Metrics) -> float | None:
 def class_share(*classes: str) -> Callable[[Metrics], float | None]:
     def of(m: Metrics) -> float | None:
         hist = _evaluated("samples", "class_histogram")(m)
-        return sum(hist[FASHION_CLASSES.index(c)] for c in classes) if hist else None
+        if not hist or m["config"].get("dataset") != "fashion-mnist":
+            return None
+        return sum(hist[FASHION_CLASSES.index(c)] for c in classes)
 
     return of
 
@@ -196,108 +197,98 @@ def lowest_generator_loss(m: Metrics) -> float | None:
 
 LAST_EPOCHS = 5  # a GAN's distance: the median of its last 5 per-epoch measurements
 NATS = "nats per image"
-VAE_PAGES, GAN_PAGES = ("4.2", "4.3", "5.6"), ("5.3", "5.5", "5.6")
 
 STATISTICS: dict[str, Statistic] = {s.name: s for s in (
     Statistic("test_loss", "test loss", "the VAE's loss on the 10,000 test images after the "
               "last epoch: the cross-entropy of the reconstruction summed over 784 pixels plus "
               "the KL divergence of the code from N(0, I). \"Reconstructs better\": lower.",
-              NATS, ".2f", _last("test_loss"), pages=VAE_PAGES),
+              NATS, ".2f", _last("test_loss")),
     Statistic("first_test_loss", "test loss after epoch 1", "the same loss after the first "
               "epoch.", NATS, ".2f", lambda m: m["epochs"][0]["test_loss"] if m.get("epochs")
-              else None, pages=("4.2",)),
-    Statistic("loss_trend", "trend", "the change of the test loss over the second half of "
-              "training that its least-squares slope implies, as a share of the loss.",
-              "share of the loss", ".2%", loss_trend,
-              {"improving": Threshold("still improving", -0.005, "below", ".1%")},
-              pages=("4.2", "4.3")),
+              else None),
+    Statistic("loss_fall", "late fall", "how much the test loss falls over the second half of "
+              "training, by its least-squares slope, as a share of the loss (negative: it "
+              "rises).", "share of the loss", ".2%", loss_fall,
+              {"improving": Threshold("still improving", 0.005, "above", ".1%")}),
     Statistic("shoe_loss", "shoe loss", "the loss per class averaged over the three shoe "
               "classes (Sandal, Sneaker, Ankle boot). A class's loss is the test loss averaged "
               "over its test images; part of it no model removes (a grey pixel's cross-entropy "
               "is never 0), so classes with more grey area score higher even when reconstructed "
-              "exactly.", NATS, ".2f", shoe_loss, pages=("4.3",)),
+              "exactly.", NATS, ".2f", shoe_loss),
     Statistic("bag_rank", "Bag's rank", "Bag's rank among the ten classes by loss per class "
               "(1: the worst reconstructed).", "rank", ".0f", worst_rank("Bag"),
-              {"bad": Threshold("among the worst three classes", 3.5, "below", ".1f")},
-              pages=("4.3",)),
+              {"bad": Threshold("among the worst three classes", 3.5, "below", ".1f")}),
     Statistic("shoe_rank", "shoe rank", "the rank of the worst shoe class among the ten by "
               "loss per class (1: the worst reconstructed).", "rank", ".0f",
               worst_rank(*SHOES),
-              {"bad": Threshold("among the worst three classes", 3.5, "below", ".1f")},
-              pages=("4.3",)),
+              {"bad": Threshold("among the worst three classes", 3.5, "below", ".1f")}),
     Statistic("recon_distance", "reconstruction distance", "the Fréchet distance between the "
               "VAE's reconstructions of the 10,000 test images and those images, in the features "
               "of the project's classifier (0: indistinguishable). Compared only with other "
               "reconstructions: a reconstruction copies a given image, which no sampler does.",
-              "", ".1f", _evaluated("reconstructions", "frechet_distance"), pages=VAE_PAGES),
+              "", ".1f", _evaluated("reconstructions", "frechet_distance")),
     Statistic("sample_distance", "last-epoch distance", "the Fréchet distance of 10,000 samples "
               "after the last epoch to the test images, in the classifier's features; it "
               "compares models without per-epoch measurements (the VAE with the GANs). "
               "\"Closer to the data\", \"clearer\": lower.", "", ".1f",
-              _evaluated("samples", "frechet_distance"), pages=("5.6",)),
+              _evaluated("samples", "frechet_distance")),
     Statistic("distance", "distance", "how close a GAN's samples are to the data: the median of "
               f"its last {LAST_EPOCHS} per-epoch Fréchet distances (each of the same 2,000 "
               "samples of fixed noise), never the last epoch alone, which swings by several "
               "points. \"Closer\", \"clearer\": lower; \"fuzzier\", \"less clear\": higher.", "",
-              ".1f", per_epoch_distance, pages=("5.3", "5.5")),
+              ".1f", per_epoch_distance),
     Statistic("adam_steps", "cost", "the Adam steps a run took (of each network, for a GAN): "
-              "its cost, whatever shared the machine with it.", "steps", ",.0f", adam_steps,
-              pages=("4.3", "5.6")),
+              "its cost, whatever shared the machine with it.", "steps", ",.0f", adam_steps),
     Statistic("train_minutes", "training time", "wall-clock minutes of training on the 2-core "
               "CPU, which other jobs shared: compare costs in Adam steps.", "min", ".1f",
-              train_minutes, pages=("4.3",)),
+              train_minutes),
     Statistic("variety", "variety", "the within-class variety of 10,000 samples: the mean "
               "distance between two samples of one class in the classifier's features, over "
               "the same for real images of that class, averaged over classes (1: as varied as "
               "the data).", "", ".2f", _evaluated("samples", "within_class_variety"),
               {"low": Threshold("less varied than the data", 0.6, "below"),
-               "collapsed": Threshold("nearly one image per class", SPREAD_FLOOR, "below")},
-              pages=GAN_PAGES),
+               "collapsed": Threshold("nearly one image per class", SPREAD_FLOOR, "below")}),
     Statistic("classes_covered", "classes covered", "how many of the 10 classes get at least "
               f"{COVERAGE_SHARE:.0%} of 10,000 samples, by the classifier.", "of 10", ".1f",
               _evaluated("samples", "classes_covered"),
-              {"few": Threshold("only three classes", 3.5, "below")}, pages=GAN_PAGES),
+              {"few": Threshold("only three classes", 3.5, "below")}),
     Statistic("kl_from_uniform", "class spread", "the KL divergence of the samples' class "
               "shares from uniform (0: every class equally often). \"A better distribution of "
-              "products\": lower.", "nats", ".3f", _evaluated("samples", "kl_from_uniform"),
-              pages=("5.5",)),
+              "products\": lower.", "nats", ".3f", _evaluated("samples", "kl_from_uniform")),
     Statistic("shirt_dress_share", "shirts and dresses", "the share of samples the classifier "
               "calls Shirt or Dress.", "", ".0%", class_share("Shirt", "Dress"),
               {"most": Threshold("most are shirts and dresses", 0.5, "above", ".0%"),
-               "over": Threshold("shirts and dresses over-represented", 0.2, "above", ".0%")},
-              pages=("5.3",)),
+               "over": Threshold("shirts and dresses over-represented", 0.2, "above", ".0%")}),
     Statistic("conditional_accuracy", "conditional accuracy", "the share of a cGAN's 10,000 "
               "samples the classifier assigns to the class asked for (chance: 10%; the "
               "classifier is right on about 92% of real test images).", "", ".1%",
               _evaluated("samples", "conditional_accuracy"),
-              {"matching": Threshold("the samples match their labels", 0.5, "above", ".0%")},
-              pages=("5.5", "5.6")),
+              {"matching": Threshold("the samples match their labels", 0.5, "above", ".0%")}),
     Statistic("generator_loss", "generator loss", "the generator's mean loss -log D(G(z)) "
               "over the last epoch (ln 2 = 0.693 when D outputs 1/2).", NATS, ".2f",
-              _last("generator_loss"), pages=("5.3",)),
+              _last("generator_loss")),
     Statistic("lowest_generator_loss", "lowest generator loss", "the lowest of the generator's "
               "per-epoch mean losses.", NATS, ".2f", lowest_generator_loss,
-              {"near_zero": Threshold("near 0", 0.1, "below")}, pages=("5.3",)),
+              {"near_zero": Threshold("near 0", 0.1, "below")}),
     Statistic("discriminator_loss", "discriminator loss", "the discriminator's mean loss over "
               "the last epoch: the mean of its cross-entropies on real and generated batches.",
               NATS, ".2f", _last("discriminator_loss"),
-              {"near_zero": Threshold("near 0", 0.1, "below")}, pages=("5.3",)),
+              {"near_zero": Threshold("near 0", 0.1, "below")}),
     Statistic("d_fake", "D(G(z))", "the discriminator's mean output on generated images over "
               "the last epoch.", "", ".2f", _last("d_fake"),
-              {"never_tricked": Threshold("never tricked", 0.2, "below")}, pages=("5.3",)),
+              {"never_tricked": Threshold("never tricked", 0.2, "below")}),
     Statistic("chance_gap", "at chance", "the largest distance of D(x) or D(G(z)) from 1/2 at "
               "any epoch.", "", ".3f", chance_gap,
-              {"at_chance": Threshold("at chance throughout", 0.02, "below")},
-              pages=("5.3",)),
+              {"at_chance": Threshold("at chance throughout", 0.02, "below")}),
     Statistic("background_dark", "dark corners", "the share of pixels in the four 4 x 4 "
               "corners of 10,000 samples that are near black (below 0.1).", "", ".1%",
               _image_stat("samples", "background_dark"),
               {"grey": Threshold("grey corners: this far below the real images' share", 0.03,
-                                 "above", ".0%")}, pages=("5.6",)),
+                                 "above", ".0%")}),
     Statistic("neighbour_difference", "sharpness", "the mean absolute difference between "
               "neighbouring pixels of 10,000 samples (real images: about 0.078); it counts "
               "detail and speckle alike.", "", ".3f",
-              _image_stat("samples", "neighbour_difference"), pages=("5.6",)),
+              _image_stat("samples", "neighbour_difference")),
 )}  # fmt: skip
 
 
@@ -379,15 +370,42 @@ def numbers(results: str | Path, runs: Mapping[str, Metrics] | None = None) -> N
 def setting_label(key: str) -> str:
     """ "batch 128, 300 epochs" for "4.3/bs128_ep300"."""
     problem, _, point = key.partition("/")
-    return "real images" if key == REAL else short(problem, point)
+    return "real images" if key == REAL else short(problem, point) if point else key
 
 
-def glossary_markdown(problem: str | None = None) -> str:
-    """The statistics ``problem``'s page uses (every one: ``None``), each with what it measures,
-    its unit and the thresholds of its words, then the rule that compares settings."""
+def cited(problem: str) -> set[str]:
+    """The statistics ``problem``'s answer and write-up table cite (whatever their values)."""
+    from genlab.course.report.claims import Checker, template
+    from genlab.course.report.writeup import CLAIMS
+
+    class Citations(Checker):  # reads every statistic as a placeholder, checks nothing
+        def spread(self, setting: str, stat: str) -> Spread:
+            statistic(stat)
+            self.cited.add((setting, stat))
+            return Spread((1.0, 1.0, 1.0))
+
+    checker = Citations({}, strict=False)
+    template(problem).render(**checker.context())
+    for claim in (c for c in CLAIMS if c.problem == problem):
+        claim.judge(checker)
+    return {stat for _, stat in checker.cited}
+
+
+def glossary_markdown(problem: str | None = None, results: str | Path | None = None) -> str:
+    """What each statistic measures, its unit and the thresholds of its words, then the rule
+    that compares settings: every statistic (``None``), or those ``problem``'s page shows: the
+    ones its answer and write-up table cite, and those of its runs (as the committed runs of
+    its grid under ``results``, default ``results/``, have them)."""
+    shown = set(STATISTICS)
+    if problem is not None:
+        from genlab.course.report.answers import committed
+
+        runs = read_runs(committed(results))
+        shown = cited(problem) | {name for key, m in runs.items() if key.startswith(f"{problem}/")
+                                  for name in run_values(m)}  # fmt: skip
     lines = []
     for s in STATISTICS.values():
-        if problem is not None and problem not in s.pages:
+        if s.name not in shown:
             continue
         unit = f" ({s.unit})" if s.unit else ""
         words = "; ".join(t.text() for t in s.thresholds.values())
