@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from genlab.course.grids import PROBLEMS
-from genlab.course.report import stats
+from genlab.course.report import glossary
 from genlab.course.report.answers import answer_markdown, setting_of, writeup_table
-from genlab.course.report.claims import Check, Checker, ClaimFailed, render, template
+from genlab.course.report.claims import Check, Checker, ClaimFailed, render
 from genlab.course.report.stats import STATISTICS, Spread, Threshold, numbers
 from genlab.course.report.writeup import AGREE, CANNOT_TELL, DISAGREE, PARTLY, verdict
 
@@ -81,7 +81,7 @@ def test_each_glossary_threshold_is_the_object_the_checks_compare_with(name, wor
     c = Checker(numbers_, strict=False)
     c.word(name, "s", word)
     assert c.checks[0].holds is False
-    assert moved.bound() in stats.glossary_markdown() and t.bound() not in c.checks[0].claim
+    assert moved.bound() in glossary.glossary_markdown() and t.bound() not in c.checks[0].claim
 
 
 def test_a_threshold_word_is_undecided_when_the_seeds_straddle_it():
@@ -92,10 +92,10 @@ def test_a_threshold_word_is_undecided_when_the_seeds_straddle_it():
 
 def test_the_glossary_defines_every_statistic_each_answer_cites_on_its_page():
     for problem in PROBLEMS:
-        glossary = stats.glossary_markdown(problem)
-        missing = [s for s in stats.cited(problem) if f"**{STATISTICS[s].word}**" not in glossary]
-        assert stats.cited(problem) and not missing, (problem, missing)
-    assert stats.glossary_markdown().count("- **") == len(STATISTICS) + 1  # and the rule
+        text = glossary.glossary_markdown(problem)
+        missing = [s for s in glossary.cited(problem) if f"**{STATISTICS[s].word}**" not in text]
+        assert glossary.cited(problem) and not missing, (problem, missing)
+    assert glossary.glossary_markdown().count("- **") == len(STATISTICS) + 1  # and the rule
 
 
 # --- verdicts -----------------------------------------------------------------------------------

@@ -110,7 +110,7 @@ def portable(path: Path, base: Path) -> str:
 # An executed notebook records (metadata ``genlab``) a digest of what it was made from: the
 # notebook's source, its parameters, the records of the runs its answer quotes (its grid's other
 # points and seeds, the problems it needs or compares with; not its own run, which it makes) and
-# the version of report/ (a digest of its sources: every sentence and table it shows). It is
+# the version of report/ and answers/ (a digest of their sources: every sentence and table). It is
 # complete when papermill finished it without error and that digest is the current one, and
 # stale exactly when the digest changes. Clocks decide nothing.
 
@@ -128,11 +128,12 @@ def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
 
 
 def report_version() -> str:
-    """The version of ``genlab.course.report``: a digest of its sources."""
-    package = Path(__file__).resolve().parent / "report"
+    """The version of what writes the pages' words: a digest of ``genlab.course.report``'s
+    sources and of the authored answers (``genlab/course/answers/*.md``)."""
+    course = Path(__file__).resolve().parent
     digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    for path in sorted([*(course / "report").rglob("*.py"), *(course / "answers").glob("*.md")]):
+        digest.update(str(path.relative_to(course)).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 

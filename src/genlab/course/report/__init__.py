@@ -84,13 +84,12 @@ def train_seconds(metrics: dict[str, Any]) -> float:
 def run_markdown(problem: str, run_dir: str | Path, results: str | Path | None = None) -> str:
     """This run's declared statistics (``stats``), beside the committed seeds of its setting
     where the run shares a grid point's parameters: where a re-run or a student's run stands."""
-    from genlab.course.report.answers import committed as committed_results
     from genlab.course.report.answers import setting_of
-    from genlab.course.report.stats import STATISTICS, numbers, run_values
+    from genlab.course.report.stats import STATISTICS, committed, numbers, run_values
 
     metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
     setting = setting_of(problem, metrics) if PROBLEMS[problem].model else None
-    committed = numbers(committed_results(results)).get(setting, {}) if setting else {}
+    committed = numbers(committed(results)).get(setting, {}) if setting else {}
     values = run_values(metrics)
     head = "| statistic | this run | committed runs of this setting | unit |"
     rows = [head, "| --- | --- | --- | --- |"]

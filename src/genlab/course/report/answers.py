@@ -17,15 +17,8 @@ from typing import Any
 
 from genlab.course.grids import PROBLEMS, label
 from genlab.course.report.claims import checks_markdown, render
-from genlab.course.report.stats import Numbers, Spread, numbers, run_values
+from genlab.course.report.stats import Numbers, Spread, committed, numbers, run_values
 from genlab.course.report.writeup import writeup_markdown
-from genlab.runs import repo_root
-
-
-def committed(results: str | Path | None = None) -> Path:
-    """The results folder the answers are about: the repository's ``results/`` by default."""
-    return Path(results) if results is not None else repo_root() / "results"
-
 
 # config fields that do not change what a run computes, or that a student's run may vary
 # while staying the same setting

@@ -1,6 +1,5 @@
-"""Kept while the site moves to ``stats.glossary_markdown`` (the glossary, generated from the
-declared statistics)."""
+"""Kept while the site moves to ``glossary.glossary_markdown``."""
 
-from genlab.course.report.stats import glossary_markdown
+from genlab.course.report.glossary import glossary_markdown
 
 __all__ = ["glossary_markdown"]

@@ -22,6 +22,7 @@ from typing import Any
 from genlab.course.grids import PROBLEMS, short
 from genlab.data import FASHION_CLASSES
 from genlab.evaluate.metrics import COVERAGE_SHARE
+from genlab.runs import repo_root
 from genlab.train.loop import SPREAD_FLOOR
 
 Metrics = dict[str, Any]  # a run's metrics.json
@@ -326,6 +327,11 @@ def run_values(m: Metrics) -> dict[str, float]:
     return out
 
 
+def committed(results: str | Path | None = None) -> Path:
+    """The results folder the answers are about: the repository's ``results/`` by default."""
+    return Path(results) if results is not None else repo_root() / "results"
+
+
 def read_runs(results: str | Path) -> dict[str, Metrics]:
     """ "problem/run name" -> metrics.json of every finished run folder of the grids under
     ``results`` (the points and their ``seeds/`` runs)."""
@@ -371,45 +377,3 @@ def setting_label(key: str) -> str:
     """ "batch 128, 300 epochs" for "4.3/bs128_ep300"."""
     problem, _, point = key.partition("/")
     return "real images" if key == REAL else short(problem, point) if point else key
-
-
-def cited(problem: str) -> set[str]:
-    """The statistics ``problem``'s answer and write-up table cite (whatever their values)."""
-    from genlab.course.report.claims import Checker, template
-    from genlab.course.report.writeup import CLAIMS
-
-    class Citations(Checker):  # reads every statistic as a placeholder, checks nothing
-        def spread(self, setting: str, stat: str) -> Spread:
-            statistic(stat)
-            self.cited.add((setting, stat))
-            return Spread((1.0, 1.0, 1.0))
-
-    checker = Citations({}, strict=False)
-    template(problem).render(**checker.context())
-    for claim in (c for c in CLAIMS if c.problem == problem):
-        claim.judge(checker)
-    return {stat for _, stat in checker.cited}
-
-
-def glossary_markdown(problem: str | None = None, results: str | Path | None = None) -> str:
-    """What each statistic measures, its unit and the thresholds of its words, then the rule
-    that compares settings: every statistic (``None``), or those ``problem``'s page shows: the
-    ones its answer and write-up table cite, and those of its runs (as the committed runs of
-    its grid under ``results``, default ``results/``, have them)."""
-    shown = set(STATISTICS)
-    if problem is not None:
-        from genlab.course.report.answers import committed
-
-        runs = read_runs(committed(results))
-        shown = cited(problem) | {name for key, m in runs.items() if key.startswith(f"{problem}/")
-                                  for name in run_values(m)}  # fmt: skip
-    lines = []
-    for s in STATISTICS.values():
-        if s.name not in shown:
-            continue
-        unit = f" ({s.unit})" if s.unit else ""
-        words = "; ".join(t.text() for t in s.thresholds.values())
-        lines.append(f"- **{s.word}**{unit}: {s.measures}" + (f" Words: {words}." if words else ""))
-    from genlab.course.report.claims import RULE
-
-    return "\n".join([*lines, f"- **differ / indistinguishable**: {RULE}"])

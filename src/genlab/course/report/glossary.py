@@ -1,0 +1,53 @@
+"""The glossary of a page, generated from the declared statistics (``stats.STATISTICS``): what
+each measures, its unit, the thresholds of its words, and the rule that compares settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from genlab.course.report.claims import RULE, Checker, template
+from genlab.course.report.stats import (
+    STATISTICS,
+    Spread,
+    committed,
+    read_runs,
+    run_values,
+    statistic,
+)
+from genlab.course.report.writeup import CLAIMS
+
+
+def cited(problem: str) -> set[str]:
+    """The statistics ``problem``'s answer and write-up table cite (whatever their values)."""
+
+    class Citations(Checker):  # reads every statistic as a placeholder, checks nothing
+        def spread(self, setting: str, stat: str) -> Spread:
+            statistic(stat)
+            self.cited.add((setting, stat))
+            return Spread((1.0, 1.0, 1.0))
+
+    checker = Citations({}, strict=False)
+    template(problem).render(**checker.context())
+    for claim in (c for c in CLAIMS if c.problem == problem):
+        claim.judge(checker)
+    return {stat for _, stat in checker.cited}
+
+
+def glossary_markdown(problem: str | None = None, results: str | Path | None = None) -> str:
+    """What each statistic measures, its unit and the thresholds of its words, then the rule
+    that compares settings: every statistic (``None``), or those ``problem``'s page shows: the
+    ones its answer and write-up table cite, and those of its runs (as the committed runs of
+    its grid under ``results``, default ``results/``, have them)."""
+    shown = set(STATISTICS)
+    if problem is not None:
+        runs = read_runs(committed(results))
+        shown = cited(problem) | {name for key, m in runs.items() if key.startswith(f"{problem}/")
+                                  for name in run_values(m)}  # fmt: skip
+    lines = []
+    for s in STATISTICS.values():
+        if s.name not in shown:
+            continue
+        unit = f" ({s.unit})" if s.unit else ""
+        words = "; ".join(t.text() for t in s.thresholds.values())
+        lines.append(f"- **{s.word}**{unit}: {s.measures}" + (f" Words: {words}." if words else ""))
+    return "\n".join([*lines, f"- **differ / indistinguishable**: {RULE}"])
