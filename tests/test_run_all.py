@@ -174,21 +174,26 @@ def test_index_loads_in_chromium_with_every_link_and_image(served):
                for a in driver.find_elements(By.CSS_SELECTOR, "nav#contents a")]  # fmt: skip
         assert toc == [*(f"p{p}" for p in PROBLEMS), "glossary"]
         assert all(driver.find_elements(By.ID, target) for target in toc)
-        images = driver.find_elements(By.TAG_NAME, "img")
-        assert len(images) >= sum(len(p.points) for p in PROBLEMS.values())
-        for img in images:
-            loaded = driver.execute_script(
-                "return arguments[0].complete && arguments[0].naturalWidth > 0", img
-            )
-            assert loaded, img.get_attribute("src")
-        links = [a.get_attribute("href") for a in driver.find_elements(By.TAG_NAME, "a")]
-        for link in links:  # every image opens at full size, every notebook link works
-            assert urllib.parse.urlparse(link).netloc == urllib.parse.urlparse(served).netloc
-            with urllib.request.urlopen(link) as response:
-                assert response.status == 200
-        images_linked = {img.get_attribute("src") for img in images} <= set(links)
-        assert images_linked, "an image that does not open at full size when clicked"
-        links = [link for link in links if link.endswith(".html")]
+        notebooks = []
+        for page in ["index.html", *(f"{p}/index.html" for p in PROBLEMS)]:
+            driver.get(served + page)  # the index, then each problem's page with its cards
+            images = driver.find_elements(By.TAG_NAME, "img")
+            assert images, page
+            for img in images:
+                loaded = driver.execute_script(
+                    "return arguments[0].complete && arguments[0].naturalWidth > 0", img
+                )
+                assert loaded, (page, img.get_attribute("src"))
+            links = [a.get_attribute("href") for a in driver.find_elements(By.TAG_NAME, "a")]
+            for link in links:  # every image opens at full size, every notebook link works
+                assert urllib.parse.urlparse(link).netloc == urllib.parse.urlparse(served).netloc
+                with urllib.request.urlopen(link.split("#")[0]) as response:
+                    assert response.status == 200
+            images_linked = {img.get_attribute("src") for img in images} <= set(links)
+            assert images_linked, f"{page}: an image that does not open at full size"
+            if page != "index.html":
+                notebooks += [k for k in links if k.endswith(".html") and "index.html" not in k]
+        links = notebooks
         assert len(links) == sum(len(p.points) for p in PROBLEMS.values())
         for link in links:
             assert urllib.parse.urlparse(link).netloc == urllib.parse.urlparse(served).netloc
@@ -256,8 +261,11 @@ def test_no_train_executes_only_points_with_a_finished_run(tmp_path):
 def test_logs_leave_out_the_kernels_known_harmless_lines_and_keep_the_rest(tmp_path):
     from genlab.course.executor import HARMLESS, run_logged
 
-    lines = [*(f"[IPKernelApp] WARNING | {HARMLESS[0]}. Use IPC", HARMLESS[1]),
-             "Executing Cell 1", "[IPKernelApp] ERROR | Exception in message handler:"]
+    lines = [
+        *(f"[IPKernelApp] WARNING | {HARMLESS[0]}. Use IPC", HARMLESS[1]),
+        "Executing Cell 1",
+        "[IPKernelApp] ERROR | Exception in message handler:",
+    ]
     script = "; ".join(f"print({line!r})" for line in lines)
     log = tmp_path / "point.log"
     assert run_logged(["python3", "-c", script], {}, tmp_path, log) == 0

@@ -1,11 +1,16 @@
-"""What graders open: ``index.html`` over the executed notebooks, and one summary per grid.
+"""What graders open: ``index.html``, one page per problem over its executed notebooks, and
+one summary per grid.
 
 Everything here is read back from the results folder (executed notebooks, run folders'
-``metrics.json`` and images); nothing is typed in. Each problem shows its answer and the course
-write-up's claims from the same functions as its notebooks (``genlab.course.report.answers``), then
-its figures, then one card per grid point. This module gathers what the page shows; the page's
-structure and style are in ``templates/index.html.j2``. Every image is shown at its natural
-size, sample grids at twice it (pixelated), and opens alone when clicked.
+``metrics.json`` and images); nothing is typed in. ``index.html`` is the short read: the
+contents (each problem's finding), then per problem its answer and the course write-up's claims
+from the same functions as its notebooks (``genlab.course.report.answers``), at most two key
+figures and a link to the problem's page; then the glossary. ``<problem>/index.html`` shows the
+problem's figures and one card per grid point (headline figures, images, a link to the executed
+notebook beside it). This module gathers what the pages show; their structure and style are in
+``templates/`` (``base.html.j2``, which both pages extend, holds the stylesheet). Every image is
+shown at its natural size, small sample grids at twice it (pixelated), and opens alone when
+clicked.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ from typing import Any
 import nbformat
 from markupsafe import Markup
 
-from genlab.course.grids import PROBLEMS, Problem, label
+from genlab.course.crops import reconstruction_crops
+from genlab.course.grids import CGAN_POINT, PROBLEMS, Problem, label
 from genlab.course.report import capitalize, duration, train_seconds
-from genlab.course.report.answers import answer_markdown, writeup_table
-from genlab.course.report.rules import glossary_markdown
+from genlab.course.report.answers import answer_markdown, verdict_counts, writeup_table
+from genlab.course.report.glossary import glossary_markdown
 from genlab.images import save_figure
 from genlab.runs import atomic_write, read_json
 
@@ -200,24 +206,39 @@ def grid_summary(out: Path, problem_id: str) -> Path | None:
 
 
 def write_site(out: Path) -> Path:
-    """Write the grid summaries and ``out/index.html`` (from ``templates/index.html.j2``);
-    return the page's path."""
+    """Write the grid summaries, each problem's page ``out/<problem>/index.html`` (from
+    ``templates/problem.html.j2``) and ``out/index.html`` (from ``templates/index.html.j2``);
+    return the index's path."""
+    env = _environment()
     problems = []
     for problem_id, problem in PROBLEMS.items():
-        if not (out / problem_id).is_dir():
+        folder = out / problem_id
+        if not folder.is_dir():
             continue
-        answer = answer_markdown(problem_id, out)
+        answer = answer_markdown(problem_id)  # about the committed runs, on every page
+        writeup = writeup_table(problem_id)
         figures = [grid_summary(out, problem_id), *problem_figures(out, problem_id)]
-        problems.append({
-            "id": problem_id,
-            "title": problem.title,
-            "finding": finding(answer),
-            "answer": Markup(_markdown(answer)),
-            "writeup": Markup(_markdown(writeup_table(problem_id, out))),
-            "figures": [shown(p, out) for p in figures if p is not None and p.exists()],
-            "cards": [card(out, problem_id, problem, name) for name in problem.points],
+        figures = [p for p in figures if p is not None and p.exists()]
+        cards = [card(out, problem_id, problem, name) for name in problem.points]
+        about = {"id": problem_id, "title": problem.title, "finding": finding(answer)}
+        page = env.get_template("problem.html.j2").render(problem={
+            **about,
+            "figures": [shown(p, folder) for p in figures],
+            "cards": cards,
         })  # fmt: skip
-    page = _template().render(problems=problems, glossary=Markup(_markdown(glossary_markdown())))
+        atomic_write(folder / "index.html", lambda f, page=page: f.write(page.encode()))
+        problems.append({
+            **about,
+            "answer": Markup(_markdown(answer)),
+            "writeup": Markup(_markdown(writeup)),
+            "tally": verdict_counts(problem_id),
+            "figures": key_figures(out, problem_id, figures),
+            "page": f"{problem_id}/index.html",
+            "troubles": [f"{c['title']}: {c['trouble']}" for c in cards if c["trouble"]],
+        })  # fmt: skip
+    page = env.get_template("index.html.j2").render(
+        problems=problems, glossary=Markup(_markdown(glossary_markdown()))
+    )
     index = out / "index.html"
     atomic_write(index, lambda f: f.write(page.encode()))
     pages = "".join(p.read_text() for p in out.glob("*/*.html"))
@@ -227,16 +248,47 @@ def write_site(out: Path) -> Path:
     return index
 
 
-def _template():
+def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    env = Environment(loader=PackageLoader("genlab.course"), autoescape=True,
-                      undefined=StrictUndefined, keep_trailing_newline=True)  # fmt: skip
-    return env.get_template("index.html.j2")
+    return Environment(loader=PackageLoader("genlab.course"), autoescape=True,
+                       undefined=StrictUndefined, keep_trailing_newline=True)  # fmt: skip
+
+
+# the grid point whose key images stand for a problem without a grid summary on index.html
+# (else its first point: 4.2's only one)
+KEY_POINTS = {"5.5": CGAN_POINT}
+
+
+def key_figures(out: Path, problem_id: str, figures: list[Path]) -> list[dict[str, Any]]:
+    """At most two figures index.html shows for a problem: its grid summary, else its first
+    figure (5.6's comparison), else its key point's key images without the loss curves (the
+    first and last epoch where its card shows both: 4.2's reconstructions). A point's image is
+    captioned with what it shows, and with the point's short name (its label's words before any
+    parenthesis) where the problem has several points."""
+    if figures:
+        return [shown(f, out) for f in figures[:2]]  # their titles are in them
+    problem = PROBLEMS[problem_id]
+    if not problem.model:
+        return []
+    name = KEY_POINTS.get(problem_id, next(iter(problem.points)))
+    run_dir = out / problem_id / name
+    images = card_images(problem, run_dir, point_metrics(run_dir))
+    shown_images = []
+    for path in [p for p in images if p.name != "loss_curves.png"][:2]:
+        enlarge = is_sample_grid(problem, path) and png_size(path)[1] <= ENLARGED_BELOW
+        text = caption(path)
+        if len(problem.points) > 1:
+            text = f"{label(problem_id, name).split(' (')[0]}: {text}"
+        shown_images.append(shown(path, out, text, enlarge))
+    return shown_images
 
 
 def problem_figures(out: Path, problem_id: str) -> list[Path]:
-    """Figures of a problem shown under its answer, beside its grid summary."""
+    """Figures of a problem shown under its answer, beside its grid summary: 4.3's crops of
+    two test images as every setting reconstructs them (made here), 5.6's figures."""
+    if problem_id == "4.3":
+        return [p for p in [reconstruction_crops(out, problem_id)] if p is not None]
     if problem_id == "5.6":
         folder = out / "5.6" / "comparison"
         return [folder / "comparison.png", folder / "class_histograms.png"]
@@ -256,11 +308,12 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-def shown(path: Path, out: Path, caption: str = "", enlarge: bool = False) -> dict[str, Any]:
-    """An image as the page shows it: at its natural size, or a sample grid at twice it."""
+def shown(path: Path, page: Path, caption: str = "", enlarge: bool = False) -> dict[str, Any]:
+    """An image as a page in the folder ``page`` shows it: at its natural size, or a sample grid
+    at twice it."""
     width, height = png_size(path)
     scale = 2 if enlarge else 1
-    return {"src": path.relative_to(out).as_posix(), "alt": path.stem.replace("_", " "),
+    return {"src": Path(os.path.relpath(path, page)).as_posix(), "alt": path.stem.replace("_", " "),
             "caption": caption, "width": width * scale, "height": height * scale,
             "enlarged": enlarge}  # fmt: skip
 
@@ -301,25 +354,31 @@ ENLARGED_BELOW = 128
 
 
 def card(out: Path, problem_id: str, problem: Problem, name: str) -> dict[str, Any]:
-    """One grid point: its headline figures, images and executed notebook."""
-    notebook = out / problem_id / f"{name}.ipynb"
-    run_dir = out / problem_id / name
+    """One grid point as its problem's page (``out/<problem>/index.html``) shows it: its
+    headline figures, images and executed notebook, every path relative to that page; and its
+    trouble ("not run", "notebook failed") for index.html, else None."""
+    folder = out / problem_id
+    notebook = folder / f"{name}.ipynb"
+    run_dir = folder / name
     metrics = point_metrics(run_dir)
     page = notebook_html(notebook, out)
     facts = headlines(metrics) if metrics else comparison_headlines(run_dir)
+    trouble = None
     if page is None:
-        facts = {"status": "not run"}
+        facts, trouble = {"status": "not run"}, "not run"
     elif notebook_failed(notebook):
         facts["notebook"] = "failed (the error is shown in the notebook)"
+        trouble = "notebook failed"
     images = card_images(problem, run_dir, metrics)
     grids = [p for p in images if is_sample_grid(problem, p)]
     return {
         "name": name,
         "title": label(problem_id, name),
         "facts": facts,
-        "grids": [shown(p, out, caption(p), png_size(p)[1] <= ENLARGED_BELOW) for p in grids],
-        "plots": [shown(p, out, caption(p)) for p in images if p not in grids],
-        "notebook": page.relative_to(out).as_posix() if page else None,
+        "grids": [shown(p, folder, caption(p), png_size(p)[1] <= ENLARGED_BELOW) for p in grids],
+        "plots": [shown(p, folder, caption(p)) for p in images if p not in grids],
+        "notebook": page.relative_to(folder).as_posix() if page else None,
+        "trouble": trouble,
     }
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from genlab.course.grids import PROBLEMS, label
 from genlab.course.report.claims import checks_markdown, render
 from genlab.course.report.stats import Numbers, Spread, committed, numbers, run_values
-from genlab.course.report.writeup import writeup_markdown
+from genlab.course.report.writeup import VERDICTS, judged, writeup_markdown
 
 # config fields that do not change what a run computes, or that a student's run may vary
 # while staying the same setting
@@ -100,3 +100,10 @@ def writeup_table(problem: str, results: str | Path | None = None) -> str:
     ``results`` (default: ``results/``); a notebook's own run is never judged against it."""
     _check_problem(problem)
     return writeup_markdown(problem, numbers(committed(results)))
+
+
+def verdict_counts(problem: str, results: str | Path | None = None) -> dict[str, int]:
+    """How many of the write-up's claims about ``problem`` get each verdict, in the order
+    agree, partly, disagree, cannot tell (those that occur)."""
+    verdicts = [j.verdict for j in judged(problem, numbers(committed(results)))]
+    return {v: verdicts.count(v) for v in VERDICTS if v in verdicts}

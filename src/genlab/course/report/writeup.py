@@ -17,6 +17,7 @@ from genlab.course.report.claims import Check, Checker, ClaimFailed
 from genlab.course.report.stats import REAL, Numbers, setting_label, threshold
 
 AGREE, PARTLY, DISAGREE, CANNOT_TELL = "agree", "partly", "disagree", "cannot tell"
+VERDICTS = (AGREE, PARTLY, DISAGREE, CANNOT_TELL)
 
 Judge = Callable[[Checker], str]  # makes the checks of a claim's parts; returns a note or ""
 
