@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from genlab.course.report import capitalize
 from genlab.course.report.stats import Numbers, Spread, setting_label, statistic, threshold
 
 MIN_SEEDS = 3
@@ -192,7 +193,8 @@ def checks_markdown(checks: Sequence[Check], other: Sequence[Check] | None = Non
     head = "| claim | numbers | holds |" + (f" {other_name} |" if other is not None else "")
     rows = [head, "| --- | --- | --- |" + (" --- |" if other is not None else "")]
     for i, c in enumerate(checks):
-        row = f"| {c.claim} | {c.numbers} | {'yes' if c.holds else '**no**'} |"
+        holds = "yes" if c.holds else "**no**"
+        row = f"| {capitalize(c.claim)} | {capitalize(c.numbers)} | {holds} |"
         if other is not None:
             o = other[i]
             row += f" {'yes' if o.holds else '**no**'}: {o.numbers} |"

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from genlab.course.grids import PROBLEMS, VAE_POINT
+from genlab.course.report import capitalize
 from genlab.course.report.claims import Check, Checker, ClaimFailed
 from genlab.course.report.stats import REAL, Numbers, setting_label, threshold
 
@@ -230,7 +231,7 @@ def judged(problem: str, numbers: Numbers) -> list[Judged]:
 
 def _part(check: Check) -> str:
     mark = "holds" if check.holds else "does not hold" if check.decided else "cannot tell"
-    return f"{check.claim}: {mark} ({check.numbers})"
+    return capitalize(f"{check.claim}: *{mark}*; {check.numbers}")
 
 
 def writeup_markdown(problem: str, numbers: Numbers) -> str:
