@@ -359,9 +359,14 @@ def run_all(out: Path, points: list[Point], args: argparse.Namespace,
         for point in points:
             point.notebook.unlink(missing_ok=True)
     outcomes = run_points(points, args.jobs, args.force, cluster)
+    from genlab.course.report.claims import ClaimFailed
     from genlab.course.site import write_site
 
-    index = write_site(out)
+    try:
+        index = write_site(out)
+    except ClaimFailed as e:  # a sentence of an answer no longer holds: say which, loudly
+        print(f"\n{report(outcomes)}\n\nrun_all: index.html not written: {e}", file=sys.stderr)
+        return 1
     print(f"\n{report(outcomes)}\n\nindex: {index}\ntotal: {time.monotonic() - t0:.0f} s")
     return 1 if any(o.status == "failed" for o in outcomes) else 0
 
