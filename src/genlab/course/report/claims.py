@@ -105,7 +105,8 @@ class Checker:
         sa, sb = self.spread(a, stat), self.spread(b, stat_b)
         claim = f"{setting_label(a)}: lower {statistic(stat).word} than {setting_label(b)}"
         if stat_b != stat:
-            claim += f"'s {statistic(stat_b).word}"
+            claim = (f"{setting_label(a)}: lower {statistic(stat).word} than the "
+                     f"{statistic(stat_b).word} of {setting_label(b)}")  # fmt: skip
         return self._record(claim, self._apart(sa, sb) and sa.hi < sb.lo, (a, b), stat,
                             self._apart(sa, sb), (stat, stat_b))  # fmt: skip
 

@@ -92,6 +92,8 @@ class Spread:
         """ "12.1 (11.7–13.0 over 3 seeds)", or "12.1 (1 seed)"."""
         if self.seeds == 1:
             return f"{self.mean:{fmt}} (1 seed)"
+        if self.lo == self.hi:
+            return f"{self.mean:{fmt}} in all {self.seeds} seeds"
         return f"{self.mean:{fmt}} ({self.lo:{fmt}}–{self.hi:{fmt}} over {self.seeds} seeds)"
 
 
