@@ -253,7 +253,7 @@ def test_no_train_executes_only_points_with_a_finished_run(tmp_path):
     done = run_all("--only", "4.3", "--no-train", "--out", str(tmp_path))
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     listed = [line for line in done.stdout.splitlines() if line.startswith("[untrained]")]
-    assert len(listed) == len(PROBLEMS["4.3"].run_names()) == 12
+    assert len(listed) == len(PROBLEMS["4.3"].run_names()) == 18  # 6 points, 3 seeds each
     assert "[untrained] 4.3/seeds/bs64_ep10-seed2" in done.stdout
     assert not list(tmp_path.glob("4.3/*.ipynb")) and not (tmp_path / "4.3" / "bs64_ep10").exists()
 

@@ -244,7 +244,7 @@ def test_the_index_shows_at_most_two_key_figures_per_problem(site):
         "4.3": ["4.3/summary.png", "4.3/crops.png"],
         "5.3": ["5.3/summary.png"],
         "5.5": [f"5.5/improved/sample_{last_55}.png"],
-        "5.6": ["5.6/comparison/comparison.png"],
+        "5.6": ["5.6/comparison/comparison.png", "5.6/comparison/class_histograms.png"],
     }
     found = sections((site / "index.html").read_text())
     for problem_id, sources in expected.items():

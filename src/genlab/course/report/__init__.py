@@ -5,23 +5,19 @@ glossary is generated from the declarations); ``claims``: the checks an answer's
 carry, and the rendering of the authored answers (``genlab/course/answers/<problem>.md``);
 ``writeup``: the course write-up's claims judged by the same checks; ``answers``: each
 problem's answer and write-up table from a results folder. This module: parameter tables,
-source listings, one run's statistics beside its setting's committed seeds.
+source listings, capitalisation, durations.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import textwrap
 from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
-from genlab.course.grids import PROBLEMS
 
 PACKAGE = Path(__file__).resolve().parents[2]  # src/genlab
-Metrics = dict[str, Any]  # a run's metrics.json
-Runs = dict[str, dict[str, Any]]  # problem -> point -> metrics.json (5.6: "rows" -> table rows)
 
 
 def config_table(config: Config) -> str:
@@ -79,24 +75,3 @@ def duration(seconds: float) -> str:
 
 def train_seconds(metrics: dict[str, Any]) -> float:
     return sum(e["seconds"] for e in metrics["epochs"])
-
-
-def run_markdown(problem: str, run_dir: str | Path, results: str | Path | None = None) -> str:
-    """This run's declared statistics (``stats``), beside the committed seeds of its setting
-    where the run shares a grid point's parameters: where a re-run or a student's run stands."""
-    from genlab.course.report.answers import setting_of
-    from genlab.course.report.stats import STATISTICS, committed, numbers, run_values
-
-    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
-    setting = setting_of(problem, metrics) if PROBLEMS[problem].model else None
-    committed = numbers(committed(results)).get(setting, {}) if setting else {}
-    values = run_values(metrics)
-    head = "| statistic | this run | committed runs of this setting | unit |"
-    rows = [head, "| --- | --- | --- | --- |"]
-    for name, value in values.items():
-        s = STATISTICS[name]
-        ref = committed[name].text(s.fmt) if name in committed else "–"
-        rows.append(f"| {s.word} | {s.format(value)} | {ref} | {s.unit} |")
-    status = f"Status: **{metrics['status']}** after {len(metrics['epochs'])} of " \
-        f"{metrics['config']['epochs']} epochs."
-    return status + "\n\n" + "\n".join(rows) + "\n\nThe glossary says what each statistic measures."

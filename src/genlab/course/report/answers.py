@@ -17,7 +17,7 @@ from typing import Any
 
 from genlab.course.grids import PROBLEMS, label
 from genlab.course.report.claims import checks_markdown, render
-from genlab.course.report.stats import Numbers, Spread, committed, numbers, run_values
+from genlab.course.report.stats import STATISTICS, Numbers, Spread, committed, numbers, run_values
 from genlab.course.report.writeup import VERDICTS, judged, writeup_markdown
 
 # config fields that do not change what a run computes, or that a student's run may vary
@@ -107,3 +107,23 @@ def verdict_counts(problem: str, results: str | Path | None = None) -> dict[str,
     agree, partly, disagree, cannot tell (those that occur)."""
     verdicts = [j.verdict for j in judged(problem, numbers(committed(results)))]
     return {v: verdicts.count(v) for v in VERDICTS if v in verdicts}
+
+
+def run_markdown(problem: str, run_dir: str | Path, results: str | Path | None = None) -> str:
+    """This run's declared statistics (``stats``), beside the committed seeds of its setting
+    where the run shares a grid point's parameters: where a re-run or a student's run stands."""
+    metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
+    setting = setting_of(problem, metrics) if PROBLEMS[problem].model else None
+    reference = numbers(committed(results)).get(setting, {}) if setting else {}
+    values = run_values(metrics)
+    head = "| statistic | this run | committed runs of this setting | unit |"
+    rows = [head, "| --- | --- | --- | --- |"]
+    for name, value in values.items():
+        s = STATISTICS[name]
+        ref = reference[name].text(s.fmt) if name in reference else "–"
+        rows.append(f"| {s.word} | {s.format(value)} | {ref} | {s.unit} |")
+    status = (
+        f"Status: **{metrics['status']}** after {len(metrics['epochs'])} of "
+        f"{metrics['config']['epochs']} epochs."
+    )
+    return status + "\n\n" + "\n".join(rows) + "\n\nThe glossary says what each statistic measures."

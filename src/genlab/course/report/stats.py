@@ -220,11 +220,11 @@ STATISTICS: dict[str, Statistic] = {s.name: s for s in (
               "exactly.", NATS, ".2f", shoe_loss),
     Statistic("bag_rank", "Bag's rank", "Bag's rank among the ten classes by loss per class "
               "(1: the worst reconstructed).", "rank", ".0f", worst_rank("Bag"),
-              {"bad": Threshold("among the worst three classes", 3.5, "below", ".1f")}),
+              {"bad": Threshold("Bag among the worst three classes", 3.5, "below", ".1f")}),
     Statistic("shoe_rank", "shoe rank", "the rank of the worst shoe class among the ten by "
               "loss per class (1: the worst reconstructed).", "rank", ".0f",
               worst_rank(*SHOES),
-              {"bad": Threshold("among the worst three classes", 3.5, "below", ".1f")}),
+              {"bad": Threshold("a shoe class among the worst three", 3.5, "below", ".1f")}),
     Statistic("recon_distance", "reconstruction distance", "the Fréchet distance between the "
               "VAE's reconstructions of the 10,000 test images and those images, in the features "
               "of the project's classifier (0: indistinguishable). Compared only with other "
