@@ -108,7 +108,7 @@ SEED_1_ONLY = {"background_dark", "neighbour_difference"}  # 5.6 measures these 
 
 def test_the_write_up_verdicts_on_the_committed_results_follow_their_parts():
     from genlab.course.report.stats import numbers
-    from genlab.course.report.writeup import AGREE, DISAGREE, PARTLY, judged
+    from genlab.course.report.writeup import AGREE, CANNOT_TELL, PARTLY, judged
 
     found = numbers(RESULTS)
     judgements = [j for p in PROBLEMS for j in judged(p, found)]
@@ -121,7 +121,8 @@ def test_the_write_up_verdicts_on_the_committed_results_follow_their_parts():
     assert verdict("We can see that when batch size = 64") == PARTLY  # shoes yes, similar no
     assert verdict("The bags and shoes") == PARTLY  # bags yes, shoes no
     assert verdict("GAN equal LR - We see pixelated") == PARTLY  # over-represented, not most
-    assert verdict("[GAN equal LR] seems to be the most optimal") == DISAGREE
+    # with 5 seeds each, equal rates and discriminator faster overlap: neither is the best
+    assert verdict("[GAN equal LR] seems to be the most optimal") == CANNOT_TELL
     assert verdict("CGAN - We see very fuzzy") == AGREE  # "fuzzy", "less clear": one rule
     assert verdict("The images reconstructed from the VAE") == AGREE  # as reconstructions
 

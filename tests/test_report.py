@@ -111,6 +111,7 @@ def test_a_verdict_follows_the_parts_of_its_claim():
     assert verdict([check(True), check(False)]) == PARTLY
     assert verdict([check(False, decided=False)]) == CANNOT_TELL
     assert verdict([check(True), check(False, decided=False)]) == PARTLY
+    assert verdict([check(False), check(False, decided=False)]) == DISAGREE
 
 
 def test_a_claim_whose_runs_are_missing_cannot_be_told_and_says_so(tmp_path: Path):

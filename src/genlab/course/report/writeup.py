@@ -31,15 +31,14 @@ class Claim:
 
 
 def verdict(checks: Sequence[Check]) -> str:
-    """agree / partly / disagree / cannot tell from the checks of a claim's parts."""
-    decided = [c for c in checks if c.decided]
-    if not decided:
-        return CANNOT_TELL
+    """agree / partly / disagree / cannot tell from the checks of a claim's parts: agree when
+    every part holds, disagree when none does and at least one surely fails, cannot tell when
+    no part is decided, partly otherwise (the table says which part holds)."""
     if all(c.holds for c in checks):
         return AGREE
-    if not any(c.holds for c in decided) and len(decided) == len(checks):
-        return DISAGREE
-    return PARTLY if any(c.holds for c in checks) else CANNOT_TELL
+    if not any(c.decided for c in checks):
+        return CANNOT_TELL
+    return PARTLY if any(c.holds for c in checks) else DISAGREE
 
 
 def tenth(point: str) -> str:
