@@ -270,3 +270,17 @@ def test_logs_leave_out_the_kernels_known_harmless_lines_and_keep_the_rest(tmp_p
     log = tmp_path / "point.log"
     assert run_logged(["python3", "-c", script], {}, tmp_path, log) == 0
     assert log.read_text().splitlines() == lines[2:]  # a real error stays
+
+
+MISSPELT = [("batchsize=64", "did you mean 'batch_size'"), ("4.3:lr_g=0.1", "did you mean 'lr'"),
+            ("5.6:epochs=3", "accepted: eval_samples")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("target", "hint"), MISSPELT)
+def test_a_misspelt_set_is_refused_naming_the_parameter_before_anything_is_written(
+    tmp_path, target, hint
+):
+    """``--set batchsize=64`` would otherwise be dropped and the default batch size trained."""
+    refused = run_all("--set", target, "--out", str(tmp_path / "results"), "--dry-run")
+    assert refused.returncode == 2 and hint in refused.stderr, refused.stderr[-500:]
+    assert refused.stderr.count("\n") <= 6 and not (tmp_path / "results").exists()

@@ -87,6 +87,7 @@ def plan(
         raise ValueError(
             f"unknown problem(s) {', '.join(unknown)}; accepted: {', '.join(PROBLEMS)}"
         )
+    check_names(problems, set((sets or {}).get("", {})))  # known to at least one of them
     points, replicas = [], []
     for problem in PROBLEMS:  # always in the course's order
         if problem not in problems:
@@ -106,6 +107,8 @@ def plan(
                 params["overrides"] = dict(QUICK_OVERRIDES[spec.model])
             if no_cuda:
                 params["no_cuda"] = True
+            for target in (problem, f"{problem}/{name}"):
+                check_names([problem], set((sets or {}).get(target, {})))
             for target in ("", problem, f"{problem}/{name}"):
                 params.update((sets or {}).get(target, {}))
             point.parameters = params
@@ -115,6 +118,27 @@ def plan(
             if not quick:  # --quick keeps one seed
                 replicas += extra_seeds(point)
     return points + replicas  # the points' own runs (the pictures shown) first
+
+
+def check_names(problems: list[str], names: set[str]) -> None:
+    """Raise ``ConfigError`` for a name that is neither a parameter of one of the problems'
+    notebooks nor a field of its config (a misspelt ``--set batchsize=64`` would otherwise be
+    dropped and the default trained), naming the closest accepted one."""
+    import difflib
+
+    import papermill
+
+    known: set[str] = set()
+    for problem in problems:
+        spec = PROBLEMS[problem]
+        known |= set(papermill.inspect_notebook(str(NOTEBOOKS / spec.notebook)))
+        if spec.model:
+            known |= {f.name for f in spec.notebook_defaults().fields()}
+    for name in sorted(names - known):
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"--set {name}: not a parameter of {', '.join(problems)}; {hint}"
+                          f"accepted: {', '.join(sorted(known))}")  # fmt: skip
 
 
 def check_parameters(problem: str, params: dict[str, Any]) -> None:
