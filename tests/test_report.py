@@ -142,7 +142,7 @@ def test_a_deliberately_broken_number_fails_the_answer_with_the_claims_name(copy
         epoch["quality"]["frechet_distance"] = 40.0
     broken.write_text(json.dumps(metrics))
     try:
-        with pytest.raises(ClaimFailed, match="discriminator faster: lower distance than generator"):
+        with pytest.raises(ClaimFailed, match="discriminator faster: lower distance than gen"):
             answer_markdown("5.3", copy)
     finally:
         broken.write_text(original)
