@@ -30,13 +30,10 @@ def test_vae_notebook_executes_and_shows_its_results(tmp_path, name, dataset, pa
     text = "".join(outputs(nb, "text"))
     assert f"run folder: {run_dir}" in text and "status: complete" in text
     markdown = outputs(nb, "text/markdown")
-    observations = next(m for m in markdown if m.startswith("- Status:"))
-    assert f"{metrics['epochs'][-1]['test_loss']:.2f}" in observations
-    answer = next(m for m in markdown if "First versus last epoch" in m or "grid" in m)
-    if name.startswith("4.2"):  # the notebook's own run is the one 4.2 answers about
-        assert "after epoch 2: " in answer and f"{metrics['epochs'][-1]['test_loss']:.2f}" in answer
-    else:  # a run outside the grid's folders says so
-        assert "is not one of the grid's run folders" in answer
+    numbers = next(m for m in markdown if m.startswith("Status: **complete**"))
+    assert f"| test loss | {metrics['epochs'][-1]['test_loss']:.2f} |" in numbers
+    answer = next(m for m in markdown if m.startswith("**"))  # the committed runs' answer
+    assert "### Your run" in answer and "is not one of the settings" in answer  # 2 epochs
 
 
 @pytest.mark.slow
