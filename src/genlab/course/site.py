@@ -221,7 +221,7 @@ def write_site(out: Path) -> Path:
         figures = [p for p in figures if p is not None and p.exists()]
         cards = [card(out, problem_id, problem, name) for name in problem.points]
         about = {"id": problem_id, "title": problem.title, "finding": finding(answer)}
-        page = env.get_template("problem.html.j2").render(problem={
+        page = env.get_template("problem.html.j2").render(root="../", problem={
             **about,
             "figures": [shown(p, folder) for p in figures],
             "cards": cards,
@@ -237,8 +237,10 @@ def write_site(out: Path) -> Path:
             "troubles": [f"{c['title']}: {c['trouble']}" for c in cards if c["trouble"]],
         })  # fmt: skip
     page = env.get_template("index.html.j2").render(
-        problems=problems, glossary=Markup(_markdown(glossary_markdown()))
+        root="", problems=problems, glossary=Markup(_markdown(glossary_markdown()))
     )
+    css = env.get_template("site.css.j2").render()
+    atomic_write(out / "site.css", lambda f: f.write(css.encode()))
     index = out / "index.html"
     atomic_write(index, lambda f: f.write(page.encode()))
     pages = "".join(p.read_text() for p in out.glob("*/*.html"))
