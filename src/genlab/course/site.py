@@ -385,10 +385,7 @@ def card(out: Path, problem_id: str, problem: Problem, name: str) -> dict[str, A
 
 
 def finding(answer: str) -> str:
-    """The answer's finding, as plain text: its first sentence, or the sentence of its
-    "In short" bullet where it has one (5.6)."""
-    short = re.search(r"\*\*In short,\*\* (.*)", answer)
-    text = short.group(1) if short else answer.strip().split("\n")[0]
-    text = re.sub(r"^- \*\*[^*]+[.:]\*\*\s*", "", text)  # a bullet's heading
-    text = re.sub(r"[*`]", "", text).lstrip("- ")
+    """The answer's finding, as plain text: its first sentence (every answer leads with it,
+    in bold)."""
+    text = re.sub(r"[*`]", "", answer.strip().split("\n")[0])
     return capitalize(re.split(r"(?<=\.)\s", text, maxsplit=1)[0])

@@ -18,8 +18,8 @@ The notebook ``5.6_vae_vs_gan.ipynb`` calls, in order:
   recorded with another number of samples is kept) and ``image_stats`` of the same seeded
   samples (background and sharpness).
 - ``table_markdown(rows)``, ``comparison_figure(sources, path)`` and ``histogram_figure(rows,
-  path)``: the table and the two figures. The written answer, built from the same rows, is
-  ``genlab.course.report.comparison.answer_markdown``.
+  path)``: the table and the two figures. The written answer is authored in
+  ``genlab/course/answers/5.6.md`` and cites the compared runs over their seeds.
 """
 
 from genlab.course.compare.figures import comparison_figure, histogram_figure
