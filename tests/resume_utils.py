@@ -67,13 +67,13 @@ def assert_same_results(a: Path, b: Path, series: Sequence[str], networks: Seque
 
 
 def kill_inside_second_epoch(cmd: list[str], run_dir: Path, env: dict | None = None) -> dict:
-    """Start ``cmd --run-dir run_dir``, SIGKILL it a moment after its first epoch is recorded
-    (so somewhere inside the second), and return the ``metrics.json`` it left behind."""
+    """Start ``cmd --run-dir run_dir``, SIGKILL it a moment after its first epoch's checkpoint
+    is written (so somewhere inside the second), and return the ``metrics.json`` it left."""
     victim = subprocess.Popen([*cmd, "--run-dir", str(run_dir)], env=env)
     metrics = run_dir / "metrics.json"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and victim.poll() is None:
-        if metrics.exists() and json.loads(metrics.read_text())["epochs"]:
+        if (run_dir / "checkpoint.pt").exists():
             break
         time.sleep(0.05)
     time.sleep(0.3)  # now somewhere inside epoch 2

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import errno
 import io
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left on the device, disk quota exceeded
 
@@ -58,3 +60,13 @@ def device_full(error: BaseException | None) -> OSError | None:
             return error
         error = error.__cause__ or error.__context__
     return None
+
+
+def write_json(path: Path | str, obj: Any) -> None:
+    """``obj`` as indented JSON in ``path``, written atomically."""
+    text = json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n"
+    atomic_write(path, lambda f: f.write(text.encode()))
+
+
+def read_json(path: Path | str) -> Any:
+    return json.loads(Path(path).read_text())

@@ -16,13 +16,14 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from pathlib import Path
 
 from genlab.atomic import NoSpaceError
 from genlab.config import Config, ConfigError, GANConfig, VAEConfig
 from genlab.data import DATASETS, DataError
 from genlab.device import DeviceError
 from genlab.provenance import StaleCodeError
-from genlab.runs import RunConflictError, RunFileError
+from genlab.runs import RunConflictError, RunFileError, check_checkpoint, load_metrics
 
 MODELS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig}
 # one line each, exit status 2: the user's (config, data, device, run folder) or the machine's
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         cls.add_arguments(p)
         p.add_argument("--run-dir", default=None, help="run folder (default: results/runs/<hash>)")
         p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(attach_negative_values(argv))
     try:
         config = MODELS[args.model].from_namespace(args)
         from genlab.train import train_run
@@ -67,6 +68,28 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(f"{run.path}: {run.status}")
     return 0 if run.status == "complete" else 1
+
+
+def attach_negative_values(argv: list[str]) -> list[str]:
+    """``--lr -inf`` as ``--lr=-inf``: argparse reads a value that starts with ``-`` as an
+    option unless it looks like a plain negative number (``-5`` yes, ``-inf`` or ``-1e-3``
+    no), and would answer "expected one argument". The value is then checked like any other."""
+    out: list[str] = []
+    for arg in argv:
+        previous = out[-1] if out else ""
+        if previous.startswith("--") and "=" not in previous and _is_number(arg):
+            out[-1] = f"{previous}={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return text.startswith("-")
 
 
 def data_main(argv: list[str] | None = None) -> int:
@@ -147,7 +170,8 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         return 0
     status = 0
     for run_dir in args.run_dirs:
-        try:
+        try:  # a damaged checkpoint is named with what to do, never a traceback
+            check_checkpoint(Path(run_dir), load_metrics(run_dir))
             ev = evaluate.evaluate_run(run_dir, args.n, args.device, force=args.force)
         except (FileNotFoundError, NotImplementedError, ValueError, KeyError) as e:
             print(f"{run_dir}: error: {e}", file=sys.stderr)

@@ -15,7 +15,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
-from genlab.data import DATASETS
+from genlab.data import DATASETS, get_spec
 from genlab.device import DEVICES
 
 C = TypeVar("C", bound="Config")
@@ -98,6 +98,23 @@ class Config:
                 raise ConfigError(
                     f"{self.model} parameter {f.name}={value!r} must be < {meta['lt']}"
                 )
+        self.check()
+
+    def check(self) -> None:
+        """Checks that involve several fields or the data set (each model adds its own)."""
+        for name in ("eval_samples", "quality_samples"):
+            value = getattr(self, name, 0)
+            if value == 1:  # a Fréchet distance needs a covariance, from at least 2 samples
+                raise ConfigError(
+                    f"{self.model} parameter {name}=1; accepted: 0 (none) or at least 2 "
+                    "(the Fréchet distance needs the covariance of at least 2 samples)"
+                )
+
+    def train_images(self) -> int:
+        """How many training images an epoch goes through (``train_limit`` of the data set)."""
+        size = get_spec(self.dataset).train_size
+        limit = getattr(self, "train_limit", 0)
+        return min(limit, size) if limit else size
 
     @classmethod
     def from_dict(cls: type[C], values: dict[str, Any]) -> C:
@@ -221,3 +238,21 @@ class GANConfig(Config):
     no_cuda: bool = param(False, "disables CUDA training", identity=False)
     device: str = param("auto", "auto | cpu | cuda | mps", choices=DEVICES, identity=False)
     cuda_graph: str = param("auto", CUDA_GRAPH_HELP, choices=("auto", "on", "off"), identity=False)
+
+    def check(self) -> None:
+        super().check()
+        # batch norm in training mode normalises over the batch: one image has no spread
+        if self.batch_size < 2:
+            raise ConfigError(
+                f"gan parameter batch_size={self.batch_size}; accepted: at least 2 (the "
+                "generator's batch norm needs 2 images per batch)"
+            )
+        n = self.train_images()
+        if n % self.batch_size == 1:
+            fix = "train_limit" if self.train_limit else "batch_size"
+            raise ConfigError(
+                f"gan parameters train_limit={self.train_limit}, batch_size={self.batch_size} "
+                f"leave a last batch of 1 image ({n} = {n // self.batch_size} x "
+                f"{self.batch_size} + 1), which the generator's batch norm cannot normalise; "
+                f"change {fix} so that {n} is not 1 more than a multiple of the batch size"
+            )

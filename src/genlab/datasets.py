@@ -35,6 +35,8 @@ class DatasetSpec:
     folder: str  # torchvision's class name, also its folder under the data root
     md5: dict[str, str]  # decompressed file name -> MD5
     classes: tuple[str, ...]
+    train_size: int = 60_000  # images in the training split (both data sets)
+    test_size: int = 10_000
 
     @property
     def files(self) -> tuple[str, ...]:

@@ -260,6 +260,9 @@ def fetch(
     if not problems:
         return raw
     tried = [f"the data root {raw}: " + "; ".join(problems)]
+    needed = [
+        n + (" (damaged)" if (raw / n).is_file() else " (missing)") for n in _needed(spec, raw)
+    ]
     for source in default_sources(root) if sources is None else sources:
         if spec.name not in source.datasets:
             continue
@@ -271,7 +274,9 @@ def fetch(
             tried.append(f"{source.name} ({source.where}): {e}")
             continue
         problems = check_files(spec, raw)
-        if not problems:
+        if not problems:  # one line whatever ``verbose`` says: files changed under the root
+            print(f"genlab.fetch: {spec.name}: {', '.join(needed)} in {raw} provided by "
+                  f"{source.name} ({source.where})", file=sys.stderr)  # fmt: skip
             return raw
         tried.append(f"{source.name} ({source.where}): " + "; ".join(problems))
     raise DataError(

@@ -9,32 +9,24 @@ file is written to a temporary name and renamed, so a killed run never leaves ha
 from __future__ import annotations
 
 import hashlib
-import json
-import random
+import io
 import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 
-from genlab.atomic import atomic_write
+from genlab.atomic import NoSpaceError, atomic_write, read_json, write_json
 from genlab.config import Config
-from genlab.data import repo_root
+from genlab.data import fetch, repo_root
+from genlab.memory import check_fits
 from genlab.provenance import StaleCodeError, code_record, stale_reason
+from genlab.rngs import rng_state, set_rng_state
 
 CHECKPOINT = "checkpoint.pt"
 EPOCH_IMAGE = re.compile(r"^(sample|reconstruction)_(\d+)\.png$")  # an image of one epoch
-
-
-def write_json(path: Path | str, obj: Any) -> None:
-    text = json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n"
-    atomic_write(path, lambda f: f.write(text.encode()))
-
-
-def read_json(path: Path | str) -> Any:
-    return json.loads(Path(path).read_text())
+__all__ = ["atomic_write", "read_json", "rng_state", "set_rng_state", "write_json"]  # re-exported
 
 
 class RunConflictError(ValueError):
@@ -54,28 +46,6 @@ def read_run_json(path: Path, remedy: str) -> Any:
         raise RunFileError(f"{path} is unreadable (truncated or corrupted: {e}); {remedy}") from e
 
 
-def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
-    state = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
-        "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-    }
-    if generator is not None:
-        state["generator"] = generator.get_state()
-    return state
-
-
-def set_rng_state(state: dict[str, Any], generator: torch.Generator | None = None) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
-    torch.set_rng_state(state["torch"])
-    if state["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
-    if generator is not None:
-        generator.set_state(state["generator"])
-
-
 class Run:
     """One run folder. ``Run.open`` refuses a folder whose parameters differ."""
 
@@ -87,33 +57,26 @@ class Run:
         """Open (creating or resuming) the run folder ``path`` for ``config``.
 
         ``None`` picks ``results/runs/<model>-<dataset>-<hash>`` at the repository root.
+        Everything is checked before the first write: the parameters (and that the run fits
+        in memory), the folder's own records (``config.json``, or the config ``metrics.json``
+        records when ``config.json`` is gone; the code; a finished run's checkpoint) and,
+        for a run that will train, the data.
         """
         config.validate()
+        check_fits(config)
         path = Path(path) if path is not None else default_run_dir(config)
-        saved = path / "config.json"
-        start_over = f"delete the folder {path} to train this run again from scratch"
-        if saved.exists():
-            # a field added after the run was saved takes its default: the run computed that
-            before = {**type(config)().identity(), **read_run_json(saved, start_over)}
-            if before != config.identity():
-                diff = [
-                    f"{k}: {before.get(k)!r} -> {v!r}"
-                    for k, v in config.identity().items()
-                    if before.get(k) != v
-                ]
-                raise RunConflictError(
-                    f"run folder {path} holds a run with other parameters ({'; '.join(diff)}); "
-                    "choose another folder, or delete this one to start over"
-                )
-        else:
-            write_json(saved, config.identity())
-        metrics_path = path / "metrics.json"
+        saved, metrics_path = path / "config.json", path / "metrics.json"
         # without its records a checkpoint is not used (load_checkpoint): the run starts over
         again = "delete it to train this run again from epoch 1, to the same figures"
         metrics = read_run_json(metrics_path, again) if metrics_path.exists() else {}
         if not isinstance(metrics, dict) or not isinstance(metrics.get("epochs", []), list):
             raise RunFileError(f"{metrics_path} is not a run's record; {again}")
         metrics.setdefault("epochs", [])
+        start_over = f"delete the folder {path} to train this run again from scratch"
+        if saved.exists():
+            check_same_run(path, read_run_json(saved, start_over), config, saved.name)
+        elif isinstance(metrics.get("config"), dict):  # config.json lost: metrics.json says
+            check_same_run(path, metrics["config"], config, "metrics.json")
         reason = stale_reason(metrics.get("code"), config.model) if metrics["epochs"] else None
         if reason:  # its numbers are another code's: never reopened or resumed as this one's
             raise StaleCodeError(
@@ -121,6 +84,13 @@ class Run:
                 "train it again, or, if the change alters no number, check that and record it: "
                 f"python -m genlab restamp {path}"
             )
+        finished = metrics.get("status") == "complete" and len(metrics["epochs"]) >= config.epochs
+        if finished:
+            check_checkpoint(path, metrics)
+        else:
+            fetch(config.dataset)  # the data verified (or provided, and said so) first
+        if not saved.exists():  # new, or restored from metrics.json (the same run's)
+            write_json(saved, config.identity())
         metrics["code"] = code_record(config.model)
         metrics["config"] = {"model": config.model, **config.to_dict()}
         metrics.setdefault("status", "running")
@@ -142,7 +112,20 @@ class Run:
     def update(self, **fields: Any) -> None:
         self.metrics.update(fields)
         self.metrics["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        write_json(self.path / "metrics.json", self.metrics)
+        try:
+            write_json(self.path / "metrics.json", self.metrics)
+        except NoSpaceError as e:
+            self.stopped_by(e)
+            raise
+
+    def stopped_by(self, error: OSError) -> None:
+        """Record status ``interrupted`` with ``error`` as the reason, if the disk lets it (a
+        full one may not): never left ``running`` by a write that failed."""
+        self.metrics.update(status="interrupted", interrupted={"reason": str(error)})
+        try:
+            write_json(self.path / "metrics.json", self.metrics)
+        except OSError:
+            pass  # the message of the first error says what to do
 
     def add_epoch(self, record: dict[str, Any]) -> None:
         self.metrics["epochs"].append(record)
@@ -153,35 +136,58 @@ class Run:
 
     # --- checkpoints -----------------------------------------------------------------
     def save_checkpoint(self, state: dict[str, Any]) -> None:
-        atomic_write(self.path / CHECKPOINT, lambda f: torch.save(state, f))
+        """Write ``checkpoint.pt``, then record its size and SHA-256 in ``metrics.json``."""
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        data = buffer.getvalue()
+        try:
+            atomic_write(self.path / CHECKPOINT, lambda f: f.write(data))
+        except NoSpaceError as e:
+            self.stopped_by(e)
+            raise
+        self.update(checkpoint={"epoch": state["epoch"], "bytes": len(data),
+                                "sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
 
     def load_checkpoint(self, map_location: torch.device | str = "cpu") -> dict[str, Any] | None:
         """The last checkpoint; metrics of epochs after it (a run killed mid-save) are dropped.
 
-        An unreadable checkpoint (truncated, corrupted) is a ``RunFileError`` that says what
-        to do; a checkpoint of a later epoch than ``metrics.json`` records (the records were
-        lost) is not used: the run starts over, and ends as it would have.
+        An unreadable checkpoint (truncated, corrupted), or one whose digest differs from the
+        one recorded for its epoch, is a ``RunFileError`` that says what to do; a checkpoint
+        of a later epoch than ``metrics.json`` records (the records were lost) is not used:
+        the run starts over, and ends as it would have.
         """
         path = self.path / CHECKPOINT
-        if not path.exists():
-            if self.metrics["epochs"]:  # metrics without a checkpoint: start over cleanly
-                self.metrics["epochs"] = []
-            return None
-        try:
-            state = torch.load(path, map_location=map_location, weights_only=False)
-            epoch = state["epoch"]
-        except Exception as e:  # zip, pickle, EOF or key errors, depending on the damage
-            first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
-            raise RunFileError(
-                f"{path} is unreadable (truncated or corrupted: {type(e).__name__}: {first}); "
-                f"delete it to train this run again from epoch 1 (its {self.epochs_done} "
-                "recorded epochs are then trained again, to the same figures)"
-            ) from e
-        if epoch > self.epochs_done:  # its epochs' records are gone: they cannot be resumed
+        state = None
+        if path.exists():
+            remedy = (f"delete it to train this run again from epoch 1 (its {self.epochs_done} "
+                      "recorded epochs are then trained again, to the same figures)")  # fmt: skip
+            state = read_checkpoint(path, self.metrics, remedy, map_location)
+            if state["epoch"] > self.epochs_done:  # its epochs' records are gone
+                state = None
+        if state is None:  # start over cleanly
             self.metrics["epochs"] = []
-            return None
-        del self.metrics["epochs"][epoch:]
+            self.metrics.pop("checkpoint", None)
+        else:
+            del self.metrics["epochs"][state["epoch"] :]
+        self._align_classifier_draw()
         return state
+
+    def _align_classifier_draw(self) -> None:
+        """Put the sample-quality classifier where this run's random stream expects it.
+
+        Building the classifier's network draws its (then overwritten) initial weights from
+        the global generator, and a process builds it once. A run that measures its quality
+        therefore draws them at its first measurement; a resumed run, whose random state is
+        restored from the checkpoint next, must not draw them again if that measurement came
+        before the checkpoint, and must draw them at it if it comes later. Either way the run
+        ends bit-identical to an uninterrupted one, whatever the process did before.
+        """
+        if not getattr(self.config, "quality_samples", 0):
+            return
+        from genlab.evaluate.classifier import classifier_drawn
+
+        measured = any("quality" in e for e in self.metrics["epochs"])
+        classifier_drawn(self.config.dataset, measured)
 
     def compact_images(self) -> None:
         """Keep the per-epoch images of ``kept_epochs`` only (a finished long run's folder
@@ -197,6 +203,69 @@ class Run:
                 path.unlink()
             else:
                 compact_png_file(path)
+
+
+def check_same_run(path: Path, recorded: Any, config: Config, where: str) -> None:
+    """Refuse ``config`` in folder ``path`` when ``recorded`` (the config in its ``where``)
+    is another run's; a field added after the run was saved takes its default."""
+    defaults = type(config)().identity()
+    if not isinstance(recorded, dict):
+        raise RunFileError(f"{path / where} holds no run config; delete the folder {path} "
+                           "to train this run again from scratch")  # fmt: skip
+    before = {**defaults, **{k: v for k, v in recorded.items() if k in defaults}}
+    if before != config.identity():
+        diff = [f"{k}: {before.get(k)!r} -> {v!r}" for k, v in config.identity().items()
+                if before.get(k) != v]  # fmt: skip
+        raise RunConflictError(
+            f"run folder {path} holds a run with other parameters ({'; '.join(diff)}; from "
+            f"its {where}); choose another folder, or delete this one to start over"
+        )
+
+
+def read_checkpoint(path: Path, metrics: dict[str, Any], remedy: str,
+                    map_location: torch.device | str = "cpu") -> dict[str, Any]:  # fmt: skip
+    """The checkpoint ``path``, checked: readable, and for the epoch ``metrics`` records its
+    digest of, that digest. Otherwise a ``RunFileError`` naming it and ``remedy``."""
+    data = path.read_bytes()
+    try:
+        state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=False)
+        epoch = state["epoch"]
+    except Exception as e:  # zip, pickle, EOF or key errors, depending on the damage
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+        raise RunFileError(
+            f"{path} is unreadable (truncated or corrupted: {type(e).__name__}: {first}); {remedy}"
+        ) from e
+    record = metrics.get("checkpoint")
+    digest = hashlib.sha256(data).hexdigest()
+    if isinstance(record, dict) and record.get("epoch") == epoch and record.get("sha256") != digest:
+        raise RunFileError(
+            f"{path} is damaged: its epoch {epoch} checkpoint has {len(data)} bytes and SHA-256 "
+            f"{digest[:12]}..., while metrics.json recorded {record.get('bytes')} bytes and "
+            f"{str(record.get('sha256'))[:12]}...; {remedy}"
+        )
+    return state
+
+
+def check_checkpoint(path: Path, metrics: dict[str, Any]) -> None:
+    """A finished run's checkpoint (when it has one) is the one it recorded: its size and
+    digest, or, for a run that recorded none, a checkpoint that loads."""
+    ckpt = path / CHECKPOINT
+    if not ckpt.exists():
+        return
+    remedy = (f"the run's records in metrics.json stand, but it cannot be evaluated again: "
+              f"delete the folder {path} to train it again, to the same figures")  # fmt: skip
+    record = metrics.get("checkpoint")
+    if isinstance(record, dict):
+        data = ckpt.read_bytes()
+        if len(data) == record.get("bytes") and hashlib.sha256(data).hexdigest() == record.get(
+            "sha256"
+        ):
+            return
+        raise RunFileError(
+            f"{ckpt} is damaged: {len(data)} bytes where metrics.json recorded "
+            f"{record.get('bytes')}, or another SHA-256; {remedy}"
+        )
+    read_checkpoint(ckpt, metrics, remedy)
 
 
 def kept_epochs(last: int) -> set[int]:

@@ -19,6 +19,7 @@ class of a generated image (``genlab.evaluate.metrics``).
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import io
@@ -37,10 +38,11 @@ import torch.nn.functional as F
 from filelock import FileLock
 from torch import nn
 
+from genlab.atomic import atomic_write, read_json, write_json
 from genlab.data import data_root as _data_root
 from genlab.data import get_spec, load, shuffled_batches
 from genlab.device import resolve_device
-from genlab.runs import atomic_write, read_json, rng_state, set_rng_state, write_json
+from genlab.rngs import rng_state, set_rng_state
 
 NUM_CLASSES = 10
 ACCURACY_BAR = {"mnist": 0.990, "fashion-mnist": 0.910}  # test accuracy the classifier must reach
@@ -264,6 +266,9 @@ def train_classifier(
     return model, record
 
 
+# The classifier of each cache file, built once per process (on the CPU: building it draws its
+# initial weights from the global generator, see ``classifier_drawn``), and its copy per device.
+_BUILT: dict[str, Classifier] = {}
 _CLASSIFIERS: dict[tuple[str, str], Classifier] = {}
 
 
@@ -281,28 +286,48 @@ def load_classifier(
     device = resolve_device(device) if isinstance(device, str) else device
     path = classifier_path(dataset, root)
     key = (str(path.resolve()), str(device))
-    if key in _CLASSIFIERS:
-        return _CLASSIFIERS[key]
+    if key not in _CLASSIFIERS:
+        built = _BUILT.get(key[0]) or _build(dataset, path, device, root, verbose)
+        _BUILT[key[0]] = built
+        model = built if device.type == "cpu" else copy.deepcopy(built).to(device)
+        _CLASSIFIERS[key] = model.eval()
+    return _CLASSIFIERS[key]
+
+
+def classifier_drawn(dataset: str, drawn: bool, root: str | os.PathLike | None = None) -> None:
+    """Make building the classifier of ``dataset`` a draw that a run's random stream holds
+    (``drawn=True``: built now, by a resumed run before it restores its random state) or is
+    still to make (``drawn=False``: built again at the next ``load_classifier``).
+
+    Building it draws the network's initial weights from the global generator before the
+    saved ones replace them. Runs that measure their quality during training have always
+    made that draw at their first measurement (as the committed runs did, one per process),
+    so a run decides where the draw falls, not the classifiers the process built before it.
+    """
+    path = str(classifier_path(dataset, root).resolve())
+    if drawn:
+        if path not in _BUILT:
+            _BUILT[path] = _build(dataset, Path(path), torch.device("cpu"), root, verbose=False)
+        return
+    _BUILT.pop(path, None)
+    for key in [k for k in _CLASSIFIERS if k[0] == path]:
+        del _CLASSIFIERS[key]
+
+
+def _build(dataset: str, path: Path, device: torch.device,
+           root: str | os.PathLike | None, verbose: bool) -> Classifier:  # fmt: skip
+    """The classifier of cache file ``path``, built on the CPU from its weights (trained on
+    ``device`` and cached first when there are none)."""
     with cache_lock(path):
         _install_shipped(path, verbose)
-        if path.exists():
-            saved = torch.load(path, map_location="cpu", weights_only=True)
-            params = ClassifierParams(
-                **{**saved["params"], "channels": tuple(saved["params"]["channels"])}
-            )
-            model = Classifier(params.channels, params.features, params.dropout)
-            model.load_state_dict(saved["state_dict"])
-            record = saved["record"]
-            if not sidecar_path(path).exists():  # just copied from the shipped weights
-                update_sidecar(path, lambda side: side.update(classifier=record))
-        else:
+        if not path.exists():
             params = classifier_params(dataset)
             _log(verbose, f"training the {params.dataset} classifier (cached in {path})")
-            model, record = train_classifier(params, device, root, verbose)
+            trained, record = train_classifier(params, device, root, verbose)
             state = {
                 "params": params.to_dict(),
                 "record": record,
-                "state_dict": {k: v.cpu() for k, v in model.state_dict().items()},
+                "state_dict": {k: v.cpu() for k, v in trained.state_dict().items()},
             }
             buffer = io.BytesIO()
             torch.save(state, buffer)
@@ -313,16 +338,22 @@ def load_classifier(
                 f"{params.dataset} classifier: test accuracy "
                 f"{record['test_accuracy']:.2%} in {record['train_seconds']:.0f} s",
             )
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        recorded = saved["params"]
+        params = ClassifierParams(**{**recorded, "channels": tuple(recorded["channels"])})
+        model = Classifier(params.channels, params.features, params.dropout)
+        model.load_state_dict(saved["state_dict"])
+        record = saved["record"]
+        if not sidecar_path(path).exists():  # just copied from the shipped weights
+            update_sidecar(path, lambda side: side.update(classifier=record))
     if record["test_accuracy"] < record["accuracy_bar"]:
         warnings.warn(
             f"the {dataset} classifier reaches {record['test_accuracy']:.2%} test accuracy, "
             f"below its bar of {record['accuracy_bar']:.1%} ({path})",
-            stacklevel=2,
+            stacklevel=3,
         )
     model.record = {**record, "file": str(path)}
-    model.to(device).eval()
-    _CLASSIFIERS[key] = model
-    return model
+    return model.eval()
 
 
 def update_sidecar(path: Path, change: Any) -> dict[str, Any]:
