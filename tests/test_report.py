@@ -19,6 +19,7 @@ from genlab.course.grids import PROBLEMS
 from genlab.course.report import glossary
 from genlab.course.report.answers import answer_markdown, setting_of, writeup_table
 from genlab.course.report.claims import Check, Checker, ClaimFailed, render
+from genlab.course.report.reference import HEALTH
 from genlab.course.report.stats import STATISTICS, Spread, Threshold, numbers
 from genlab.course.report.writeup import AGREE, CANNOT_TELL, DISAGREE, PARTLY, verdict
 
@@ -95,7 +96,8 @@ def test_the_glossary_defines_every_statistic_each_answer_cites_on_its_page():
         text = glossary.glossary_markdown(problem)
         missing = [s for s in glossary.cited(problem) if f"**{STATISTICS[s].word}**" not in text]
         assert glossary.cited(problem) and not missing, (problem, missing)
-    assert glossary.glossary_markdown().count("- **") == len(STATISTICS) + 1  # and the rule
+    # and the rule, the prediction interval and the rules of a broken run
+    assert glossary.glossary_markdown().count("- **") == len(STATISTICS) + 2 + len(HEALTH)
 
 
 # --- verdicts -----------------------------------------------------------------------------------

@@ -97,3 +97,25 @@ def test_a_parameters_cell_holds_literal_defaults_that_are_its_configs(problem):
         assert defaults[name] == getattr(expected, name), f"{problem}: {name}"
     for point in spec.points.values():  # every value a grid point sets is a visible parameter
         assert set(point) <= set(defaults), problem
+
+
+@pytest.mark.slow
+def test_a_notebook_run_by_hand_in_a_clone_leaves_git_status_clean(tmp_path):
+    """A student's run (``run_dir = None``) trains into ``results/runs/``, which git ignores,
+    like every other scratch output of running a notebook."""
+    import os
+
+    from genlab.data import data_root
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
+    env = {**os.environ, "PYTHONPATH": str(clone / "src"), "GENLAB_DATA": str(data_root())}
+    subprocess.run([sys.executable, "-m", "papermill", "notebooks/4.2_vae_mnist.ipynb",
+                    str(tmp_path / "out.ipynb"), "--cwd", "notebooks", "-p", "epochs", "1",
+                    "-p", "train_limit", "512", "-p", "progress", "False",
+                    "-y", "overrides: {test_limit: 128, eval_samples: 0}"],
+                   cwd=clone, env=env, check=True, capture_output=True)  # fmt: skip
+    assert [p.name for p in (clone / "results" / "runs").iterdir()]  # trained in the clone
+    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=clone,
+                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    assert status == ""

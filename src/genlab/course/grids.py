@@ -90,6 +90,9 @@ QUICK_OVERRIDES = {
     "gan": {"train_limit": 512, "eval_samples": 512, "quality_samples": 256},
 }
 QUICK_MAX_EPOCHS = 2
+# what a student sets in a notebook's parameters cell for a first run in minutes on a CPU
+# (bench/quick_notebooks.py times every notebook with it)
+STUDENT_QUICK = {"epochs": 2, "train_limit": 10_000}
 
 GAN_SETTINGS = {
     "equal_lr": {"lr_g": 0.0002, "lr_d": 0.0002, "g_steps": 1},

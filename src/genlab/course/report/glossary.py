@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from genlab.course.grids import PROBLEMS
 from genlab.course.report.claims import RULE, Checker, template
+from genlab.course.report.reference import CONFIDENCE, HEALTH
 from genlab.course.report.stats import (
     STATISTICS,
     Spread,
@@ -50,4 +52,11 @@ def glossary_markdown(problem: str | None = None, results: str | Path | None = N
         unit = f" ({s.unit})" if s.unit else ""
         words = "; ".join(t.text() for t in s.thresholds.values())
         lines.append(f"- **{s.word}**{unit}: {s.measures}" + (f" Words: {words}." if words else ""))
-    return "\n".join([*lines, f"- **differ / indistinguishable**: {RULE}"])
+    lines.append(f"- **differ / indistinguishable**: {RULE}")
+    if problem is None or PROBLEMS[problem].model:  # where a notebook trains a run of its own
+        lines.append(f"- **inside / outside** (your run against the committed runs): inside the "
+                     f"{CONFIDENCE:.0%} prediction interval for one new run of the setting, mean "
+                     "± t·s·√(1 + 1/n) over its n committed seeds (t: Student's, n − 1 degrees "
+                     "of freedom): consistent with them; outside: something differs.")  # fmt: skip
+        lines += [f"- **broken** ({rule.name}): {rule.text}" for rule in HEALTH]
+    return "\n".join(lines)

@@ -1,0 +1,358 @@
+"""Your run beside the reference: where a notebook's run stands against the committed runs.
+
+A notebook whose run is not one of the committed run folders (a student changed a parameter,
+the seed or the code) shows, after its results:
+
+- whether the run is broken (``HEALTH``: samples farther from the data than uniform noise, or
+  losses that ran away without reaching NaN), in one sentence;
+- for the same setting, each statistic against the committed seeds: the run's rank among
+  them and whether it lies inside a 95% prediction interval for one new run of the setting,
+  mean ± t·s·√(1 + 1/n), with t Student's 97.5% quantile for n − 1 degrees of freedom (4.30
+  for 3 seeds). A range alone is no yardstick: a new seed of an unchanged setting falls
+  outside the range of 3 committed seeds half the time. Inside: consistent with the committed
+  runs; outside: something differs;
+- for the same setting with fewer epochs, the same with the committed runs read at the run's
+  last epoch (a run's first k epochs are those of a longer run of its seed: no schedule
+  depends on the number of epochs);
+- for another setting, what differs and where the run falls against the nearest committed
+  settings, read at the same epoch; or, plainly, that nothing committed is comparable.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from genlab.course.grids import PROBLEMS, label
+from genlab.course.report.stats import (
+    STATISTICS,
+    Metrics,
+    Spread,
+    adam_steps,
+    committed,
+    read_runs,
+    run_values,
+)
+
+# the statistics a run is compared on, per model, each with the config field whose sample
+# count measures it (a run measured on other counts is not compared on it: a Fréchet distance
+# of fewer samples is larger)
+COMPARED: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "vae": (("test_loss", None), ("recon_distance", "eval_samples"),
+            ("sample_distance", "eval_samples")),
+    "gan": (("distance", "quality_samples"), ("generator_loss", None),
+            ("discriminator_loss", None), ("d_fake", None), ("sample_distance", "eval_samples"),
+            ("variety", "eval_samples"), ("conditional_accuracy", "eval_samples")),
+}  # fmt: skip
+# config fields that are not the setting: the seed, where and how a run is run or measured
+NOT_SETTING = {"seed", "epochs", "eval_samples", "quality_samples", "quality_every",
+               "log_interval", "no_cuda", "device", "cuda_graph"}  # fmt: skip
+# a run that differs in these is another experiment: no committed run is compared with it
+INCOMPARABLE = {"model", "dataset", "conditional"}
+CONFIDENCE = 0.95
+NEAREST = 3  # settings shown against a run of another setting
+
+
+# --- broken runs ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Health:
+    """A rule that says a run is broken: ``broken(metrics)`` returns the reason, or None."""
+
+    name: str
+    text: str  # for the glossary
+    broken: Callable[[Metrics], str | None]
+
+
+# an epoch mean loss above this many nats per image has run away: the largest of any committed
+# GAN run (every seed, every epoch, generator or discriminator) is 1.55
+RUNAWAY_LOSS = 10.0
+GREY_LOSS = 784 * math.log(2)  # a VAE that outputs grey for every pixel: 543.4 nats per image
+
+
+def _noise_distance(m: Metrics) -> float:
+    """The Fréchet distance of uniform noise to the test images, with as many samples as the
+    run measured its own with (cached beside the classifier)."""
+    from genlab.evaluate import reference_distances
+
+    return reference_distances(m["config"]["dataset"], m["config"]["quality_samples"])[
+        "noise_vs_test"
+    ]
+
+
+# a GAN is judged against noise from this many Adam steps on: before, its samples may still be
+# farther (12 steps of equal rates: 204); a run with equal rates is nearer after 32 steps
+# (tests/test_reference.py)
+MIN_STEPS = 100
+
+
+def _farther_than_noise(m: Metrics) -> str | None:
+    measured = [e for e in m.get("epochs", []) if "quality" in e]
+    if not measured or (adam_steps(at_epoch(m, measured[-1]["epoch"])) or 0) < MIN_STEPS:
+        return None
+    last, noise = measured[-1]["quality"]["frechet_distance"], _noise_distance(m)
+    if last <= noise:
+        return None
+    return (f"its samples ended farther from the data than uniform noise (Fréchet distance "
+            f"{last:.1f} at epoch {measured[-1]['epoch']}, noise {noise:.1f})")  # fmt: skip
+
+
+def _ran_away(m: Metrics) -> str | None:
+    last = (m.get("epochs") or [{}])[-1]
+    high = {k: v for k, v in last.items() if k.endswith("_loss") and v > RUNAWAY_LOSS}
+    if m["config"].get("model") == "vae":
+        high = {k: v for k, v in last.items() if k == "test_loss" and v > GREY_LOSS}
+    if not high:
+        return None
+    losses = ", ".join(f"{k.replace('_', ' ')} {v:,.1f}" for k, v in high.items())
+    return f"its losses ran away ({losses} nats per image at epoch {last['epoch']})"
+
+
+HEALTH = (
+    Health("farther than noise", f"a GAN whose last measured samples, after at least "
+           f"{MIN_STEPS} Adam steps, are farther from the data than uniform noise (the committed "
+           "runs end at most at 0.64 of the noise's distance; a run with equal rates is nearer "
+           "than noise after 32 steps) is broken.", _farther_than_noise),
+    Health("losses ran away", f"a GAN whose last epoch's mean loss exceeds {RUNAWAY_LOSS:g} "
+           "nats per image (the committed runs never exceed 1.55), or a VAE whose test loss "
+           f"exceeds {GREY_LOSS:.1f} (784 ln 2: grey for every pixel), is broken.", _ran_away),
+)  # fmt: skip
+
+
+def broken(metrics: Metrics) -> str | None:
+    """Why a finished run is broken, or None (a diverged or collapsed run says so itself)."""
+    reasons = [r for rule in HEALTH if (r := rule.broken(metrics))]
+    return "; ".join(reasons) or None
+
+
+def run_status(run_dir: str | Path) -> str:
+    """The lines a notebook prints after training: the folder, the status and the device, and
+    in one sentence why a run that did not end ``complete``, or is broken, cannot be used."""
+    run_dir = Path(run_dir)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    status = metrics.get("status")
+    lines = [f"run folder: {run_dir}", f"status: {status}, device: {metrics.get('device')}"]
+    if status == "diverged":
+        d = metrics["diverged"]
+        lines.append(f"This run diverged at epoch {d['epoch']}, batch {d['batch']}: {d['losses']}.")
+    elif status == "collapsed":
+        lines.append(f"This run collapsed: {metrics['collapsed']['reason']}.")
+    elif status == "complete" and (reason := broken(metrics)):
+        lines.append(f"This run is broken: {reason}. Its numbers say nothing about its setting.")
+    return "\n".join(lines)
+
+
+# --- the prediction interval ------------------------------------------------------------------
+
+
+def t_quantile(p: float, df: int) -> float:
+    """Student's t quantile ``p`` (> 0.5) with ``df`` degrees of freedom: its density
+    integrated (Simpson's rule) and the quantile found by bisection."""
+    const = math.exp(math.lgamma((df + 1) / 2) - math.lgamma(df / 2)) / math.sqrt(df * math.pi)
+
+    def density(x: float) -> float:
+        return const * (1 + x * x / df) ** (-(df + 1) / 2)
+
+    def cdf(t: float, steps: int = 2000) -> float:
+        h = t / steps
+        inner = sum((4 if i % 2 else 2) * density(i * h) for i in range(1, steps))
+        return 0.5 + h / 3 * (density(0) + inner + density(t))
+
+    lo, hi = 0.0, 1.0
+    while cdf(hi) < p:
+        hi *= 2
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if cdf(mid) < p else (lo, mid)
+    return (lo + hi) / 2
+
+
+def prediction_interval(values: tuple[float, ...]) -> tuple[float, float]:
+    """The 95% prediction interval for one new value: mean ± t·s·√(1 + 1/n)."""
+    n = len(values)
+    half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * statistics.stdev(values) * math.sqrt(1 + 1 / n)
+    mean = statistics.fmean(values)
+    return mean - half, mean + half
+
+
+# --- reading runs at an epoch -----------------------------------------------------------------
+
+
+def at_epoch(metrics: Metrics, epoch: int) -> Metrics:
+    """The run as it stood after ``epoch``: its records up to it, without the final
+    evaluation (made after the last epoch only)."""
+    if len(metrics["epochs"]) <= epoch:
+        return metrics
+    return {**metrics, "epochs": metrics["epochs"][:epoch], "evaluation": None}
+
+
+def setting_differences(config: dict[str, Any], point_config: dict[str, Any]) -> list[str]:
+    """The setting fields on which a run's config differs from a grid point's."""
+    return [k for k, v in point_config.items()
+            if k not in NOT_SETTING and config.get(k, v) != v]  # fmt: skip
+
+
+def _ordinal(k: int) -> str:
+    return {1: "lowest", 2: "2nd lowest", 3: "3rd lowest"}.get(k, f"{k}th lowest")
+
+
+# --- the section ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A grid point's committed runs, as a run is compared with them."""
+
+    point: str
+    config: dict[str, Any]
+    runs: list[Metrics]
+    differs: list[str]  # the setting fields on which the run differs
+
+
+def references(problem: str, metrics: Metrics, results: Path) -> list[Reference]:
+    """Every grid point of ``problem`` with committed runs, nearest setting first."""
+    spec, runs = PROBLEMS[problem], read_runs(results)
+    found = []
+    for point in spec.points:
+        config = {"model": spec.model, **spec.config(point).to_dict()}
+        names = [f"{problem}/{point}", *(f"{problem}/{r}" for r in spec.replicas(point))]
+        seeds = [runs[n] for n in names if n in runs]
+        if seeds:
+            found.append(Reference(point, config, seeds, setting_differences(metrics["config"],
+                                                                             config)))  # fmt: skip
+    return sorted(found, key=lambda r: len(r.differs))
+
+
+def compared(metrics: Metrics, ref: Reference, epoch: int) -> list[tuple[str, float, Spread]]:
+    """(statistic, the run's value, the committed seeds' values) at ``epoch``, for each
+    statistic both have, measured on the same sample counts."""
+    mine = run_values(at_epoch(metrics, epoch))
+    theirs = [run_values(at_epoch(m, epoch)) for m in ref.runs]
+    rows = []
+    for stat, measured_by in COMPARED[ref.config["model"]]:
+        same_count = measured_by is None or metrics["config"].get(measured_by) == ref.config.get(
+            measured_by
+        )
+        if same_count and stat in mine and all(stat in t for t in theirs):
+            rows.append((stat, mine[stat], Spread(tuple(t[stat] for t in theirs))))
+    return rows
+
+
+def placement(value: float, spread: Spread, fmt: str) -> tuple[str, str]:
+    """The 95% prediction interval as text (in ``fmt``) and where ``value`` falls: below,
+    inside or above."""
+    if spread.seeds < 2:
+        return "– (1 seed)", "no interval"
+    lo, hi = prediction_interval(spread.values)
+    where = "below" if value < lo else "above" if value > hi else "inside"
+    return f"{lo:{fmt}}–{hi:{fmt}}", where
+
+
+def _table(rows: list[tuple[str, float, Spread]], with_rank: bool) -> tuple[list[str], list[str]]:
+    """Markdown rows and the statistics outside their interval."""
+    head = ["| statistic | your run | committed seeds | " + ("rank | " if with_rank else "")
+            + f"{CONFIDENCE:.0%} interval for one new run | your run is |",
+            "| --- | --- | --- | " + ("--- | " if with_rank else "") + "--- | --- |"]  # fmt: skip
+    outside = []
+    for stat, value, spread in rows:
+        s = STATISTICS[stat]
+        interval, where = placement(value, spread, s.fmt)
+        if where in ("below", "above"):
+            outside.append(s.word)
+        rank = sum(v < value for v in spread.values) + 1
+        rank_cell = f"{_ordinal(rank)} of {spread.seeds + 1} | " if with_rank else ""
+        head.append(f"| {s.word} | {s.format(value)} | {spread.text(s.fmt)} | {rank_cell}"
+                    f"{interval} | {where} |")  # fmt: skip
+    return head, outside
+
+
+def reference_markdown(problem: str, run_dir: str | Path, results: str | Path | None = None) -> str:
+    """The section "Your run beside the committed runs" for a notebook's run ``run_dir``
+    against the committed runs of ``results`` (default: ``results/``)."""
+    spec, results, run_dir = PROBLEMS[problem], committed(results), Path(run_dir)
+    if not spec.model:
+        return ""
+    if run_dir.resolve() in {(results / problem / r).resolve() for r in spec.run_names()}:
+        return ("This is one of the committed runs: the answer below is about it and the other "
+                "seeds of its setting. Change a parameter, the seed or the code and run the "
+                "notebook again to see your run placed here against them.")  # fmt: skip
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    if metrics.get("status") != "complete":
+        return f"Your run has status **{metrics.get('status')}**: it is not compared."
+    if reason := broken(metrics):
+        return f"**Your run is broken:** {reason}. It is not compared."
+    refs = references(problem, metrics, results)
+    epochs = len(metrics["epochs"])
+    if refs and not refs[0].differs:
+        return _same_setting(problem, metrics, [r for r in refs if not r.differs], epochs)
+    kept = [r for r in refs if not INCOMPARABLE & set(r.differs)]
+    near = [r for r in kept if len(r.differs) == len(kept[0].differs)][:NEAREST] if kept else []
+    rows = {r.point: compared(metrics, r, min(epochs, r.config["epochs"])) for r in near}
+    if not any(rows.values()):
+        why = (f"your run differs from every committed setting of {problem} in "
+               f"{', '.join(f'`{k}`' for k in refs[0].differs)}" if refs else
+               f"{problem} has no committed runs")  # fmt: skip
+        if refs and not near:
+            why += f" (another {' or '.join(sorted(INCOMPARABLE & set(refs[0].differs)))})"
+        elif refs:
+            why += ", and no statistic of theirs was measured as yours was"
+        return f"Nothing committed is comparable: {why}."
+    return _other_setting(problem, metrics, near, rows, epochs)
+
+
+def _same_setting(problem: str, metrics: Metrics, same: list[Reference], epochs: int) -> str:
+    # the point trained for as many epochs, else the shortest that went further, else the longest
+    ref = min(same, key=lambda r: (r.config["epochs"] < epochs, abs(r.config["epochs"] - epochs)))
+    at = min(epochs, ref.config["epochs"])
+    seeds = ", ".join(str(m["config"]["seed"]) for m in ref.runs)
+    text = (f"Your run has the setting {label(problem, ref.point)} with seed "
+            f"{metrics['config']['seed']}; its committed runs have seeds {seeds}.")  # fmt: skip
+    if at < ref.config["epochs"]:
+        text += (f" It stopped at epoch {at} of their {ref.config['epochs']}, so they are read at "
+                 f"epoch {at}.")  # fmt: skip
+    elif at < epochs:
+        text += f" They stop at epoch {at}, so your run is read at epoch {at}."
+    table, outside = _table(compared(metrics, ref, at), with_rank=True)
+    if not outside:
+        verdict = ("Every statistic lies inside its interval: **consistent with the committed "
+                   "runs**.")  # fmt: skip
+    else:
+        its = "its" if len(outside) == 1 else "their"
+        verdict = (f"{', '.join(outside).capitalize()} outside {its}"
+                   " interval: **something differs** from the committed runs (a parameter, the "
+                   "code or the data).")  # fmt: skip
+    return "\n\n".join([text, "\n".join(table), verdict])
+
+
+def _other_setting(problem: str, metrics: Metrics, near: list[Reference],
+                   rows: dict[str, list], epochs: int) -> str:  # fmt: skip
+    config = metrics["config"]
+    fields = dict.fromkeys(k for r in near for k in r.differs)
+    differs = [f"`{k}` {config[k]} instead of " + either(dict.fromkeys(r.config[k] for r in near))
+               for k in fields]  # fmt: skip
+    longest = {r.config["epochs"] for r in near}
+    if epochs not in longest:
+        unit = "epoch" if epochs == 1 else "epochs"
+        differs.append(f"{epochs} {unit} instead of {either(sorted(longest))}")
+    parts = [f"Your run's setting is none of the committed ones: {'; '.join(differs)}. Against "
+             "the nearest committed settings, read at the same epoch as your run:"]  # fmt: skip
+    for ref in near:
+        if not rows[ref.point]:
+            continue
+        at = min(epochs, ref.config["epochs"])
+        table, _ = _table(rows[ref.point], with_rank=False)
+        parts += [f"**{label(problem, ref.point)}**, epoch {at}:", "\n".join(table)]
+    parts.append("The settings differ, so these place your run; they do not test it.")
+    return "\n\n".join(parts)
+
+
+def either(values: Any) -> str:
+    """ "64, 128 or 256"."""
+    words = [str(v) for v in values]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
