@@ -18,4 +18,6 @@ else
 fi
 .venv/bin/ruff check src tests bench scripts
 .venv/bin/ruff format --check src tests bench scripts  # what .pre-commit-config.yaml checks
-exec .venv/bin/python -m pytest "${args[@]}"
+# one worker per core (pytest-xdist; "-n 0" after it runs the tests in this process), see
+# docs/tests.md for what that buys on this project's 2-core CPU
+exec .venv/bin/python -m pytest -n auto --dist worksteal "${args[@]}"

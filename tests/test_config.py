@@ -14,7 +14,7 @@ from genlab.config import param
 from genlab.train.vae import train_vae
 
 
-@dataclass
+@dataclass(frozen=True)
 class VAEWithDropout(VAEConfig):
     """The course's VAE with one more parameter, as a student would add it."""
 

@@ -273,3 +273,12 @@ def test_no_run_folder_is_written_when_no_source_has_the_data(tmp_path, monkeypa
     assert cli.main(["vae", "--epochs", "1", "--run-dir", str(run_dir)]) == 2
     assert "no source could provide mnist" in capsys.readouterr().err
     assert not run_dir.exists()
+
+
+def test_a_run_never_mixes_quality_measured_on_other_sample_counts(tmp_path):
+    config = {"train_limit": 256, "batch_size": 64, "epochs": 1, "eval_samples": 0,
+              "quality_samples": 100}  # fmt: skip
+    train_gan(run_dir=tmp_path / "run", progress=False, **config)
+    for changed in ({"quality_samples": 200}, {"quality_every": 2}):
+        with pytest.raises(RunConflictError, match=rf"{next(iter(changed))}: "):
+            train_gan(run_dir=tmp_path / "run", progress=False, **{**config, **changed})

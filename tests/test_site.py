@@ -44,7 +44,7 @@ def site(tmp_path_factory) -> Path:
     """A copy of the committed results with ``index.html`` and the problem pages written by
     this checkout."""
     if not (RESULTS / "index.html").exists():
-        pytest.skip("no committed results/ in this checkout")
+        pytest.fail("no committed results/ in this checkout: ./run_all.sh makes them")
     out = tmp_path_factory.mktemp("site") / "results"
     # file times kept: the notebooks' HTML is not rebuilt; a file a run is writing
     # (atomic_write's ``.<name>.<random>.tmp``) is left: it may be gone before it is copied

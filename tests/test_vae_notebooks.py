@@ -39,10 +39,14 @@ def test_vae_notebook_executes_and_shows_its_results(tmp_path, name, dataset, pa
 
 
 @pytest.mark.slow
-def test_a_bad_parameter_fails_the_notebook_with_a_clear_error(tmp_path):
+@pytest.mark.parametrize(("parameter", "message"), [
+    ({"batch_size": 0}, "batch_size=0 must be >= 1"),
+    ({"batchsize": 64}, "batchsize: did you mean 'batch_size'"),  # never dropped for the default
+])  # fmt: skip
+def test_a_bad_parameter_fails_the_notebook_with_a_clear_error(tmp_path, parameter, message):
     import papermill
 
-    with pytest.raises(papermill.PapermillExecutionError, match="batch_size=0 must be >= 1"):
-        execute("4.2_vae_mnist.ipynb", tmp_path / "out.ipynb", batch_size=0,
-                run_dir=str(tmp_path / "run"))  # fmt: skip
+    with pytest.raises(papermill.PapermillExecutionError, match=message):
+        execute("4.2_vae_mnist.ipynb", tmp_path / "out.ipynb", run_dir=str(tmp_path / "run"),
+                **parameter)  # fmt: skip
     assert not (tmp_path / "run").exists()

@@ -120,3 +120,44 @@ def test_good_values_still_pass(lr, beta1, dropout, seed):
     config = GANConfig(lr_g=lr, lr_d=lr, beta1=beta1, d_dropout=dropout, seed=seed)
     assert config.lr_g == lr and config.seed == seed
     assert plan(Path("/nonexistent"), ["5.3"], sets={"": {"lr_g": lr, "beta1": beta1}})
+
+
+def misspellings(name: str) -> st.SearchStrategy:
+    """``name`` with one character dropped, doubled or swapped with the next, or an
+    underscore removed: the slips of a hand typing a parameters cell."""
+    i = st.integers(0, len(name) - 1)
+    return st.one_of(
+        i.map(lambda k: name[:k] + name[k + 1 :]),
+        i.map(lambda k: name[:k] + name[k] + name[k:]),
+        i.filter(lambda k: k < len(name) - 1).map(
+            lambda k: name[:k] + name[k + 1] + name[k] + name[k + 2 :]),
+        st.just(name.replace("_", "")),
+    )  # fmt: skip
+
+
+@st.composite
+def misspelt_parameter(draw):
+    cls, f = draw(st.sampled_from([(c, f) for c, f in FIELDS if len(f.name) >= 4]))
+    wrong = draw(misspellings(f.name))
+    assume(wrong not in {g.name for g in cls.fields()} and not wrong.startswith("_"))
+    return cls, f.name, wrong
+
+
+@settings(max_examples=150, deadline=None)
+@given(misspelt_parameter())
+def test_a_misspelt_notebook_parameter_is_refused_with_what_was_meant(case):
+    """``batchsize = 64`` in a parameters cell: refused, never dropped for the default."""
+    cls, name, wrong = case
+    value = getattr(cls(), name)
+    with pytest.raises(ConfigError, match=rf"{wrong}: did you mean '"):
+        cls.from_values({wrong: value})
+    with pytest.raises(ConfigError, match=rf"unknown {cls.model} parameter\(s\) {wrong}; "):
+        cls.from_values({"overrides": {wrong: value}})
+
+
+@pytest.mark.parametrize("argv", [["vae", "--batchsize", "64"], ["gan", "--lrg", "0.001"]])
+def test_a_misspelt_flag_is_refused_and_writes_nothing(tmp_path, argv, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main([*argv, "--run-dir", str(tmp_path / "run")])
+    assert exit_.value.code == 2 and "unrecognized arguments" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

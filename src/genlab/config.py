@@ -1,6 +1,9 @@
 """One typed config per model: every parameter once, with its default, help line and check.
 
-The notebooks' ``parameters`` cells, the command line and the grids all build these.
+The notebooks' ``parameters`` cells, the command line and the grids all build these. A config
+is frozen (``replace`` makes another), and a name that is no field is refused everywhere, with
+the field it nearly spells: in ``from_dict``, and among a notebook's variables in
+``from_values``.
 Fields marked ``identity=False`` (where to run, how often to log) do not change what a
 run computes, so they are left out of the run's hash and may differ on resume.
 """
@@ -9,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import difflib
 import hashlib
 import json
 import math
@@ -41,11 +45,21 @@ def param(
     return field(default=default, metadata=meta)
 
 
+MISSPELT = 0.75  # how close a notebook variable must spell a field to be taken for a misspelling
+
+
+def did_you_mean(unknown: list[str], names: set[str]) -> str:
+    """ "did you mean 'batch_size'? " for each unknown name that nearly spells one of ``names``."""
+    hints = [f"{name}: did you mean {close[0]!r}? " for name in unknown
+             if (close := difflib.get_close_matches(name, names, n=1))]  # fmt: skip
+    return "".join(hints)
+
+
 class ConfigError(ValueError):
     """A parameter value that is not accepted; the message names it and what would be."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Config:
     model: ClassVar[str] = "model"
 
@@ -76,7 +90,7 @@ class Config:
                     raise ConfigError(
                         f"{self.model} parameter {f.name}={value!r} must be a finite number"
                     )
-                setattr(self, f.name, float(value))
+                object.__setattr__(self, f.name, float(value))  # frozen: set once, here
             if meta["choices"] is not None and value not in meta["choices"]:
                 accepted = ", ".join(map(str, meta["choices"]))
                 raise ConfigError(
@@ -118,21 +132,36 @@ class Config:
 
     @classmethod
     def from_dict(cls: type[C], values: dict[str, Any]) -> C:
-        """Build from a mapping; unknown names are an error that lists the accepted ones."""
+        """Build from a mapping; unknown names are an error that says which field was meant
+        and lists the accepted ones."""
         names = {f.name for f in cls.fields()}
         unknown = sorted(set(values) - names)
         if unknown:
             raise ConfigError(
                 f"unknown {cls.model} parameter(s) {', '.join(unknown)}; "
-                f"accepted: {', '.join(sorted(names))}"
+                f"{did_you_mean(unknown, names)}accepted: {', '.join(sorted(names))}"
             )
         return cls(**values)
 
     @classmethod
     def from_values(cls: type[C], values: dict[str, Any]) -> C:
         """The config of a notebook's parameters cell: the fields named in ``values`` (the
-        notebook's ``globals()``), then ``values["overrides"]``, a dict of any other field."""
+        notebook's ``globals()``), then ``values["overrides"]``, a dict of any other field.
+
+        A variable that is no field but nearly spells one (``batchsize = 64``) is refused:
+        dropped, it would leave the default in place without a word."""
         names = {f.name for f in cls.fields()}
+        misspelt = sorted(
+            k for k, v in values.items()
+            if k not in names and not k.startswith("_") and isinstance(v, bool | int | float | str)
+            and difflib.get_close_matches(k, names, n=1, cutoff=MISSPELT)
+        )  # fmt: skip
+        if misspelt:
+            raise ConfigError(
+                f"{', '.join(misspelt)} {'is not a' if len(misspelt) == 1 else 'are not'} "
+                f"{cls.model} parameter{'' if len(misspelt) == 1 else 's'}; "
+                f"{did_you_mean(misspelt, names)}accepted: {', '.join(sorted(names))}"
+            )
         picked = {k: v for k, v in values.items() if k in names}
         return cls.from_dict({**picked, **values.get("overrides", {})})
 
@@ -172,7 +201,7 @@ def _kind(f: dataclasses.Field) -> type:
     return {"bool": bool, "int": int, "float": float, "str": str}[str(f.type)]
 
 
-@dataclass
+@dataclass(frozen=True)
 class VAEConfig(Config):
     """The course's VAE (the classic PyTorch example); defaults are the course's."""
 
@@ -194,7 +223,7 @@ class VAEConfig(Config):
     cuda_graph: str = param("auto", CUDA_GRAPH_HELP, choices=("auto", "on", "off"), identity=False)
 
 
-@dataclass
+@dataclass(frozen=True)
 class GANConfig(Config):
     """The GAN of problem 5.3 and, with ``conditional=True``, the cGAN of 5.5.
 
@@ -230,10 +259,11 @@ class GANConfig(Config):
     seed: int = param(1, "random seed (weights, shuffling, noise)", min=0, max=2**32 - 10_001)
     train_limit: int = param(0, "use only the first N training images (0: all 60,000)", min=0)
     eval_samples: int = param(10_000, EVAL_HELP, min=0, identity=False)
+    # part of a run's identity: a resumed run never mixes measurements of other sample counts
     quality_samples: int = param(2000, "samples for the quality measured during training (0: none)",
-                                 min=0, identity=False)  # fmt: skip
+                                 min=0)  # fmt: skip
     quality_every: int = param(1, "epochs between two quality measurements during training",
-                               min=1, identity=False)  # fmt: skip
+                               min=1)  # fmt: skip
     log_interval: int = param(100, "batches between progress updates", min=1, identity=False)
     no_cuda: bool = param(False, "disables CUDA training", identity=False)
     device: str = param("auto", "auto | cpu | cuda | mps", choices=DEVICES, identity=False)
