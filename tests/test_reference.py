@@ -179,3 +179,24 @@ def test_a_healthy_gan_is_nearer_than_noise_after_32_steps_and_a_tinier_one_is_n
         tiny.metrics
     )
     assert broken(tiny.metrics) is None
+
+
+def test_the_writeup_table_judges_a_students_run_only_on_claims_about_its_setting():
+    from genlab.course.report.stats import Spread, numbers
+    from genlab.course.report.writeup import writeup_markdown
+
+    found = numbers(committed())
+    # a student's one run of "generator faster" whose generator loss fell below equal rates'
+    mine = {**found, "5.3/g_faster": {**{k: Spread((v.mean,)) for k, v in
+                                         found["5.3/g_faster"].items()},
+                                      "generator_loss": Spread((0.1,))}}  # fmt: skip
+    table = writeup_markdown("5.3", found, mine, "5.3/g_faster").splitlines()
+    assert table[0].endswith("| verdict | with your run |")
+    rows = {line.split(" | ")[0]: line for line in table[2:]}
+    g_faster = next(r for k, r in rows.items() if "Generator LR (0.002) >" in k)
+    assert g_faster.endswith("| partly |") or g_faster.endswith("| disagree |")
+    others = [
+        r for k, r in rows.items() if "Generator LR (0.002) >" not in k and "most optimal" not in k
+    ]  # fmt: skip (the best-setting claim reads every one)
+    assert others and all(r.endswith("| – (not its setting) |") for r in others)
+    assert writeup_markdown("5.3", found).splitlines()[0].endswith("| verdict |")

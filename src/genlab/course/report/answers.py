@@ -17,6 +17,7 @@ from typing import Any
 
 from genlab.course.grids import PROBLEMS, label
 from genlab.course.report.claims import checks_markdown, render
+from genlab.course.report.reference import broken
 from genlab.course.report.stats import STATISTICS, Numbers, Spread, committed, numbers, run_values
 from genlab.course.report.writeup import VERDICTS, judged, writeup_markdown
 
@@ -45,6 +46,25 @@ def _is_committed(problem: str, results: Path, current: Path) -> bool:
     return current.resolve() in {(results / problem / r).resolve() for r in spec.run_names()}
 
 
+def student_numbers(problem: str, results: str | Path, current: str | Path | None,
+                    found: Numbers) -> tuple[Numbers, str, dict[str, Any]] | None:  # fmt: skip
+    """For a notebook whose finished run is not a committed one and shares a grid point's
+    setting: the committed numbers with that run in place of the setting's seeds, the setting
+    and the run's metrics; else None."""
+    if current is None or not PROBLEMS[problem].model:
+        return None
+    results, current = Path(results), Path(current)
+    path = current / "metrics.json"
+    if not path.exists() or _is_committed(problem, results, current):
+        return None
+    metrics = json.loads(path.read_text())
+    setting = setting_of(problem, metrics)
+    if setting is None or metrics.get("status") != "complete" or broken(metrics):
+        return None
+    mine = {**found, setting: {k: Spread((v,)) for k, v in run_values(metrics).items()}}
+    return mine, setting, metrics
+
+
 def your_run(problem: str, results: str | Path, current: str | Path | None,
              committed: Numbers) -> str:  # fmt: skip
     """For a notebook whose run is not a committed one: which of the answer's claims hold
@@ -65,7 +85,7 @@ def your_run(problem: str, results: str | Path, current: str | Path | None,
     if metrics.get("status") != "complete":
         return (f"\n\n### Your run\n\nYour run {name} has status **{metrics.get('status')}**: "
                 "its numbers are not compared with the committed runs.")  # fmt: skip
-    mine = {**committed, setting: {k: Spread((v,)) for k, v in run_values(metrics).items()}}
+    mine, _, _ = student_numbers(problem, results, current, committed) or (committed, "", {})
     _, before = render(problem, committed, strict=False)
     _, after = render(problem, mine, strict=False, min_seeds=1)
     held = sum(c.holds for c in after)
@@ -95,11 +115,19 @@ def answer_checks(problem: str, results: str | Path | None = None) -> str:
     return checks_markdown(render(problem, numbers(committed(results)))[1])
 
 
-def writeup_table(problem: str, results: str | Path | None = None) -> str:
-    """The course write-up's claims about ``problem`` beside the committed runs under
-    ``results`` (default: ``results/``); a notebook's own run is never judged against it."""
+def writeup_table(problem: str, results: str | Path | None = None,
+                  current: str | Path | None = None) -> str:  # fmt: skip
+    """The course write-up's claims about ``problem`` judged on the committed runs under
+    ``results`` (default: ``results/``). ``current``, a notebook's own run of a grid point's
+    setting that is not a committed one, gets a column of its own verdicts, on the claims
+    about its setting only."""
     _check_problem(problem)
-    return writeup_markdown(problem, numbers(committed(results)))
+    found = numbers(committed(results))
+    student = student_numbers(problem, committed(results), current, found)
+    if student is None:
+        return writeup_markdown(problem, found)
+    mine, setting, _ = student
+    return writeup_markdown(problem, found, mine, setting)
 
 
 def verdict_counts(problem: str, results: str | Path | None = None) -> dict[str, int]:

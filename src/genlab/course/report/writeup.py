@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from genlab.course.grids import PROBLEMS, VAE_POINT
 from genlab.course.report import capitalize
-from genlab.course.report.claims import Check, Checker, ClaimFailed
+from genlab.course.report.claims import MIN_SEEDS, Check, Checker, ClaimFailed
 from genlab.course.report.stats import REAL, Numbers, setting_label, threshold
 
 AGREE, PARTLY, DISAGREE, CANNOT_TELL = "agree", "partly", "disagree", "cannot tell"
@@ -212,20 +212,23 @@ class Judged:
     checks: tuple[Check, ...]
     note: str
     verdict: str
+    settings: frozenset[str] = frozenset()  # the settings whose numbers the judge read
 
 
-def judged(problem: str, numbers: Numbers) -> list[Judged]:
-    """Every claim about ``problem`` with its parts' checks and its verdict."""
+def judged(problem: str, numbers: Numbers, min_seeds: int = MIN_SEEDS) -> list[Judged]:
+    """Every claim about ``problem`` with its parts' checks and its verdict; ``min_seeds``
+    as in ``claims.render`` (1 judges a student's one run against the committed ranges)."""
     out = []
     for claim in (c for c in CLAIMS if c.problem == problem):
-        checker = Checker(numbers, strict=False, where=f"write-up {problem}")
+        checker = Checker(numbers, strict=False, where=f"write-up {problem}", min_seeds=min_seeds)
         try:
             note = claim.judge(checker)
         except ClaimFailed as e:  # a run missing or not measured: say so, judge nothing
             out.append(Judged(claim, (), f"Not measured yet ({e}).", CANNOT_TELL))
             continue
-        checks = tuple(checker.checks)
-        out.append(Judged(claim, checks, note, verdict(checks) if checks else CANNOT_TELL))
+        checks, settings = tuple(checker.checks), frozenset(s for s, _ in checker.cited)
+        out.append(Judged(claim, checks, note, verdict(checks) if checks else CANNOT_TELL,
+                          settings))  # fmt: skip
     return out
 
 
@@ -234,13 +237,22 @@ def _part(check: Check) -> str:
     return capitalize(f"{check.claim}: *{mark}*; {check.numbers}")
 
 
-def writeup_markdown(problem: str, numbers: Numbers) -> str:
-    """The table "the write-up says / we measured / verdict" of one problem."""
+def writeup_markdown(problem: str, numbers: Numbers, mine: Numbers | None = None,
+                     setting: str = "") -> str:  # fmt: skip
+    """The table "the write-up says / we measured / verdict" of one problem, judged on the
+    committed runs' ``numbers``. With ``mine`` (the same numbers with a student's run in place
+    of its ``setting``'s seeds), a last column judges again each claim about that setting."""
     rows = judged(problem, numbers)
     if not rows:
         return "The course write-up makes no claim about this problem."
-    lines = ["| the write-up says | we measured | verdict |", "| --- | --- | --- |"]
-    for j in rows:
+    yours = judged(problem, mine, min_seeds=1) if mine is not None else None
+    head = "| the write-up says | we measured (the committed runs) | verdict |"
+    lines = [head + (" with your run |" if yours else ""),
+             "| --- | --- | --- |" + (" --- |" if yours else "")]  # fmt: skip
+    for i, j in enumerate(rows):
         measured = "<br>".join([*(_part(c) for c in j.checks), *([j.note] if j.note else [])])
-        lines.append(f"| {j.claim.says} | {measured} | **{j.verdict}** |")
+        line = f"| {j.claim.says} | {measured} | **{j.verdict}** |"
+        if yours:
+            line += f" {yours[i].verdict} |" if setting in j.settings else " – (not its setting) |"
+        lines.append(line)
     return "\n".join(lines)
