@@ -203,11 +203,14 @@ def test_the_notebook_trains_what_is_missing_then_compares(tmp_path, one_thread)
     assert [s.action for s in sources] == ["reused"] * 6
     assert all(p.stat().st_mtime_ns == t for p, t in stamps.items())
 
-    # measured with the runs' own sample count, the rows are recorded in each run's
-    # metrics.json, so a clone without checkpoints (git keeps none) gets the same rows back
+    # measuring writes nothing into the compared runs' folders (each problem writes only its
+    # own); saved in 5.6's comparison.json, the rows come back in a clone without checkpoints
+    records = {p: p.read_bytes() for p in tmp_path.glob("[45].*/*/metrics.json")}
     measured = compare.measure(sources, 512, "cpu")
+    assert {p: p.read_bytes() for p in records} == records
+    compare.save_rows(measured, out / "comparison.json")
     for path in stamps:
         path.unlink()
-    assert compare.measure(sources, 512, "cpu") == measured
-    rows = compare.measure(sources, 256, "cpu")  # another sample count cannot be read back
-    assert all("no checkpoint" in r.note for r in rows if r.run)
+    assert compare.measure(sources, 512, "cpu", previous=out / "comparison.json") == measured
+    rows = compare.measure(sources, 256, "cpu", previous=out / "comparison.json")
+    assert all("no checkpoint" in r.note for r in rows if r.run)  # another sample count

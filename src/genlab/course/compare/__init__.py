@@ -11,12 +11,13 @@ The notebook ``5.6_vae_vs_gan.ipynb`` calls, in order:
   a missing one is trained with its grid point's config
   (``genlab.course.grids.Problem.config``, with the ``--quick`` overrides when ``quick``), the
   config that problem's notebook builds.
-- ``measure(sources, n, device)``: one ``Row`` of numbers per run, plus the reference rows (real
-  training images, uniform noise): ``genlab.evaluate.evaluate_run`` (Fréchet distance in the
-  classifier's feature space, class histogram, classes covered, KL from uniform, a cGAN's
-  conditional accuracy; cached in each run's ``metrics.json``, where an evaluation the run
-  recorded with another number of samples is kept) and ``image_stats`` of the same seeded
-  samples (background and sharpness).
+- ``measure(sources, n, device, previous)``: one ``Row`` of numbers per run, plus the reference
+  rows (real training images, uniform noise): ``genlab.evaluate.evaluate_run`` (Fréchet
+  distance in the classifier's feature space, class histogram, classes covered, KL from
+  uniform, a cGAN's conditional accuracy; a run without its checkpoint gives the evaluation its
+  ``metrics.json`` recorded) and ``image_stats`` of the same seeded samples (background and
+  sharpness; without a checkpoint, those of ``previous``, the ``comparison.json`` 5.6 saved
+  before). 5.6 writes only its own folder: never another problem's run.
 - ``table_markdown(rows)``, ``comparison_figure(sources, path)`` and ``histogram_figure(rows,
   path)``: the table and the two figures. The written answer is authored in
   ``genlab/course/answers/5.6.md`` and cites the compared runs over their seeds.

@@ -28,7 +28,9 @@ from genlab.evaluate import (
     reference_distances,
     vae_images,
 )
-from genlab.runs import CHECKPOINT, load_metrics, write_json
+from genlab.runs import CHECKPOINT, load_metrics, read_json, write_json
+
+STAT_KEYS = ("background_mean", "background_dark", "neighbour_difference")  # image_stats' keys
 
 CORNER = 4  # the background is measured on the four CORNER x CORNER corners of an image
 DARK = 0.1  # a pixel below this value counts as black background
@@ -109,9 +111,8 @@ class Row:
         return self.run.rpartition("/")[2]
 
     def add_stats(self, stats: dict[str, float]) -> None:
-        self.background_mean = stats["background_mean"]
-        self.background_dark = stats["background_dark"]
-        self.neighbour_difference = stats["neighbour_difference"]
+        for key in STAT_KEYS:
+            setattr(self, key, stats[key])
 
     def add_metrics(self, metrics: dict[str, Any]) -> None:
         self.n = metrics["n"]
@@ -144,8 +145,10 @@ def _status(metrics: dict[str, Any]) -> str:
     return status
 
 
-def source_rows(source: Source, n: int, device: str = "auto") -> list[Row]:
-    """The row of a run (two for a VAE: its samples and its reconstructions)."""
+def source_rows(source: Source, n: int, device: str = "auto",
+                previous: dict[str, Any] | None = None) -> list[Row]:  # fmt: skip
+    """The row of a run (two for a VAE: its samples and its reconstructions); ``previous``:
+    its image statistics as 5.6 recorded them before (``recorded_stats``)."""
     metrics = source.metrics
     epochs = metrics["epochs"]
     row = Row(
@@ -165,7 +168,7 @@ def source_rows(source: Source, n: int, device: str = "auto") -> list[Row]:
         row.note = "; ".join(filter(None, [row.note, "not evaluated: no epoch finished"]))
         return rows
     try:
-        evaluation, stats = _measured(source.run.path, n, device)
+        evaluation, stats = _measured(source.run.path, n, device, previous)
     except (OSError, NotImplementedError, ValueError, RuntimeError, KeyError) as e:
         row.note = "; ".join(filter(None, [row.note, f"not evaluated: {type(e).__name__}: {e}"]))
         return rows
@@ -184,30 +187,40 @@ def source_rows(source: Source, n: int, device: str = "auto") -> list[Row]:
     return rows
 
 
-def _measured(run_dir: Path, n: int, device: str) -> tuple[dict[str, Any], dict[str, Any] | None]:
+def _measured(run_dir: Path, n: int, device: str, previous: dict[str, Any] | None = None
+              ) -> tuple[dict[str, Any], dict[str, Any] | None]:  # fmt: skip
     """The run's evaluation and the image statistics of the same samples, measured from its
-    checkpoint and recorded in its ``metrics.json`` (``evaluation.image_stats``), or read back
-    from there when the checkpoint is gone (git keeps no checkpoints: a fresh clone); the
-    statistics are None when they were never recorded."""
+    checkpoint, or, when the checkpoint is gone (git keeps none: a fresh clone), its recorded
+    evaluation and the statistics 5.6 recorded before (``previous``, from its own
+    ``comparison.json``); the statistics are None when they were never measured with ``n``
+    samples. Nothing is written into the run's folder: each problem writes only its own."""
     recorded = load_metrics(run_dir).get("evaluation") or {}
     if not (run_dir / CHECKPOINT).exists():
-        stats = recorded.get("image_stats", {})
         if is_current(recorded, n):
-            return recorded, stats if stats.get("n") == n else None
+            return recorded, previous if previous and previous.get("n") == n else None
         raise FileNotFoundError(f"no checkpoint in {run_dir.name}/ and no recorded evaluation "
                                 f"of {n} samples: train the run again to measure it")  # fmt: skip
-    # one recorded with another n is left as it is
-    write = recorded.get("n", n) == n
-    evaluation = evaluate_run(run_dir, n=n, device=device, write=write)
+    evaluation = evaluate_run(run_dir, n=n, device=device, write=False)
     samples, recons = run_images(run_dir, n, device)
     stats = {"n": n, "samples": image_stats(samples)}
     if recons is not None:
         stats["reconstructions"] = image_stats(recons)
-    if write:
-        metrics = load_metrics(run_dir)
-        metrics["evaluation"] = {**evaluation, "image_stats": stats}
-        write_json(run_dir / "metrics.json", metrics)
     return evaluation, stats
+
+
+def recorded_stats(path: Path) -> dict[str, dict[str, Any]]:
+    """The image statistics of each run in a ``comparison.json`` 5.6 saved before: run ->
+    ``{"n", "samples", "reconstructions"}`` (those measured)."""
+    if not path.exists():
+        return {}
+    found: dict[str, dict[str, Any]] = {}
+    for row in read_json(path):
+        if not row.get("run") or row.get("background_dark") is None:
+            continue
+        part = "reconstructions" if row["model"].endswith("reconstructions") else "samples"
+        entry = found.setdefault(row["run"], {"n": row["n"]})
+        entry[part] = {k: row[k] for k in STAT_KEYS}
+    return found
 
 
 def reference_rows(dataset: str, n: int, device: str = "auto") -> list[Row]:
@@ -233,14 +246,17 @@ def reference_rows(dataset: str, n: int, device: str = "auto") -> list[Row]:
     return [real, noise]
 
 
-def measure(sources: Sequence[Source], n: int, device: str = "auto") -> list[Row]:
+def measure(sources: Sequence[Source], n: int, device: str = "auto",
+            previous: Path | None = None) -> list[Row]:  # fmt: skip
     """The table's rows: real images, every compared run (the VAE's reconstructions after its
-    samples), uniform noise."""
+    samples), uniform noise. ``previous``: the ``comparison.json`` saved before, whose image
+    statistics stand in for those of runs without a checkpoint."""
     dataset = sources[0].metrics["config"]["dataset"] if sources else "fashion-mnist"
     real, noise = reference_rows(dataset, n, device)
+    before = recorded_stats(previous) if previous is not None else {}
     rows = [real]
     for source in sources:
-        rows += source_rows(source, n, device)
+        rows += source_rows(source, n, device, before.get(source.label))
     return rows + [noise]
 
 

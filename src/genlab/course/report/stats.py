@@ -28,6 +28,7 @@ from genlab.train.loop import SPREAD_FLOOR
 Metrics = dict[str, Any]  # a run's metrics.json
 COMPARISON = Path("5.6") / "comparison" / "comparison.json"  # 5.6's rows: the reference images
 REAL = "5.6/real images"  # the setting that holds the real training images' image statistics
+IMAGE_STATS = ("background_dark", "neighbour_difference")  # measured by 5.6 (COMPARISON)
 
 
 @dataclass(frozen=True)
@@ -110,10 +111,10 @@ def _evaluated(part: str, key: str) -> Callable[[Metrics], float | None]:
     return lambda m: ((m.get("evaluation") or {}).get(part) or {}).get(key)
 
 
-def _image_stat(part: str, key: str) -> Callable[[Metrics], float | None]:
-    return lambda m: (((m.get("evaluation") or {}).get("image_stats") or {}).get(part) or {}).get(
-        key
-    )
+def _measured_by_5_6(m: Metrics) -> None:
+    """Not a run's own record: 5.6 measures it on seed 1's samples and keeps it in its own
+    ``comparison.json`` (``numbers`` reads it from there)."""
+    return None
 
 
 def per_epoch_distance(m: Metrics) -> float | None:
@@ -285,13 +286,13 @@ STATISTICS: dict[str, Statistic] = {s.name: s for s in (
               {"at_chance": Threshold("at chance throughout", 0.02, "below")}),
     Statistic("background_dark", "dark corners", "the share of pixels in the four 4 x 4 "
               "corners of 10,000 samples that are near black (below 0.1).", "", ".1%",
-              _image_stat("samples", "background_dark"),
+              _measured_by_5_6,
               {"grey": Threshold("grey corners: this far below the real images' share", 0.03,
                                  "above", ".0%")}),
     Statistic("neighbour_difference", "sharpness", "the mean absolute difference between "
               "neighbouring pixels of 10,000 samples (real images: about 0.078); it counts "
               "detail and speckle alike.", "", ".3f",
-              _image_stat("samples", "neighbour_difference")),
+              _measured_by_5_6),
 )}  # fmt: skip
 
 
@@ -368,10 +369,12 @@ def numbers(results: str | Path, runs: Mapping[str, Metrics] | None = None) -> N
             if by_stat:
                 out[f"{problem}/{point}"] = by_stat
     table = Path(results) / COMPARISON
-    if table.exists():
-        real = next((r for r in json.loads(table.read_text()) if r["model"] == "real images"), {})
-        out[REAL] = {k: Spread((float(real[k]),)) for k in ("background_dark",
-                     "neighbour_difference") if real.get(k) is not None}  # fmt: skip
+    for row in json.loads(table.read_text()) if table.exists() else []:
+        # 5.6's image statistics of the real images and of each compared run's samples
+        setting = REAL if row["model"] == "real images" else row["run"]
+        if setting and not row["model"].endswith("reconstructions"):
+            out.setdefault(setting, {}).update({k: Spread((float(row[k]),)) for k in IMAGE_STATS
+                                                if row.get(k) is not None})  # fmt: skip
     return out
 
 
