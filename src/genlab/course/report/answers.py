@@ -17,13 +17,9 @@ from typing import Any
 
 from genlab.course.grids import PROBLEMS, label
 from genlab.course.report.claims import checks_markdown, render
-from genlab.course.report.reference import broken
+from genlab.course.report.reference import RUN_ONLY, broken
 from genlab.course.report.stats import STATISTICS, Numbers, Spread, committed, numbers, run_values
 from genlab.course.report.writeup import VERDICTS, judged, writeup_markdown
-
-# config fields that do not change what a run computes, or that a student's run may vary
-# while staying the same setting
-RUN_ONLY = {"seed", "run_dir", "log_interval", "no_cuda", "device", "cuda_graph", "progress"}
 
 
 def _check_problem(problem: str) -> None:
@@ -46,11 +42,10 @@ def _is_committed(problem: str, results: Path, current: Path) -> bool:
     return current.resolve() in {(results / problem / r).resolve() for r in spec.run_names()}
 
 
-def student_numbers(problem: str, results: str | Path, current: str | Path | None,
-                    found: Numbers) -> tuple[Numbers, str, dict[str, Any]] | None:  # fmt: skip
-    """For a notebook whose finished run is not a committed one and shares a grid point's
-    setting: the committed numbers with that run in place of the setting's seeds, the setting
-    and the run's metrics; else None."""
+def _student_run(problem: str, results: str | Path, current: str | Path | None
+                 ) -> tuple[dict[str, Any], str | None] | None:  # fmt: skip
+    """A notebook's own run folder that is not a committed one: its metrics and the grid
+    point whose setting it shares (None when none), or None for no such run."""
     if current is None or not PROBLEMS[problem].model:
         return None
     results, current = Path(results), Path(current)
@@ -58,7 +53,18 @@ def student_numbers(problem: str, results: str | Path, current: str | Path | Non
     if not path.exists() or _is_committed(problem, results, current):
         return None
     metrics = json.loads(path.read_text())
-    setting = setting_of(problem, metrics)
+    return metrics, setting_of(problem, metrics)
+
+
+def student_numbers(problem: str, results: str | Path, current: str | Path | None,
+                    found: Numbers) -> tuple[Numbers, str, dict[str, Any]] | None:  # fmt: skip
+    """For a notebook whose finished, unbroken run is not a committed one and shares a grid
+    point's setting: the committed numbers with that run in place of the setting's seeds, the
+    setting and the run's metrics; else None."""
+    student = _student_run(problem, results, current)
+    if student is None:
+        return None
+    metrics, setting = student
     if setting is None or metrics.get("status") != "complete" or broken(metrics):
         return None
     mine = {**found, setting: {k: Spread((v,)) for k, v in run_values(metrics).items()}}
@@ -69,23 +75,21 @@ def your_run(problem: str, results: str | Path, current: str | Path | None,
              committed: Numbers) -> str:  # fmt: skip
     """For a notebook whose run is not a committed one: which of the answer's claims hold
     with that run in place of its setting's committed seeds."""
-    if current is None or not PROBLEMS[problem].model:
+    student = _student_run(problem, results, current)
+    if student is None:
         return ""
-    results, current = Path(results), Path(current)
-    path = current / "metrics.json"
-    if not path.exists() or _is_committed(problem, results, current):
-        return ""
-    metrics = json.loads(path.read_text())
-    setting = setting_of(problem, metrics)
-    name = f"`{current.name}`"
+    metrics, setting = student
+    name = f"`{Path(current).name}`"
     if setting is None:
         return (f"\n\n### Your run\n\nYour run {name} is not one of the settings the answer "
                 "compares (its parameters differ from every grid point's beyond the seed), so "
                 "the answer's claims are about the committed runs alone.")  # fmt: skip
-    if metrics.get("status") != "complete":
-        return (f"\n\n### Your run\n\nYour run {name} has status **{metrics.get('status')}**: "
+    numbers_with_it = student_numbers(problem, results, current, committed)
+    if numbers_with_it is None:  # not complete, or broken
+        state = metrics.get("status") if metrics.get("status") != "complete" else "broken"
+        return (f"\n\n### Your run\n\nYour run {name} has status **{state}**: "
                 "its numbers are not compared with the committed runs.")  # fmt: skip
-    mine, _, _ = student_numbers(problem, results, current, committed) or (committed, "", {})
+    mine = numbers_with_it[0]
     _, before = render(problem, committed, strict=False)
     _, after = render(problem, mine, strict=False, min_seeds=1)
     held = sum(c.holds for c in after)

@@ -49,9 +49,11 @@ COMPARED: dict[str, tuple[tuple[str, str | None], ...]] = {
             ("discriminator_loss", None), ("d_fake", None), ("sample_distance", "eval_samples"),
             ("variety", "eval_samples"), ("conditional_accuracy", "eval_samples")),
 }  # fmt: skip
-# config fields that are not the setting: the seed, where and how a run is run or measured
-NOT_SETTING = {"seed", "epochs", "eval_samples", "quality_samples", "quality_every",
-               "log_interval", "no_cuda", "device", "cuda_graph"}  # fmt: skip
+# config fields (and notebook parameters) that do not change what a run computes, or that a
+# student's run may vary while staying the same setting (genlab.course.report.answers)
+RUN_ONLY = {"seed", "run_dir", "log_interval", "no_cuda", "device", "cuda_graph", "progress"}
+# ... and those a run is compared across here: its length, and how it is measured
+NOT_SETTING = RUN_ONLY | {"epochs", "eval_samples", "quality_samples", "quality_every"}
 # a run that differs in these is another experiment: no committed run is compared with it
 INCOMPARABLE = {"model", "dataset", "conditional"}
 CONFIDENCE = 0.95
