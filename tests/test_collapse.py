@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from genlab.health import COLLAPSE_EPOCHS, ONE_CLASS_SHARE, SPREAD_FLOOR, collapse
 from genlab.runs import load_metrics
 from genlab.train.gan import GANTrainer, train_gan
-from genlab.train.loop import COLLAPSE_EPOCHS, ONE_CLASS_SHARE, SPREAD_FLOOR, collapse
 
 ROOT = Path(__file__).resolve().parents[1]
 HEALTHY = {"class_histogram": [0.1] * 10, "within_class_variety": 0.85}

@@ -4,16 +4,18 @@ epoch the new code reproduces bit-identically."""
 
 from __future__ import annotations
 
+import importlib
+import importlib.metadata
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import papermill
 import pytest
-
-from genlab.provenance import TRAINING_CODE, changed_modules, code_record, stale_reason
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--train-limit", "256", "--test-limit", "256", "--epochs", "1", "--eval-samples", "0"]
@@ -49,30 +51,69 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-def test_the_digest_ignores_comments_docstrings_and_layout_but_not_code(package, monkeypatch):
+def fresh_provenance(package: Path, monkeypatch) -> Any:
+    """``genlab.provenance`` imported from the copy ``package``."""
     monkeypatch.syspath_prepend(str(package / "src"))
     for name in [m for m in sys.modules if m == "genlab" or m.startswith("genlab.")]:
         monkeypatch.delitem(sys.modules, name)
+    provenance = importlib.import_module("genlab.provenance")
+    assert provenance.PACKAGE == package / "src" / "genlab"
+    return provenance
+
+
+def test_the_digest_ignores_comments_docstrings_and_layout_but_not_code(package, monkeypatch):
+    provenance = fresh_provenance(package, monkeypatch)
     vae = package / "src" / "genlab" / "models" / "vae.py"
-    before = code_record("vae")
-    assert set(before["modules"]) == set(TRAINING_CODE["vae"])
+    before = provenance.code_record("vae")
     text = vae.read_text()
     vae.write_text('"""Another docstring."""\n# a comment\n\n\n' + text.split('"""', 2)[2])
-
-    def now() -> dict:
-        for name in [m for m in sys.modules if m.startswith("genlab.models.vae")]:
-            del sys.modules[name]
-        return code_record("vae")
-
-    assert now() == before
-    assert stale_reason(before, "vae") is None
+    assert provenance.code_record("vae") == before
+    assert provenance.stale_reason(before, "vae") is None
     edit(vae, "F.relu(self.fc1(x))", "F.leaky_relu(self.fc1(x))")
-    assert now()["digest"] != before["digest"]
-    assert changed_modules(before, "vae") == ["genlab.models.vae"]
-    assert stale_reason(before, "vae") == (
+    assert provenance.code_record("vae")["digest"] != before["digest"]
+    assert provenance.changed_modules(before, "vae") == ["genlab.models.vae"]
+    assert provenance.stale_reason(before, "vae") == (
         "its code changed since it was trained: genlab.models.vae"
     )
-    assert stale_reason(None, "vae") == "it was trained before runs recorded their code"
+    assert provenance.stale_reason(None, "vae") == "it was trained before runs recorded their code"
+
+
+def test_a_runs_fingerprint_is_every_module_its_trainer_imports(package, monkeypatch):
+    provenance = fresh_provenance(package, monkeypatch)
+    for model, entry in provenance.RUN_ENTRIES.items():
+        modules = set(provenance.code_record(model)["modules"])
+        assert modules == set(provenance.closure([entry]))
+        # the classifier behind every per-epoch distance, resume and the RNGs, the data
+        assert {"genlab.evaluate.classifier", "genlab.runs", "genlab.rngs", "genlab.data",
+                f"genlab.models.{model}", "genlab.train.loop"} <= modules  # fmt: skip
+        assert not {m for m in modules if m.startswith("genlab.course")}  # the pages are not
+    # an import inside a function counts: the loop imports the final evaluation lazily
+    assert "genlab.evaluate" in provenance.graph()["genlab.train.loop"]
+
+
+@pytest.mark.parametrize("module", ["evaluate/classifier.py", "runs.py"])
+def test_an_edit_to_the_classifier_or_the_run_folder_makes_a_run_stale(package, monkeypatch,
+                                                                       module):  # fmt: skip
+    provenance = fresh_provenance(package, monkeypatch)
+    before = provenance.code_record("gan")
+    path = package / "src" / "genlab" / module
+    path.write_text(path.read_text() + "\nEDITED = 1\n")
+    name = "genlab." + module.removesuffix(".py").replace("/", ".")
+    assert provenance.stale_reason(before, "gan") == (
+        f"its code changed since it was trained: {name}"
+    )
+
+
+def test_another_library_version_makes_a_run_stale(package, monkeypatch):
+    provenance = fresh_provenance(package, monkeypatch)
+    before = provenance.code_record("vae")
+    assert set(before["libraries"]) == {"torch", "torchvision", "torchmetrics", "numpy"}
+    real = importlib.metadata.version
+    monkeypatch.setattr(importlib.metadata, "version",
+                        lambda name: "9.9.9" if name == "torchmetrics" else real(name))  # fmt: skip
+    reason = provenance.stale_reason(before, "vae")
+    assert reason == (f"its code changed since it was trained: torchmetrics "
+                      f"{before['libraries']['torchmetrics']} -> 9.9.9")  # fmt: skip
 
 
 @pytest.mark.slow  # trains tiny runs, executes a notebook
@@ -108,8 +149,18 @@ def test_a_changed_model_is_never_reopened(package, tmp_path, monkeypatch):
         )  # fmt: skip
 
 
+def commit(package: Path) -> None:
+    """Make the copy a git repository holding its code: restamp finds the recorded code there."""
+    run = {"cwd": package, "check": True, "capture_output": True}
+    subprocess.run(["git", "init", "-q"], **run)
+    subprocess.run(["git", "add", "-A"], **run)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c"],
+                   **run)  # fmt: skip
+
+
 @pytest.mark.slow  # trains tiny runs
 def test_restamp_keeps_a_refactor_and_refuses_a_change_of_numbers(package, tmp_path):
+    commit(package)
     runs = [tmp_path / "vae", tmp_path / "gan"]
     made = genlab(package, "vae", *TINY, "--run-dir", str(runs[0]), "--no-progress")
     assert made.returncode == 0, made.stderr
@@ -124,12 +175,15 @@ def test_restamp_keeps_a_refactor_and_refuses_a_change_of_numbers(package, tmp_p
     assert genlab(package, "vae", *TINY, "--run-dir", str(runs[0])).returncode == 2
     done = genlab(package, "restamp", *map(str, runs))
     assert done.returncode == 0, done.stderr
-    assert done.stdout.count("reproduces bit-identically") == 2, done.stdout
+    assert done.stdout.count("this code makes the recorded code's numbers") == 2, done.stdout
+    restamped = json.loads((runs[0] / "metrics.json").read_text())["code"]["restamped"]
+    assert restamped["check"].startswith("epochs 1-1, the final evaluation, the checkpoint")
     assert genlab(package, "vae", *TINY, "--run-dir", str(runs[0])).returncode == 0
+    commit(package)  # the refactor is the code the runs now record
 
     # a change of numbers: the restamp names what moved and records nothing
     edit(package / "src/genlab/models/vae.py", "F.relu(self.fc1(x))", "F.leaky_relu(self.fc1(x))")
     refused = genlab(package, "restamp", str(runs[0]))
     assert refused.returncode == 1
-    assert "does not reproduce" in refused.stderr and "train_loss" in refused.stderr
+    assert "does not make the numbers" in refused.stderr and "train_loss" in refused.stderr
     assert genlab(package, "vae", *TINY, "--run-dir", str(runs[0])).returncode == 2

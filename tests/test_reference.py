@@ -10,16 +10,15 @@ import statistics
 
 import pytest
 
-from genlab.course.report import reference
+from genlab import health
 from genlab.course.report.reference import (
-    HEALTH,
-    broken,
     prediction_interval,
     reference_markdown,
     run_status,
     t_quantile,
 )
 from genlab.course.report.stats import committed, read_runs
+from genlab.health import HEALTH, broken
 from genlab.runs import repo_root
 from genlab.train.gan import GANTrainer, train_gan
 from genlab.train.vae import train_vae
@@ -137,9 +136,10 @@ def test_a_gan_without_the_discriminators_zero_grad_is_broken(tmp_path, monkeypa
     monkeypatch.setattr(GANTrainer, "__init__", without_zero_grad)
     run = train_gan(run_dir=tmp_path / "run", progress=False, epochs=3, train_limit=10000,
                     eval_samples=0)  # fmt: skip
-    reason = broken(run.metrics)
-    assert reason and "farther from the data than uniform noise" in reason
-    assert "This run is broken:" in run_status(run.path)
+    assert run.status == "failed"  # not "complete": the run itself says it is broken
+    reason = run.metrics["failed"]["reason"]
+    assert "farther from the data than uniform noise" in reason and reason == broken(run.metrics)
+    assert f"This run is broken: {reason}" in run_status(run.path)
     assert reference_markdown("5.3", run.path).startswith("**Your run is broken:**")
 
 
@@ -151,7 +151,7 @@ def test_no_committed_run_is_broken_and_the_stated_margins_hold():
     gans = [m for m in runs if m["config"]["model"] == "gan"]
     ratio = max(
         [e for e in m["epochs"] if "quality" in e][-1]["quality"]["frechet_distance"]
-        / reference._noise_distance(m)
+        / health.noise_distance(m)
         for m in gans
     )
     loss = max(e[k] for m in gans for e in m["epochs"] for k in ("generator_loss",
@@ -159,7 +159,7 @@ def test_no_committed_run_is_broken_and_the_stated_margins_hold():
     farther, ran_away = (rule.text for rule in HEALTH)
     assert f"at most at {ratio:.2f} of the noise's distance" in farther
     assert f"never exceed {loss:.2f}" in ran_away
-    assert reference.RUNAWAY_LOSS > 5 * loss
+    assert health.RUNAWAY_LOSS > 5 * loss
 
 
 @pytest.mark.slow
@@ -168,14 +168,14 @@ def test_a_healthy_gan_is_nearer_than_noise_after_32_steps_and_a_tinier_one_is_n
 ):
     run = train_gan(run_dir=tmp_path / "a" / "run", progress=False, epochs=1, train_limit=2000,
                     eval_samples=0)  # fmt: skip
-    assert run.metrics["epochs"][0]["quality"]["frechet_distance"] < reference._noise_distance(
+    assert run.metrics["epochs"][0]["quality"]["frechet_distance"] < health.noise_distance(
         run.metrics
     )
-    assert "after 32 steps" in HEALTH[0].text and reference.MIN_STEPS > 32
+    assert "after 32 steps" in HEALTH[0].text and health.MIN_STEPS > 32
     tiny = train_gan(
         run_dir=tmp_path / "b" / "run", progress=False, epochs=3, train_limit=256, eval_samples=0
     )  # fmt: skip (12 steps: farther than noise, not yet judged)
-    assert tiny.metrics["epochs"][-1]["quality"]["frechet_distance"] > reference._noise_distance(
+    assert tiny.metrics["epochs"][-1]["quality"]["frechet_distance"] > health.noise_distance(
         tiny.metrics
     )
     assert broken(tiny.metrics) is None

@@ -19,9 +19,9 @@ from genlab.course.grids import PROBLEMS
 from genlab.course.report import glossary
 from genlab.course.report.answers import answer_markdown, setting_of, writeup_table
 from genlab.course.report.claims import Check, Checker, ClaimFailed, render
-from genlab.course.report.reference import HEALTH
 from genlab.course.report.stats import STATISTICS, Spread, Threshold, numbers
 from genlab.course.report.writeup import AGREE, CANNOT_TELL, DISAGREE, PARTLY, verdict
+from genlab.health import HEALTH
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"

@@ -17,6 +17,7 @@ from genlab.course import executor
 from genlab.course.executor import PROBLEMS, is_complete, made_from, staleness, stamp
 from genlab.course.pipeline import main, plan
 from genlab.course.ray_node import PointResult
+from genlab.provenance import closure
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -109,9 +110,17 @@ def test_the_same_records_written_again_later_change_nothing(results):
 
 def test_a_new_version_of_report_makes_every_point_stale(results, monkeypatch):
     _, points, _ = results
-    monkeypatch.setattr(executor, "report_version", lambda: "another")
+    monkeypatch.setattr(executor, "code_version", lambda nb: "another")
     assert stale(points) == {p.label for p in points}
-    assert staleness(points[0]) == "report/ changed"
+    assert staleness(points[0]) == "the code it imports changed"
+
+
+def test_a_notebooks_code_is_every_module_its_cells_reach():
+    """Not report/ alone: the grids, 5.6's comparison, the config's help and the libraries."""
+    nb = nbformat.read(executor.NOTEBOOKS / "5.6_vae_vs_gan.ipynb", as_version=4)
+    reached = set(closure(executor.notebook_modules(nb)))
+    assert {"genlab.course.grids", "genlab.course.compare.table", "genlab.config",
+            "genlab.course.report.answers"} <= reached  # fmt: skip
 
 
 def test_a_notebook_without_a_digest_or_that_failed_is_stale(results):
@@ -200,7 +209,7 @@ def test_a_run_trained_by_other_code_is_trained_again_and_nothing_else(results, 
     monkeypatch.setattr(
         provenance,
         "module_digest",  # a student edits the VAE
-        lambda name: "edited" if name == "genlab.models.vae" else digest(name),
+        lambda name, *form: "edited" if name == "genlab.models.vae" else digest(name, *form),
     )
     assert stale(points) == {"4.2/default"}
     assert main(["--dry-run", "--out", str(out)]) == 0

@@ -1,42 +1,40 @@
-"""Which code trained a run: a digest of the source that decides its numbers.
+"""What made a number: one fingerprint of the code and the libraries behind it.
 
-A run folder records ``code`` in ``metrics.json``: one short digest per module of
-``TRAINING_CODE[model]`` (the model and its loss, the training step and loop, seeding and the
-data pipeline) and their combined digest. A run trained, or checked, with other code is never
-reopened as this code's result (``genlab.runs.Run.open``): the default run folder of a config
-includes the digest, so changed code trains in a new folder, and an explicit folder stops
-with one line naming the modules that changed.
+``fingerprint(entries)`` reads the source of every ``genlab`` module that the entry modules
+import, directly or not (found in the sources with ``ast``, imports inside functions included,
+nothing imported), digests each, and adds the versions of the libraries that change numbers
+(``LIBRARIES``). Everything that records what made it uses this one function:
 
-The digest is of each module's syntax tree without its docstrings, so whitespace, comments
+- a run folder records ``code = code_record(model)``: the closure of its trainer module
+  (``RUN_ENTRIES``), which takes in the model, its loss, the loop, the run folder and resume
+  (``genlab.runs``), the data pipeline and the classifier behind every per-epoch distance. A
+  run whose record differs from this checkout's is never reopened as this code's result
+  (``genlab.runs.Run.open``); its default folder name includes the digest, so changed code
+  trains in a new folder;
+- an executed notebook records the fingerprint of the modules its cells import
+  (``genlab.course.executor.made_from``), as text: a notebook may show the code it runs;
+- a Ray node is refused when its fingerprint of the whole package differs from the driver's.
+
+For runs, a module's digest is of its syntax tree without docstrings, so whitespace, comments
 and docstrings do not count; any other edit does, even one that changes no number (a
-refactor). For those, ``python -m genlab restamp RUN_DIR...`` trains the first epoch of each
-run again with the current code and, when every number of that epoch comes out bit-identical,
-records the current digest in the run.
+refactor). ``python -m genlab restamp RUN_DIR...`` then checks that the edit changes no number
+and records the new fingerprint (``genlab.restamp``).
 """
 
 from __future__ import annotations
 
 import ast
 import hashlib
-import importlib
-import inspect
-from typing import Any
+import importlib.metadata
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Literal
 
-# The modules whose source decides a run's numbers, per model. The sample-quality evaluation
-# at the end of a run is versioned apart (``genlab.evaluate``'s record carries its version and
-# the classifier's digest); a GAN measures its samples every epoch, so its metrics are here.
-_SHARED = ("genlab.train.loop", "genlab.train.cuda_graph", "genlab.device", "genlab.data",
-           "genlab.models.build")  # fmt: skip
-TRAINING_CODE: dict[str, tuple[str, ...]] = {
-    "vae": ("genlab.models.vae", "genlab.train.vae", *_SHARED),
-    "gan": (
-        "genlab.models.gan",
-        "genlab.train.gan",
-        "genlab.evaluate.metrics",
-        "genlab.evaluate.sampling",
-        *_SHARED,
-    ),
-}
+PACKAGE = Path(__file__).resolve().parent  # src/genlab
+LIBRARIES = ("torch", "torchvision", "torchmetrics", "numpy")  # their versions change numbers
+RUN_ENTRIES = {"vae": "genlab.train.vae", "gan": "genlab.train.gan"}
+
+Form = Literal["syntax", "text"]
 
 
 class StaleCodeError(ValueError):
@@ -44,9 +42,73 @@ class StaleCodeError(ValueError):
     modules changed and how to train it again or check that its numbers still hold."""
 
 
-def module_digest(name: str) -> str:
-    """The digest of module ``name``'s source, whitespace, comments and docstrings aside."""
-    tree = ast.parse(inspect.getsource(importlib.import_module(name)))
+def module_name(path: Path, package: Path = PACKAGE) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules(package: Path = PACKAGE) -> dict[str, Path]:
+    """Every module of the package, by dotted name."""
+    return {module_name(p, package): p for p in sorted(package.rglob("*.py"))}
+
+
+def imports(
+    name: str, source: str, known: set[str], is_package: bool = False
+) -> list[tuple[str, int, str]]:
+    """The modules of ``known`` that module ``name`` (source ``source``) imports, anywhere in
+    it (module level, in functions, under ``if TYPE_CHECKING``): (module, line, name taken)."""
+    package = name if is_package else name.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found += [(a.name, node.lineno, "") for a in node.names if a.name in known]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from the package up
+                base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                target = f"{base}.{node.module}" if node.module else base
+            else:
+                target = node.module or ""
+            for alias in node.names:
+                submodule = f"{target}.{alias.name}"
+                if submodule in known:  # from genlab import data: the module genlab.data
+                    found.append((submodule, node.lineno, ""))
+                elif target in known:
+                    found.append((target, node.lineno, alias.name))
+    return found
+
+
+def graph(package: Path = PACKAGE) -> dict[str, set[str]]:
+    """Which modules each module of the package imports."""
+    mods = modules(package)
+    known = set(mods)
+    return {m: {t for t, _, _ in imports(m, p.read_text(), known, p.name == "__init__.py")
+                if t != m} for m, p in mods.items()}  # fmt: skip
+
+
+def closure(entries: Iterable[str]) -> list[str]:
+    """The entry modules and every package module they import, directly or not. Importing
+    ``a.b.c`` runs ``a/__init__`` and ``a/b/__init__`` too, so those count."""
+    edges = graph()
+    seen: set[str] = set()
+    todo = list(entries)
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        if name not in edges:
+            raise ValueError(f"{name!r} is not a module of genlab")
+        seen.add(name)
+        parents = [".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)]
+        todo += [*edges[name], *(p for p in parents if p in edges)]
+    return sorted(seen)
+
+
+def source_digest(source: str, form: Form = "syntax") -> str:
+    """A short digest of a module's source: as text, or of its syntax tree without docstrings
+    (whitespace, comments and docstrings aside)."""
+    if form == "text":
+        return hashlib.sha256(source.encode()).hexdigest()[:10]
+    tree = ast.parse(source)
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if (
@@ -60,21 +122,56 @@ def module_digest(name: str) -> str:
     return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:10]
 
 
+def module_digest(name: str, form: Form = "syntax") -> str:
+    """The digest of package module ``name``'s source (``source_digest``)."""
+    return source_digest(modules()[name].read_text(), form)
+
+
+def library_versions() -> dict[str, str]:
+    found = {}
+    for library in LIBRARIES:
+        try:
+            found[library] = importlib.metadata.version(library)
+        except importlib.metadata.PackageNotFoundError:
+            found[library] = "absent"
+    return found
+
+
+def fingerprint(entries: Iterable[str] | None = None, form: Form = "syntax") -> dict[str, Any]:
+    """What made a number: the digest of every module in ``closure(entries)`` (every module of
+    the package when ``entries`` is None), the library versions, and one digest of them all."""
+    names = closure(entries) if entries is not None else sorted(modules())
+    digests = {name: module_digest(name, form) for name in names}
+    libraries = library_versions()
+    combined = repr((sorted(digests.items()), sorted(libraries.items())))
+    return {"digest": hashlib.sha256(combined.encode()).hexdigest()[:10],
+            "modules": digests, "libraries": libraries}  # fmt: skip
+
+
 def code_record(model: str) -> dict[str, Any]:
-    """What ``metrics.json`` records under ``code``: the digest of every module of
-    ``TRAINING_CODE[model]`` and one digest of them all."""
-    modules = {name: module_digest(name) for name in TRAINING_CODE[model]}
-    combined = hashlib.sha256(repr(sorted(modules.items())).encode()).hexdigest()[:10]
-    return {"digest": combined, "modules": modules}
+    """What a run's ``metrics.json`` records under ``code``: the fingerprint of its trainer."""
+    return fingerprint([RUN_ENTRIES[model]])
+
+
+def changes(recorded: dict[str, Any] | None, now: dict[str, Any]) -> list[str] | None:
+    """What differs between two fingerprints (modules, then libraries with both versions),
+    ``[]`` when nothing does, or ``None`` when nothing was recorded."""
+    if not recorded:
+        return None
+    before = recorded.get("modules", {})
+    found = [name for name in sorted({*before, *now["modules"]})
+             if before.get(name) != now["modules"].get(name)]  # fmt: skip
+    libraries = recorded.get("libraries", {})
+    found += [f"{lib} {libraries.get(lib, 'unrecorded')} -> {version}"
+              for lib, version in now["libraries"].items()
+              if libraries.get(lib) != version]  # fmt: skip
+    return found
 
 
 def changed_modules(recorded: dict[str, Any] | None, model: str) -> list[str] | None:
-    """The modules whose code differs from ``recorded`` (a run's ``code``), ``[]`` when none
-    does, or ``None`` when the run recorded no code (trained before runs recorded it)."""
-    if not recorded:
-        return None
-    now, before = code_record(model)["modules"], recorded.get("modules", {})
-    return [name for name in now if before.get(name) != now[name]]
+    """What differs between ``recorded`` (a run's ``code``) and this checkout's code and
+    libraries for ``model`` (``changes``)."""
+    return changes(recorded, code_record(model))
 
 
 def stale_reason(recorded: dict[str, Any] | None, model: str) -> str | None:

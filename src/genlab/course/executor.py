@@ -9,6 +9,7 @@ asked, lazily).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -23,7 +24,7 @@ import yaml
 
 from genlab.atomic import atomic_write
 from genlab.course.grids import PROBLEMS
-from genlab.provenance import stale_reason
+from genlab.provenance import fingerprint, imports, modules, stale_reason
 from genlab.runs import repo_root
 from genlab.train.loop import FINAL
 
@@ -127,14 +128,25 @@ def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
             if "injected-parameters" not in c.metadata.get("tags", [])]  # fmt: skip
 
 
-def report_version() -> str:
-    """The version of what writes the pages' words: a digest of ``genlab.course.report``'s
-    sources and of the authored answers (``genlab/course/answers/*.md``)."""
-    course = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted([*(course / "report").rglob("*.py"), *(course / "answers").glob("*.md")]):
-        digest.update(str(path.relative_to(course)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+def notebook_modules(nb: nbformat.NotebookNode) -> list[str]:
+    """The genlab modules that the notebook's code cells import."""
+    known = set(modules())
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    return sorted({target for target, _, _ in imports("", code, known)})
+
+
+@functools.cache
+def _fingerprint(entries: tuple[str, ...]) -> str:  # the sources do not change during a run
+    return fingerprint(entries, form="text")["digest"]
+
+
+def code_version(nb: nbformat.NotebookNode) -> str:
+    """What made the notebook's words and figures, besides its runs: the fingerprint of every
+    genlab module its cells import, directly or not (as text: a notebook may show code), with
+    the library versions, and the authored answers (``genlab/course/answers/*.md``)."""
+    answers = sorted((Path(__file__).resolve().parent / "answers").glob("*.md"))
+    parts = [_fingerprint(tuple(notebook_modules(nb))), *(_sha(p.read_bytes()) for p in answers)]
+    return _sha("".join(parts).encode())
 
 
 def quoted_runs(point: Point) -> list[str]:
@@ -159,7 +171,7 @@ def made_from(point: Point) -> dict[str, Any]:
         "notebook": _sha(json.dumps(_cells(source)).encode()),
         "parameters": _sha(json.dumps(point.parameters, sort_keys=True, default=str).encode()),
         "runs": runs,
-        "report": report_version(),
+        "code": code_version(source),
     }
 
 
@@ -205,7 +217,7 @@ def staleness(point: Point) -> str | None:
         return None
     before = recorded.get("made_from", {})
     parts = {"notebook": f"notebooks/{point.source_notebook}", "parameters": "its parameters",
-             "report": "report/"}  # fmt: skip
+             "code": "the code it imports"}  # fmt: skip
     why = [f"{label} changed" for part, label in parts.items() if before.get(part) != now[part]]
     old, new = before.get("runs", {}), now["runs"]
     runs = sorted(r for r in old.keys() | new.keys() if old.get(r) != new.get(r))

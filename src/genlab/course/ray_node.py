@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import hashlib
 import io
 import os
 import shutil
@@ -28,6 +27,7 @@ from typing import Any
 import nbformat
 
 from genlab.course.executor import last_error, papermill_command, run_logged
+from genlab.provenance import fingerprint
 
 SCRATCH_ENV = "GENLAB_SCRATCH"  # where a node executes its points (default: the temp dir)
 
@@ -61,12 +61,9 @@ class PointResult:
 
 
 def source_digest() -> str:
-    """A digest of genlab's sources: a node that runs other code than the driver is refused."""
-    package = Path(__file__).resolve().parents[1]  # src/genlab
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        digest.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
-    return digest.hexdigest()[:16]
+    """The fingerprint of all of genlab (``genlab.provenance``): a node that runs other code
+    or other library versions than the driver is refused."""
+    return fingerprint(form="text")["digest"]
 
 
 def pack(root: Path, paths: list[Path]) -> bytes:

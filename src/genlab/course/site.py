@@ -123,7 +123,8 @@ def key_image(problem: Problem, run_dir: Path, metrics: dict[str, Any] | None) -
 
 
 def notebook_html(notebook: Path, out: Path) -> Path | None:
-    """The notebook as HTML beside it (nbconvert), rebuilt only when the notebook is newer.
+    """The notebook as HTML beside it (nbconvert), rebuilt only when the notebook it records
+    (a digest of its bytes, in a ``<meta>`` of the page) is not this one: clocks decide nothing.
 
     nbconvert inlines about 260 kB of the same stylesheet into every page; here it goes once
     into ``out/notebook-<hash of its text>.css``, which each page links to.
@@ -131,7 +132,9 @@ def notebook_html(notebook: Path, out: Path) -> Path | None:
     if not notebook.exists():
         return None
     target = notebook.with_suffix(".html")
-    if target.exists() and target.stat().st_mtime >= notebook.stat().st_mtime:
+    digest = hashlib.sha256(notebook.read_bytes()).hexdigest()
+    made_from = f'<meta name="genlab-notebook" content="{digest}">\n'
+    if target.exists() and made_from in target.read_text(errors="replace"):
         return target
     from nbconvert import HTMLExporter
 
@@ -142,7 +145,7 @@ def notebook_html(notebook: Path, out: Path) -> Path | None:
     if not stylesheet.exists():
         atomic_write(stylesheet, lambda f: f.write(css.encode()))
     link = Path(os.path.relpath(stylesheet, target.parent)).as_posix()
-    head = HEAD_STYLE.sub("", head) + f'<link rel="stylesheet" href="{link}">\n'
+    head = HEAD_STYLE.sub("", head) + f'<link rel="stylesheet" href="{link}">\n' + made_from
     page = head + end_head + rest
     atomic_write(target, lambda f: f.write(page.encode()))
     return target

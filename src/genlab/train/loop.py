@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ import torch
 from tqdm import tqdm
 
 from genlab.device import resolve_device
+from genlab.health import broken, collapse
 from genlab.runs import Run, kept_epochs, rng_state, set_rng_state
 from genlab.train.cuda_graph import use_cuda_graph
 
@@ -19,28 +21,7 @@ from genlab.train.cuda_graph import use_cuda_graph
 # loss at initialisation (784 ln 2 = 543) and 10^4 times a GAN's (its losses stay near ln 2)
 EXPLODED = 1e4
 
-# Collapse, judged once the last epoch is done on the quality the last COLLAPSE_EPOCHS
-# measurements recorded (``record["quality"]``, GANs only): the run ends ``collapsed`` when one
-# rule holds at every one of them. Several measurements, because a GAN's first epochs can look
-# collapsed and recover: the committed 5.5 improved cGAN (seed 3) had 90% of its samples in one
-# class and a variety of 0.34 at epoch 1 (its weight average still near the initial generator),
-# and at most 11% and at least 0.83 over its last 3 epochs. A run with fewer measurements is
-# not judged.
-COLLAPSE_EPOCHS = 3
-# "one class holding nearly all samples": the largest share of the classifier's classes among
-# the samples. Real data gives 0.10 per class; the committed 5.3 and 5.5 runs (all seeds) end
-# with at most 0.48 over their last 3 epochs (g_steps3, seed 2); at epoch 1 the improved
-# cGAN's weight average reaches 0.90 (seed 3), which is why one epoch alone is never judged.
-ONE_CLASS_SHARE = 0.9
-# "the samples' spread far below the data's": within-class variety (mean pairwise distance of
-# the samples of a class in the classifier's features over the same for real images of the
-# class; 1 for real data, 0 for one image repeated) below a quarter of the data's. The
-# committed runs' last 3 epochs stay at 0.39 or more (g_steps3, seed 2; every other setting
-# 0.79 or more), and their lowest epoch is 0.34.
-SPREAD_FLOOR = 0.25
-
-
-FINAL = ("diverged", "collapsed")  # statuses a run keeps: reopened, never trained again
+FINAL = ("diverged", "collapsed", "failed")  # statuses a run keeps: reopened, never trained again
 
 
 class Diverged(Exception):
@@ -65,18 +46,62 @@ class Trainer(Protocol):
     def plot(self, run: Run) -> None: ...
 
 
+def in_notebook() -> bool:
+    """Whether this code runs in a Jupyter kernel (papermill and nbclient included)."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return shell is not None and hasattr(shell, "kernel")
+
+
+class NotebookLog:
+    """Where the bar and the run's lines go in a notebook: one output, updated in place.
+
+    A notebook stores every write of a bar to stderr as an output of its own (a 10-epoch run
+    left 192 in one cell); here tqdm writes into this object, and the lines written so far and
+    the bar's last state are shown as one display that each write updates.
+    """
+
+    def __init__(self) -> None:
+        from IPython.display import display
+
+        self.lines: list[str] = []
+        self.bar = ""
+        self.handle = display({"text/plain": ""}, raw=True, display_id=True)
+
+    def write(self, text: str) -> None:  # tqdm's file: "\r" and the bar, each refresh
+        last = text.split("\r")[-1].strip()
+        if last:
+            self.bar = last
+            self.show()
+
+    def flush(self) -> None:
+        pass
+
+    def line(self, text: str) -> None:
+        self.lines.append(text)
+        self.show()
+
+    def show(self) -> None:
+        text = "\n".join([*self.lines, self.bar] if self.bar else self.lines)
+        self.handle.update({"text/plain": text}, raw=True)
+
+
 class Progress:
     """One bar for the whole run; trainers report every ``log_interval`` batches.
 
     The losses shown are read from the device without waiting for it: each report starts an
     asynchronous copy and shows the previous report's copy once it has arrived, so a GPU is
-    never stalled for the sake of the bar.
+    never stalled for the sake of the bar. In a notebook the bar and the epoch lines are one
+    output (``NotebookLog``).
     """
 
     def __init__(self, total: int, initial: int, log_interval: int, enabled: bool, desc: str):
         self.log_interval = log_interval
+        self.log = NotebookLog() if enabled and in_notebook() else None
         self.bar = tqdm(total=total, initial=initial, disable=not enabled, desc=desc,
-                        unit="batch", mininterval=2.0, dynamic_ncols=True)  # fmt: skip
+                        unit="batch", mininterval=2.0, dynamic_ncols=self.log is None,
+                        file=self.log, ncols=100 if self.log else None,
+                        ascii=False if self.log else None)  # fmt: skip
         self._pending = 0
         self._copy: tuple[torch.Tensor, Any, tuple[str, ...]] | None = None
 
@@ -109,7 +134,10 @@ class Progress:
         self._pending = 0
 
     def write(self, line: str) -> None:
-        self.bar.write(line)
+        if self.log is not None:
+            self.log.line(line)
+        else:
+            self.bar.write(line)
 
     def close(self) -> None:
         self.bar.close()
@@ -165,7 +193,7 @@ def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
         initial=(start - 1) * trainer.batches_per_epoch,
         log_interval=run.config.log_interval,
         enabled=progress,
-        desc=run.path.name,
+        desc=describe(run.config),
     )
     if start > 1:
         bar.write(f"resuming {run.path} after epoch {start - 1}")
@@ -201,13 +229,17 @@ def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
                                  "rng": rng_state(trainer.generator)})  # fmt: skip
             if epoch in kept_epochs(epochs):  # a few lines for any length; all in metrics.json
                 bar.write(summary_line(record))
+        seconds = sum(run.series("seconds"))
         collapsed = collapse(run.metrics["epochs"])
+        failed = None if collapsed else judged_broken(run)
         if collapsed:  # trained to the end, and its samples say so: not "complete"
-            run.update(status="collapsed", collapsed=collapsed,
-                       train_seconds=sum(run.series("seconds")))  # fmt: skip
+            run.update(status="collapsed", collapsed=collapsed, train_seconds=seconds)
             bar.write(f"{run.path.name}: collapsed ({collapsed['reason']})")
+        elif failed:
+            run.update(status="failed", failed={"reason": failed}, train_seconds=seconds)
+            bar.write(f"{run.path.name}: failed: {failed}")
         else:
-            run.update(status="complete", train_seconds=sum(run.series("seconds")))
+            run.update(status="complete", train_seconds=seconds)
         run.compact_images()
     except KeyboardInterrupt:
         run.update(status="interrupted")
@@ -217,24 +249,19 @@ def fit(trainer: Trainer, run: Run, progress: bool = True) -> Run:
     return run
 
 
-def collapse(epochs: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Why the run collapsed (``COLLAPSE_EPOCHS`` measured epochs that each hold nearly all
-    samples in one class, or each have a spread far below the data's), or ``None``."""
-    measured = [e for e in epochs if isinstance(e.get("quality"), dict)][-COLLAPSE_EPOCHS:]
-    if len(measured) < COLLAPSE_EPOCHS:
-        return None
-    shares = [max(e["quality"].get("class_histogram") or [0.0]) for e in measured]
-    spreads = [e["quality"].get("within_class_variety") for e in measured]
-    which = [e["epoch"] for e in measured]
-    if all(s >= ONE_CLASS_SHARE for s in shares):
-        return {"rule": "one_class", "epochs": which, "values": shares,
-                "reason": f"one class holds at least {ONE_CLASS_SHARE:.0%} of the samples in "
-                          f"each of epochs {', '.join(map(str, which))}"}  # fmt: skip
-    if all(v is not None and v < SPREAD_FLOOR for v in spreads):
-        return {"rule": "spread", "epochs": which, "values": spreads,
-                "reason": f"within-class variety below {SPREAD_FLOOR:g} of the data's in each "
-                          f"of epochs {', '.join(map(str, which))}"}  # fmt: skip
-    return None
+def judged_broken(run: Run) -> str | None:
+    """``genlab.health.broken`` on the finished run, leaving every random generator as it was
+    (measuring noise may build the classifier, which draws)."""
+    state = rng_state()
+    try:
+        return broken(run.metrics)
+    finally:
+        set_rng_state(state)
+
+
+def describe(config: Any) -> str:
+    """The bar's label: what trains, in words."""
+    return f"{config.model.upper()} on {config.dataset}, seed {config.seed}"
 
 
 def train(
@@ -254,13 +281,19 @@ def train(
         fit(make_trainer(config, device), run, progress=progress)
     elif run.complete:
         run.compact_images()  # a run finished before images were thinned or compacted
-        print(f"reopened the finished run in {run.path.name}/; the epoch lines it printed:")
-        print("\n".join(epoch_lines(run)))
+        lines = epoch_lines(run)
+        thinned = "" if len(lines) == run.epochs_done else (
+            f" ({len(lines)} of its {run.epochs_done} epochs: the first, the middle, the last "
+            "and the powers of two; metrics.json holds every epoch)")  # fmt: skip
+        print(f"reopened the finished run in {run.path.name}/; the epoch lines it printed"
+              f"{thinned}:\n" + "\n".join(lines))  # fmt: skip
     n = config.eval_samples
     if n and run.status == "complete":
         from genlab.evaluate import evaluate_run, is_current
 
         if not is_current(run.metrics.get("evaluation"), n):
+            if progress:
+                print(f"evaluating the finished run on {n:,} samples...", flush=True)
             run.update(evaluation=evaluate_run(run.path, n=n, device=device.type, write=False))
     return run
 
@@ -271,9 +304,16 @@ def epoch_lines(run: Run) -> list[str]:
     return [summary_line(r) for r in run.metrics["epochs"] if r["epoch"] in kept]
 
 
+TIMING = ("seconds", "images_per_second", "load_1min")  # how fast, not what it learned
+
+
 def summary_line(record: dict[str, Any]) -> str:
+    """An epoch's line: its numbers at 4 decimals, then how long it took, rounded."""
     parts = [f"====> Epoch {record['epoch']}"]
     for key, value in record.items():
-        if key != "epoch" and isinstance(value, float):
+        if key not in ("epoch", *TIMING) and isinstance(value, float):
             parts.append(f"{key} {value:.4f}" if abs(value) < 1e4 else f"{key} {value:.0f}")
+    if all(isinstance(record.get(k), float) for k in TIMING):
+        parts.append(f"({record['seconds']:.1f} s, {record['images_per_second']:,.0f} "
+                     f"images/s, load {record['load_1min']:.2f})")  # fmt: skip
     return "  ".join(parts)

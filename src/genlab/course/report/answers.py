@@ -17,7 +17,7 @@ from typing import Any
 
 from genlab.course.grids import PROBLEMS, label
 from genlab.course.report.claims import checks_markdown, render
-from genlab.course.report.reference import RUN_ONLY, broken
+from genlab.course.report.reference import RUN_ONLY, failure
 from genlab.course.report.stats import STATISTICS, Numbers, Spread, committed, numbers, run_values
 from genlab.course.report.writeup import VERDICTS, judged, writeup_markdown
 
@@ -65,7 +65,7 @@ def student_numbers(problem: str, results: str | Path, current: str | Path | Non
     if student is None:
         return None
     metrics, setting = student
-    if setting is None or metrics.get("status") != "complete" or broken(metrics):
+    if setting is None or metrics.get("status") != "complete" or failure(metrics):
         return None
     mine = {**found, setting: {k: Spread((v,)) for k, v in run_values(metrics).items()}}
     return mine, setting, metrics

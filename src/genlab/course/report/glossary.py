@@ -7,7 +7,7 @@ from pathlib import Path
 
 from genlab.course.grids import PROBLEMS
 from genlab.course.report.claims import RULE, Checker, template
-from genlab.course.report.reference import CONFIDENCE, HEALTH
+from genlab.course.report.reference import CONFIDENCE
 from genlab.course.report.stats import (
     STATISTICS,
     Spread,
@@ -17,6 +17,7 @@ from genlab.course.report.stats import (
     statistic,
 )
 from genlab.course.report.writeup import CLAIMS
+from genlab.health import HEALTH
 
 
 def cited(problem: str) -> set[str]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,11 +32,11 @@ from genlab.course.report.stats import (
     STATISTICS,
     Metrics,
     Spread,
-    adam_steps,
     committed,
     read_runs,
     run_values,
 )
+from genlab.health import at_epoch, broken
 
 # the statistics a run is compared on, per model, each with the config field whose sample
 # count measures it (a run measured on other counts is not compared on it: a Fréchet distance
@@ -60,77 +59,16 @@ CONFIDENCE = 0.95
 NEAREST = 3  # settings shown against a run of another setting
 
 
-# --- broken runs ----------------------------------------------------------------------------
+# --- broken runs: genlab.health decides (a run trained by this code ends "failed"); a run
+# recorded "complete" by code before that is judged here by the same rules
 
 
-@dataclass(frozen=True)
-class Health:
-    """A rule that says a run is broken: ``broken(metrics)`` returns the reason, or None."""
-
-    name: str
-    text: str  # for the glossary
-    broken: Callable[[Metrics], str | None]
-
-
-# an epoch mean loss above this many nats per image has run away: the largest of any committed
-# GAN run (every seed, every epoch, generator or discriminator) is 1.55
-RUNAWAY_LOSS = 10.0
-GREY_LOSS = 784 * math.log(2)  # a VAE that outputs grey for every pixel: 543.4 nats per image
-
-
-def _noise_distance(m: Metrics) -> float:
-    """The Fréchet distance of uniform noise to the test images, with as many samples as the
-    run measured its own with (cached beside the classifier)."""
-    from genlab.evaluate import reference_distances
-
-    return reference_distances(m["config"]["dataset"], m["config"]["quality_samples"])[
-        "noise_vs_test"
-    ]
-
-
-# a GAN is judged against noise from this many Adam steps on: before, its samples may still be
-# farther (12 steps of equal rates: 204); a run with equal rates is nearer after 32 steps
-# (tests/test_reference.py)
-MIN_STEPS = 100
-
-
-def _farther_than_noise(m: Metrics) -> str | None:
-    measured = [e for e in m.get("epochs", []) if "quality" in e]
-    if not measured or (adam_steps(at_epoch(m, measured[-1]["epoch"])) or 0) < MIN_STEPS:
-        return None
-    last, noise = measured[-1]["quality"]["frechet_distance"], _noise_distance(m)
-    if last <= noise:
-        return None
-    return (f"its samples ended farther from the data than uniform noise (Fréchet distance "
-            f"{last:.1f} at epoch {measured[-1]['epoch']}, noise {noise:.1f})")  # fmt: skip
-
-
-def _ran_away(m: Metrics) -> str | None:
-    last = (m.get("epochs") or [{}])[-1]
-    high = {k: v for k, v in last.items() if k.endswith("_loss") and v > RUNAWAY_LOSS}
-    if m["config"].get("model") == "vae":
-        high = {k: v for k, v in last.items() if k == "test_loss" and v > GREY_LOSS}
-    if not high:
-        return None
-    losses = ", ".join(f"{k.replace('_', ' ')} {v:,.1f}" for k, v in high.items())
-    return f"its losses ran away ({losses} nats per image at epoch {last['epoch']})"
-
-
-HEALTH = (
-    Health("farther than noise", f"a GAN whose last measured samples, after at least "
-           f"{MIN_STEPS} Adam steps, are farther from the data than uniform noise (the committed "
-           "runs end at most at 0.64 of the noise's distance; a run with equal rates is nearer "
-           "than noise after 32 steps) is broken.", _farther_than_noise),
-    Health("losses ran away", f"a GAN whose last epoch's mean loss exceeds {RUNAWAY_LOSS:g} "
-           "nats per image (the committed runs never exceed 1.55), or a VAE whose test loss "
-           f"exceeds {GREY_LOSS:.1f} (784 ln 2: grey for every pixel), is broken.", _ran_away),
-)  # fmt: skip
-
-
-def broken(metrics: Metrics) -> str | None:
-    """Why a finished run is broken, or None (a diverged or collapsed run says so itself)."""
-    reasons = [r for rule in HEALTH if (r := rule.broken(metrics))]
-    return "; ".join(reasons) or None
+def failure(metrics: Metrics) -> str | None:
+    """Why a run is broken: recorded as ``failed``, or found by ``genlab.health`` in a run
+    that code before the ``failed`` status recorded as ``complete``."""
+    if metrics.get("status") == "failed":
+        return metrics["failed"]["reason"]
+    return broken(metrics) if metrics.get("status") == "complete" else None
 
 
 def run_status(run_dir: str | Path) -> str:
@@ -145,7 +83,7 @@ def run_status(run_dir: str | Path) -> str:
         lines.append(f"This run diverged at epoch {d['epoch']}, batch {d['batch']}: {d['losses']}.")
     elif status == "collapsed":
         lines.append(f"This run collapsed: {metrics['collapsed']['reason']}.")
-    elif status == "complete" and (reason := broken(metrics)):
+    elif reason := failure(metrics):
         lines.append(f"This run is broken: {reason}. Its numbers say nothing about its setting.")
     return "\n".join(lines)
 
@@ -184,14 +122,6 @@ def prediction_interval(values: tuple[float, ...]) -> tuple[float, float]:
 
 
 # --- reading runs at an epoch -----------------------------------------------------------------
-
-
-def at_epoch(metrics: Metrics, epoch: int) -> Metrics:
-    """The run as it stood after ``epoch``: its records up to it, without the final
-    evaluation (made after the last epoch only)."""
-    if len(metrics["epochs"]) <= epoch:
-        return metrics
-    return {**metrics, "epochs": metrics["epochs"][:epoch], "evaluation": None}
 
 
 def setting_differences(config: dict[str, Any], point_config: dict[str, Any]) -> list[str]:
@@ -285,10 +215,10 @@ def reference_markdown(problem: str, run_dir: str | Path, results: str | Path | 
                 "seeds of its setting. Change a parameter, the seed or the code and run the "
                 "notebook again to see your run placed here against them.")  # fmt: skip
     metrics = json.loads((run_dir / "metrics.json").read_text())
+    if reason := failure(metrics):
+        return f"**Your run is broken:** {reason}. It is not compared."
     if metrics.get("status") != "complete":
         return f"Your run has status **{metrics.get('status')}**: it is not compared."
-    if reason := broken(metrics):
-        return f"**Your run is broken:** {reason}. It is not compared."
     refs = references(problem, metrics, results)
     epochs = len(metrics["epochs"])
     if refs and not refs[0].differs:

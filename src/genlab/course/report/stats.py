@@ -22,8 +22,8 @@ from typing import Any
 from genlab.course.grids import PROBLEMS, short
 from genlab.data import FASHION_CLASSES
 from genlab.evaluate.metrics import COVERAGE_SHARE
+from genlab.health import SPREAD_FLOOR, adam_steps
 from genlab.runs import repo_root
-from genlab.train.loop import SPREAD_FLOOR
 
 Metrics = dict[str, Any]  # a run's metrics.json
 COMPARISON = Path("5.6") / "comparison" / "comparison.json"  # 5.6's rows: the reference images
@@ -164,13 +164,6 @@ def loss_fall(m: Metrics) -> float | None:
         (i - mean_x) ** 2 for i in range(n)
     )
     return -slope * (n - 1) / mean_y
-
-
-def adam_steps(m: Metrics) -> float | None:
-    c = m["config"]
-    if not m.get("epochs"):
-        return None
-    return float(m["epochs"][-1]["epoch"] * -(-(c.get("train_limit") or 60_000) // c["batch_size"]))
 
 
 def train_minutes(m: Metrics) -> float | None:
