@@ -5,8 +5,8 @@
 - ``python -m genlab evaluate classifier [DATASET...]``: train (or load) the classifiers and
   print their accuracy and reference distances; ``python -m genlab evaluate run RUN_DIR...``:
   evaluate run folders and record it in their ``metrics.json`` (``genlab.evaluate``).
-- ``python -m genlab restamp RUN_DIR...``: record this code in runs whose first epoch it
-  reproduces bit-identically (``genlab.restamp``).
+- ``python -m genlab restamp RUN_DIR...``: record this code in runs whose numbers it makes
+  exactly as the recorded code does (``genlab.restamp``).
 - ``python -m genlab vae|gan [--param value...]``: train one run (``genlab.config`` lists the
   parameters).
 """
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
                                 metavar="{data,evaluate,restamp,vae,gan}")  # fmt: skip
     sub.add_parser("data", help="fetch and verify the data sets (python -m genlab data fetch)")
     sub.add_parser("evaluate", help="classifiers and sample-quality metrics of run folders")
-    sub.add_parser("restamp", help="record this code in runs whose first epoch it reproduces")
+    sub.add_parser("restamp", help="record this code in runs whose numbers it does not change")
     for name, cls in MODELS.items():
         p = sub.add_parser(name, help=f"train a {name.upper()} ({cls.__doc__.splitlines()[0]})")
         cls.add_arguments(p)

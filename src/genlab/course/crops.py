@@ -12,7 +12,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from genlab.course.grids import PROBLEMS, short
+from genlab.course.grids import PROBLEMS, VAE_GRID, short
 from genlab.images import save_figure
 
 SIDE, PAD = 28, 2  # pixels of one image and of the padding around it in a saved grid
@@ -25,7 +25,7 @@ def cell(grid, row: int, column: int):  # noqa: ANN001, ANN201 (an image array)
     return grid[top : top + SIDE, left : left + SIDE]
 
 
-def reconstruction_crops(out: Path, problem: str = "4.3",
+def reconstruction_crops(out: Path, problem: str = VAE_GRID,
                          columns: Sequence[int] = (LOGO, PLAID)) -> Path | None:  # fmt: skip
     """``out/<problem>/crops.png``: the test images of ``columns`` and each grid point's last
     reconstruction of them (seed 1, the run shown); None until every point has finished."""

@@ -104,13 +104,16 @@ GAN_SETTINGS = {
 # the improved cGAN's changes to the course's (every other value is the course's)
 CGAN_CHANGES = {"d_label": "projection", "real_target": 0.9, "embed_dim": 50, "ema_decay": 0.999}
 
+# the course's problems by what they are: the rest of the course layer names them through these
+MNIST_VAE, VAE_GRID, GAN_GRID, CGAN_GRID, VAE_VS_GAN = "4.2", "4.3", "5.3", "5.5", "5.6"
+
 # problem 5.6: the runs it compares, and what it calls each problem's model
 # the VAE compared is the one that reconstructs best: the lowest test loss of the 4.3 grid (the
 # 5.6 answer checks this rule on the numbers and says it)
 VAE_POINT = "bs128_ep300"
 GAN_POINT = "equal_lr"  # the GAN the VAE and the cGAN are compared with first
 CGAN_POINT = "improved"  # the cGAN compared (its variant is named wherever it is shown)
-MODELS = {"4.3": "VAE", "5.3": "GAN", "5.5": "cGAN"}
+MODELS = {VAE_GRID: "VAE", GAN_GRID: "GAN", CGAN_GRID: "cGAN"}
 
 # what a reader calls each grid point (figures, answers, index.html)
 LABELS = {
@@ -159,7 +162,7 @@ def label(problem: str, point: str) -> str:
 
 
 PROBLEMS: dict[str, Problem] = {
-    "4.2": Problem(
+    MNIST_VAE: Problem(
         "4.2_vae_mnist.ipynb",
         "vae",
         "VAE on MNIST, the course's defaults",
@@ -167,7 +170,7 @@ PROBLEMS: dict[str, Problem] = {
         key_image="reconstruction_{last}.png",
         seeds={"default": SEEDS},
     ),
-    "4.3": Problem(
+    VAE_GRID: Problem(
         "4.3_vae_fashion_mnist.ipynb",
         "vae",
         "VAE on Fashion-MNIST: batch size and epochs",
@@ -185,7 +188,7 @@ PROBLEMS: dict[str, Problem] = {
             SEEDS,
         ),  # fmt: skip
     ),
-    "5.3": Problem(
+    GAN_GRID: Problem(
         "5.3_gan_fashion_mnist.ipynb",
         "gan",
         "GAN on Fashion-MNIST: four training settings",
@@ -197,7 +200,7 @@ PROBLEMS: dict[str, Problem] = {
             "d_faster": HEADLINE_SEEDS,
         },  # fmt: skip
     ),
-    "5.5": Problem(
+    CGAN_GRID: Problem(
         "5.5_cgan_fashion_mnist.ipynb",
         "gan",
         "Conditional GAN on Fashion-MNIST: samples per class",
@@ -208,16 +211,16 @@ PROBLEMS: dict[str, Problem] = {
             "improved": CGAN_CHANGES,
         },  # fmt: skip
         key_image="sample_{last}.png",
-        compares_with=("5.3",),  # its answer quotes the GANs
+        compares_with=(GAN_GRID,),  # its answer quotes the GANs
         fixed={"conditional": True},
         seeds={"course": HEADLINE_SEEDS, "improved": SEEDS},
     ),
-    "5.6": Problem(
+    VAE_VS_GAN: Problem(
         "5.6_vae_vs_gan.ipynb",
         "",
         "VAE versus GAN",
         {"comparison": {}},
         key_image="comparison.png",
-        needs=("4.3", "5.3", "5.5"),
+        needs=(VAE_GRID, GAN_GRID, CGAN_GRID),
     ),
 }

@@ -26,7 +26,15 @@ import nbformat
 from markupsafe import Markup
 
 from genlab.course.crops import reconstruction_crops
-from genlab.course.grids import CGAN_POINT, PROBLEMS, Problem, label
+from genlab.course.grids import (
+    CGAN_GRID,
+    CGAN_POINT,
+    PROBLEMS,
+    VAE_GRID,
+    VAE_VS_GAN,
+    Problem,
+    label,
+)
 from genlab.course.report import capitalize, duration, train_seconds
 from genlab.course.report.answers import answer_markdown, verdict_counts, writeup_table
 from genlab.course.report.glossary import glossary_markdown
@@ -262,7 +270,7 @@ def _environment():
 
 # the grid point whose key images stand for a problem without a grid summary on index.html
 # (else its first point: 4.2's only one)
-KEY_POINTS = {"5.5": CGAN_POINT}
+KEY_POINTS = {CGAN_GRID: CGAN_POINT}
 
 
 def key_figures(out: Path, problem_id: str, figures: list[Path]) -> list[dict[str, Any]]:
@@ -292,10 +300,10 @@ def key_figures(out: Path, problem_id: str, figures: list[Path]) -> list[dict[st
 def problem_figures(out: Path, problem_id: str) -> list[Path]:
     """Figures of a problem shown under its answer, beside its grid summary: 4.3's crops of
     two test images as every setting reconstructs them (made here), 5.6's figures."""
-    if problem_id == "4.3":
+    if problem_id == VAE_GRID:
         return [p for p in [reconstruction_crops(out, problem_id)] if p is not None]
-    if problem_id == "5.6":
-        folder = out / "5.6" / "comparison"
+    if problem_id == VAE_VS_GAN:
+        folder = out / VAE_VS_GAN / "comparison"
         return [folder / "comparison.png", folder / "class_histograms.png"]
     return []
 

@@ -9,10 +9,13 @@ from typing import Any
 
 from genlab.config import Config
 from genlab.course.grids import (
+    CGAN_GRID,
     CGAN_POINT,
+    GAN_GRID,
     GAN_SETTINGS,
     MODELS,
     PROBLEMS,
+    VAE_GRID,
     VAE_POINT,
 )
 from genlab.runs import CHECKPOINT, Run, load_metrics, read_json, repo_root
@@ -38,7 +41,7 @@ def sample_count(eval_samples: int, quick: bool) -> int:
 
 def compared_points(vae_point: str = VAE_POINT) -> list[tuple[str, str]]:
     """(problem, grid point) of every compared run, in the table's order."""
-    return [("4.3", vae_point), *(("5.3", s) for s in GAN_SETTINGS), ("5.5", CGAN_POINT)]
+    return [(VAE_GRID, vae_point), *((GAN_GRID, s) for s in GAN_SETTINGS), (CGAN_GRID, CGAN_POINT)]
 
 
 @dataclass

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
+from genlab.course.grids import CGAN_GRID
 
 PACKAGE = Path(__file__).resolve().parents[2]  # src/genlab
 
@@ -47,7 +48,7 @@ def ablation_markdown(path: Path | None = None, seeds: Path | None = None) -> st
     """The cGAN ablation table (``scripts/gan_study.py table``), with where it was measured,
     then the seeds study of the weight average (``bench/measured/h200_cgan_seeds.md``)."""
     root = PACKAGE.parents[1]
-    path = path or root / "results" / "5.5" / "ablation.md"
+    path = path or root / "results" / CGAN_GRID / "ablation.md"
     seeds = seeds or root / "bench" / "measured" / "h200_cgan_seeds.md"
     if not path.exists():
         return f"No ablation table at `{path.name}` (made by `bench/gpu.sh`)."

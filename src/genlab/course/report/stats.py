@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from genlab.course.grids import PROBLEMS, short
+from genlab.course.grids import PROBLEMS, VAE_VS_GAN, short
 from genlab.data import FASHION_CLASSES
 from genlab.evaluate.metrics import COVERAGE_SHARE
 from genlab.health import SPREAD_FLOOR, adam_steps
 from genlab.runs import repo_root
 
 Metrics = dict[str, Any]  # a run's metrics.json
-COMPARISON = Path("5.6") / "comparison" / "comparison.json"  # 5.6's rows: the reference images
-REAL = "5.6/real images"  # the setting that holds the real training images' image statistics
+COMPARISON = Path(VAE_VS_GAN) / "comparison" / "comparison.json"  # 5.6's reference rows
+REAL = f"{VAE_VS_GAN}/real images"  # the real training images' image statistics
 IMAGE_STATS = ("background_dark", "neighbour_difference")  # measured by 5.6 (COMPARISON)
 
 

@@ -12,7 +12,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from genlab.course.grids import PROBLEMS, VAE_POINT
+from genlab.course.grids import (
+    CGAN_GRID,
+    GAN_GRID,
+    MNIST_VAE,
+    PROBLEMS,
+    VAE_GRID,
+    VAE_POINT,
+    VAE_VS_GAN,
+)
 from genlab.course.report import capitalize
 from genlab.course.report.claims import MIN_SEEDS, Check, Checker, ClaimFailed
 from genlab.course.report.stats import REAL, Numbers, setting_label, threshold
@@ -42,17 +50,17 @@ def verdict(checks: Sequence[Check]) -> str:
 
 
 def tenth(point: str) -> str:
-    return f"4.3/{point}"
+    return f"{VAE_GRID}/{point}"
 
 
 TEN_EPOCHS = [tenth(f"bs{bs}_ep10") for bs in (64, 128, 256)]
-GRID_43 = [f"4.3/{p}" for p in PROBLEMS["4.3"].points]
-GANS = [f"5.3/{p}" for p in PROBLEMS["5.3"].points]
-EQUAL, COURSE_CGAN = "5.3/equal_lr", "5.5/course"
+GRID_43 = [f"{VAE_GRID}/{p}" for p in PROBLEMS[VAE_GRID].points]
+GANS = [f"{GAN_GRID}/{p}" for p in PROBLEMS[GAN_GRID].points]
+EQUAL, COURSE_CGAN = f"{GAN_GRID}/equal_lr", f"{CGAN_GRID}/course"
 
 
 def defaults(c: Checker) -> str:
-    config = PROBLEMS["4.2"].config("default")
+    config = PROBLEMS[MNIST_VAE].config("default")
     course = {"batch_size": 128, "epochs": 10, "seed": 1, "log_interval": 10, "no_cuda": False}
     ours = {k: getattr(config, k) for k in course}
     c.checks.append(Check("4.2 trains with the course's defaults", ours == course,
@@ -70,7 +78,7 @@ def batch_64(c: Checker) -> str:
 
 
 def best_setting(c: Checker) -> str:
-    c.lowest("test_loss", "4.3/bs64_ep50", GRID_43)
+    c.lowest("test_loss", f"{VAE_GRID}/bs64_ep50", GRID_43)
     return "No setting reconstructs the shirt's logo or the plaid; the crop of 4.3 shows it."
 
 
@@ -92,21 +100,21 @@ def equal_lr_best(c: Checker) -> str:
 
 
 def g_faster(c: Checker) -> str:
-    c.higher("generator_loss", "5.3/g_faster", EQUAL)
-    c.word("d_fake", "5.3/g_faster", "never_tricked")
+    c.higher("generator_loss", f"{GAN_GRID}/g_faster", EQUAL)
+    c.word("d_fake", f"{GAN_GRID}/g_faster", "never_tricked")
     return ""
 
 
 def d_faster(c: Checker) -> str:
-    c.word("lowest_generator_loss", "5.3/d_faster", "near_zero")
-    c.higher("discriminator_loss", "5.3/d_faster", EQUAL)
-    c.higher("distance", "5.3/d_faster", EQUAL)  # "blobs": farther from the data
+    c.word("lowest_generator_loss", f"{GAN_GRID}/d_faster", "near_zero")
+    c.higher("discriminator_loss", f"{GAN_GRID}/d_faster", EQUAL)
+    c.higher("distance", f"{GAN_GRID}/d_faster", EQUAL)  # "blobs": farther from the data
     return ""
 
 
 def g_steps3(c: Checker) -> str:
-    c.higher("generator_loss", "5.3/g_steps3", EQUAL)
-    c.word("discriminator_loss", "5.3/g_steps3", "near_zero")
+    c.higher("generator_loss", f"{GAN_GRID}/g_steps3", EQUAL)
+    c.word("discriminator_loss", f"{GAN_GRID}/g_steps3", "near_zero")
     return ""
 
 
@@ -131,7 +139,7 @@ def cgan_better_spread(c: Checker) -> str:
     return ""
 
 
-VAE = f"4.3/{VAE_POINT}"
+VAE = f"{VAE_GRID}/{VAE_POINT}"
 
 
 def vae_clearer(c: Checker) -> str:
@@ -160,48 +168,48 @@ def gan_background(c: Checker) -> str:
 
 
 def cgan_category(c: Checker) -> str:
-    c.word("conditional_accuracy", "5.5/improved", "matching")
+    c.word("conditional_accuracy", f"{CGAN_GRID}/improved", "matching")
     c.word("conditional_accuracy", COURSE_CGAN, "matching")
     return ""
 
 
 CLAIMS = (
-    Claim("4.2", "Problem 4 default hyperparameters: batch size 128, epochs 10, no-CUDA False, "
+    Claim(MNIST_VAE, "Problem 4 default hyperparameters: batch size 128, epochs 10, no-CUDA False, "
           "seed 1, log interval 10.", defaults),
-    Claim("4.3", "We can see that when batch size = 64, it is slight better on the shoe "
+    Claim(VAE_GRID, "We can see that when batch size = 64, it is slight better on the shoe "
           "reconstruction. But all the batch sizes we used gave more or less similar results.",
           batch_64),
-    Claim("4.3", "It seems the batch size of 64 with 50 epochs performs the best. This can be "
+    Claim(VAE_GRID, "It seems the batch size of 64 with 50 epochs performs the best. This can be "
           "seen in the logo of the shirt being reconstructed.", best_setting),
-    Claim("4.3", "The bags and shoes don't seem to be great in any of the examples.",
+    Claim(VAE_GRID, "The bags and shoes don't seem to be great in any of the examples.",
           bags_and_shoes),
-    Claim("5.3", "GAN equal LR - We see pixelated outlines of some of the clothing items. Most "
+    Claim(GAN_GRID, "GAN equal LR - We see pixelated outlines of some of the clothing items. Most "
           "are shirts, dresses and in some cases pants.", equal_lr_classes),
-    Claim("5.3", "[GAN equal LR] seems to be the most optimal training setup.", equal_lr_best),
-    Claim("5.3", "GAN Generator LR (0.002) > Discriminator LR (0.0002) - The generator loss was "
+    Claim(GAN_GRID, "[GAN equal LR] seems to be the most optimal training setup.", equal_lr_best),
+    Claim(GAN_GRID, "GAN Generator LR (0.002) > Discriminator LR (0.0002) - The generator loss was "
           "very high and it seems like it was never able to learn to “trick” the "
           "discriminator.", g_faster),
-    Claim("5.3", "GAN Generator LR (0.0002) < Discriminator LR (0.002) - The generator loss was "
+    Claim(GAN_GRID, "GAN Generator LR (0.0002) < Discriminator LR (0.002) - The generator loss was "
           "always 0 and the discriminator loss was very high. It seems like the discriminator "
           "was unable to determine what was real and fake, so the generator was able to create "
           "blobs and “fool” the discriminator.", d_faster),
-    Claim("5.3", "GAN Generator training 3x for each Discriminator train - There is an outline "
+    Claim(GAN_GRID, "GAN Generator training 3x for each Discriminator train - There is an outline "
           "of a blob forming, but the generator loss was too high whereas the discriminator "
           "loss was near 0.", g_steps3),
-    Claim("5.5", "CGAN - We see very fuzzy images [...]. The images seem to be less clear than "
+    Claim(CGAN_GRID, "CGAN - We see very fuzzy images [...]. The images seem to be less clear than "
           "the vanilla GAN.", cgan_fuzzy),
-    Claim("5.5", "CGAN - We see [...] images with matching labels.", cgan_labels),
-    Claim("5.5", "In the vanilla GAN, there were only shirts, dresses, and trousers.",
+    Claim(CGAN_GRID, "CGAN - We see [...] images with matching labels.", cgan_labels),
+    Claim(CGAN_GRID, "In the vanilla GAN, there were only shirts, dresses, and trousers.",
           gan_three_classes),
-    Claim("5.5", "It does seem like the CGAN was able to get a better distribution of products.",
-          cgan_better_spread),
-    Claim("5.6", "The images reconstructed from the VAE seem to be much more clear.",
+    Claim(CGAN_GRID, "It does seem like the CGAN was able to get a better distribution of "
+          "products.", cgan_better_spread),
+    Claim(VAE_VS_GAN, "The images reconstructed from the VAE seem to be much more clear.",
           vae_clearer),
-    Claim("5.6", "However, with the GANs we can see a design starting to form in the clothing, "
-          "something that the VAE doesn't do particularly well.", gan_details),
-    Claim("5.6", "In the case of the GAN, it seems even the background is not learned to be a "
-          "solid color, which is something the VAE does very well.", gan_background),
-    Claim("5.6", "If one is trying to get new clothing ideas, a GAN would be better, "
+    Claim(VAE_VS_GAN, "However, with the GANs we can see a design starting to form in the "
+          "clothing, something that the VAE doesn't do particularly well.", gan_details),
+    Claim(VAE_VS_GAN, "In the case of the GAN, it seems even the background is not learned to "
+          "be a solid color, which is something the VAE does very well.", gan_background),
+    Claim(VAE_VS_GAN, "If one is trying to get new clothing ideas, a GAN would be better, "
           "particularly a cGAN, as you can specify the category to create.", cgan_category),
 )  # fmt: skip
 
