@@ -1,6 +1,6 @@
 """Re-runs by content, not by clock: an executed notebook records a digest of what it was made
-from (the notebook's source, its parameters, the records of the runs it quotes, report/'s
-version), and is stale exactly when that digest changes. Executed notebooks are made here
+from (the notebook's source, its parameters, the records of the runs it quotes, the
+fingerprint of the code it imports), and is stale exactly when that digest changes. Executed notebooks are made here
 without papermill (the source notebook with papermill's metadata), so this is fast."""
 
 from __future__ import annotations
@@ -217,3 +217,18 @@ def test_a_run_trained_by_other_code_is_trained_again_and_nothing_else(results, 
     action, _, why = rows["4.2/default"]
     assert action == "train" and "genlab.models.vae" in why, why
     assert {r[0] for label, r in rows.items() if label != "4.2/default"} == {"skip"}
+
+
+def test_a_notebooks_page_is_rebuilt_by_its_content_not_its_clock(tmp_path):
+    from genlab.course.site import notebook_html
+
+    notebook = tmp_path / "extra_seed.ipynb"
+    shutil.copy(executor.NOTEBOOKS / "extra_seed.ipynb", notebook)
+    page = notebook_html(notebook, tmp_path)
+    os.utime(page, (0, 0))  # older than the notebook: a clock would rebuild it
+    assert notebook_html(notebook, tmp_path) == page and page.stat().st_mtime == 0
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("A new cell."))
+    nbformat.write(nb, notebook)
+    os.utime(notebook, (0, 0))  # older than the page: a clock would keep it
+    assert "A new cell." in notebook_html(notebook, tmp_path).read_text()

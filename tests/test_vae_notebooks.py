@@ -14,14 +14,17 @@ TINY = {"train_limit": 512, "test_limit": 128, "eval_samples": 0}
 @pytest.mark.parametrize(
     ("name", "dataset", "parameters"),
     [
-        ("4.2_vae_mnist.ipynb", "mnist", {"epochs": 2}),
-        ("4.3_vae_fashion_mnist.ipynb", "fashion-mnist", {"epochs": 2, "batch_size": 64}),
+        ("4.2_vae_mnist.ipynb", "mnist", {"epochs": 2, "progress": True}),
+        (
+            "4.3_vae_fashion_mnist.ipynb",
+            "fashion-mnist",
+            {"epochs": 2, "batch_size": 64, "progress": False},
+        ),  # fmt: skip
     ],
 )
 def test_vae_notebook_executes_and_shows_its_results(tmp_path, name, dataset, parameters):
     run_dir = tmp_path / "run"
-    nb = execute(name, tmp_path / name, run_dir=str(run_dir), overrides=TINY, progress=False,
-                 **parameters)  # fmt: skip
+    nb = execute(name, tmp_path / name, run_dir=str(run_dir), overrides=TINY, **parameters)
     metrics = load_metrics(run_dir)
     assert metrics["status"] == "complete" and len(metrics["epochs"]) == 2
     assert metrics["config"]["dataset"] == dataset
@@ -36,6 +39,12 @@ def test_vae_notebook_executes_and_shows_its_results(tmp_path, name, dataset, pa
     assert "### Your run" in answer and "is not one of the settings" in answer  # 2 epochs
     placed = next(m for m in markdown if m.startswith("Your run's setting is none"))
     assert "`train_limit` 512 instead of 0; `test_limit` 128 instead of 0" in placed
+    if parameters["progress"]:  # the bar and the epoch lines: one output, updated in place
+        logs = [out for cell in nb.cells for out in cell.get("outputs", [])
+                if "====> Epoch" in str(out) or "batch/s" in str(out)]  # fmt: skip
+        assert len(logs) == 1 and logs[0]["output_type"] == "display_data", logs
+        log = logs[0]["data"]["text/plain"]
+        assert log.count("====> Epoch") == 2 and f"VAE on {dataset}, seed 1: 100%" in log, log
 
 
 @pytest.mark.slow
