@@ -1,7 +1,8 @@
 """Re-runs by content, not by clock: an executed notebook records a digest of what it was made
 from (the notebook's source, its parameters, the records of the runs it quotes, the
-fingerprint of the code it imports), and is stale exactly when that digest changes. Executed notebooks are made here
-without papermill (the source notebook with papermill's metadata), so this is fast."""
+fingerprint of the code it imports), and is stale exactly when that digest changes. Executed
+notebooks are made here without papermill (the source notebook with papermill's metadata), so
+this is fast."""
 
 from __future__ import annotations
 
