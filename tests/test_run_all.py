@@ -97,7 +97,7 @@ def test_an_executed_copy_of_an_older_notebook_is_executed_again(quick, tmp_path
     notebooks = tmp_path / "notebooks"  # notebooks/ as it will be after an edit
     shutil.copytree(executor.NOTEBOOKS, notebooks)
     nb = nbformat.read(notebooks / point.source_notebook, as_version=4)
-    nb.cells[-1].source += " (a newer wording)"
+    nb.cells[-1].source += "  # a newer wording"
     nbformat.write(nb, notebooks / point.source_notebook)
     monkeypatch.setattr(executor, "NOTEBOOKS", notebooks)
     assert staleness(point) == f"notebooks/{point.source_notebook} changed"

@@ -129,10 +129,15 @@ def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
 
 
 def notebook_modules(nb: nbformat.NotebookNode) -> list[str]:
-    """The genlab modules that the notebook's code cells import."""
-    known = set(modules())
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
-    return sorted({target for target, _, _ in imports("", code, known)})
+    """The genlab modules that the notebook's code cells import (a cell that does not parse
+    imports nothing: it fails when executed)."""
+    known, found = set(modules()), set()
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        try:
+            found |= {target for target, _, _ in imports("", cell.source, known)}
+        except SyntaxError:
+            continue
+    return sorted(found)
 
 
 @functools.cache

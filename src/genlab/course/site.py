@@ -1,5 +1,4 @@
-"""What graders open: ``index.html``, one page per problem over its executed notebooks, and
-one summary per grid.
+"""What graders open: ``index.html``, a page per problem over its notebooks, a summary per grid.
 
 Everything here is read back from the results folder (executed notebooks, run folders'
 ``metrics.json`` and images); nothing is typed in. ``index.html`` is the short read: the
@@ -8,9 +7,8 @@ from the same functions as its notebooks (``genlab.course.report.answers``), at 
 figures and a link to the problem's page; then the glossary. ``<problem>/index.html`` shows the
 problem's figures and one card per grid point (headline figures, images, a link to the executed
 notebook beside it). This module gathers what the pages show; their structure and style are in
-``templates/`` (``base.html.j2``, which both pages extend, holds the stylesheet). Every image is
-shown at its natural size, small sample grids at twice it (pixelated), and opens alone when
-clicked.
+``templates/``. Every image is shown at its natural size, small sample grids at twice it
+(pixelated), and opens alone when clicked.
 """
 
 from __future__ import annotations
@@ -131,8 +129,8 @@ def key_image(problem: Problem, run_dir: Path, metrics: dict[str, Any] | None) -
 
 
 def notebook_html(notebook: Path, out: Path) -> Path | None:
-    """The notebook as HTML beside it (nbconvert), rebuilt only when the notebook it records
-    (a digest of its bytes, in a ``<meta>`` of the page) is not this one: clocks decide nothing.
+    """The notebook as HTML beside it (nbconvert), rebuilt only when the notebook whose digest
+    it records (in a ``<meta>``) is not this one: clocks decide nothing.
 
     nbconvert inlines about 260 kB of the same stylesheet into every page; here it goes once
     into ``out/notebook-<hash of its text>.css``, which each page links to.
