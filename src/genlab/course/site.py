@@ -266,8 +266,7 @@ def _environment():
                        undefined=StrictUndefined, keep_trailing_newline=True)  # fmt: skip
 
 
-# the grid point whose key images stand for a problem without a grid summary on index.html
-# (else its first point: 4.2's only one)
+# the point whose key images stand for a problem without a grid summary (else its first one)
 KEY_POINTS = {CGAN_GRID: CGAN_POINT}
 
 
