@@ -14,9 +14,8 @@ import torch
 from resume_utils import kill_inside_second_epoch
 
 from genlab import cli
-from genlab.evaluate.classifier import load_classifier
 from genlab.runs import RunConflictError, RunFileError, load_metrics
-from genlab.train.gan import GANTrainer, train_gan
+from genlab.train.gan import train_gan
 from genlab.train.vae import train_vae
 
 # a small GAN that measures its quality every epoch, as the default runs do
@@ -73,53 +72,82 @@ def test_kill_9_inside_an_epoch_resumes_bit_identical_with_quality_measured(tmp_
     assert_bit_identical(reference, run_dir)
 
 
+def in_a_fresh_process(code: str, **values: object) -> None:
+    """Run ``code`` in a new interpreter, with ``GAN``, ``train_gan``, ``GANTrainer`` and
+    ``load_classifier`` defined and ``values`` as variables: a process whose whole history is
+    the test's, not whatever this test worker ran before."""
+    preamble = (
+        "from pathlib import Path\n"
+        "from genlab.evaluate.classifier import load_classifier\n"
+        "from genlab.train.gan import GANTrainer, train_gan\n"
+        f"GAN = {GAN!r}\n" + "".join(f"{name} = {value!r}\n" for name, value in values.items())
+    )
+    done = subprocess.run([sys.executable, "-c", preamble + code], capture_output=True,
+                          text=True)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+INTERRUPT_AT_EPOCH = """
+original = GANTrainer.train_epoch
+def interrupted(self, e, progress):
+    if e == epoch:
+        raise KeyboardInterrupt
+    return original(self, e, progress)
+GANTrainer.train_epoch = interrupted
+load_classifier("fashion-mnist", "cpu")  # a process that measured something before
+try:
+    train_gan(run_dir=run_dir, progress=False, **GAN)
+except KeyboardInterrupt:
+    pass
+"""
+
+
 @pytest.mark.parametrize("epoch", [2, 3])
-def test_ctrl_c_at_each_epoch_boundary_resumes_bit_identical(
-    uninterrupted, tmp_path, monkeypatch, epoch
-):
-    """Interrupted in this process (which built the classifier long ago), resumed in a fresh
-    one (which builds it for the first time after the checkpoint)."""
-    original = GANTrainer.train_epoch
-
-    def interrupted(self, e, progress):
-        if e == epoch:
-            raise KeyboardInterrupt
-        return original(self, e, progress)
-
-    monkeypatch.setattr(GANTrainer, "train_epoch", interrupted)
-    load_classifier("fashion-mnist", "cpu")  # a process that measured something before
-    with pytest.raises(KeyboardInterrupt):
-        train_gan(run_dir=tmp_path / "run", progress=False, **GAN)
+def test_ctrl_c_at_each_epoch_boundary_resumes_bit_identical(uninterrupted, tmp_path, epoch):
+    """Interrupted in a process that built the classifier long before, resumed in a fresh one
+    (which builds it for the first time after the checkpoint)."""
+    in_a_fresh_process(INTERRUPT_AT_EPOCH, epoch=epoch, run_dir=str(tmp_path / "run"))
     assert load_metrics(tmp_path / "run")["status"] == "interrupted"
     subprocess.run([*gan_command(GAN), "--run-dir", str(tmp_path / "run")], check=True,
                    capture_output=True)  # fmt: skip
     assert_bit_identical(uninterrupted, tmp_path / "run")
 
 
-def test_mid_epoch_interrupt_resumed_in_the_same_process_is_bit_identical(
-    uninterrupted, tmp_path, monkeypatch
-):
-    calls, original = [], GANTrainer.train_step
+INTERRUPT_MID_EPOCH_AND_RESUME = """
+calls, original = [], GANTrainer.train_step
+def interrupted(self, index):
+    calls.append(1)
+    if len(calls) == self.batches_per_epoch + 7:  # inside epoch 2
+        raise KeyboardInterrupt
+    return original(self, index)
+GANTrainer.train_step = interrupted
+try:
+    train_gan(run_dir=run_dir, progress=False, **GAN)
+    raise SystemExit("not interrupted")
+except KeyboardInterrupt:
+    pass
+GANTrainer.train_step = original
+train_gan(run_dir=run_dir, progress=False, **GAN)  # resumed in the same process
+"""
 
-    def interrupted(self, index):
-        calls.append(1)
-        if len(calls) == self.batches_per_epoch + 7:  # inside epoch 2
-            raise KeyboardInterrupt
-        return original(self, index)
 
-    monkeypatch.setattr(GANTrainer, "train_step", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        train_gan(run_dir=tmp_path / "run", progress=False, **GAN)
-    monkeypatch.setattr(GANTrainer, "train_step", original)
-    train_gan(run_dir=tmp_path / "run", progress=False, **GAN)
+def test_mid_epoch_interrupt_resumed_in_the_same_process_is_bit_identical(uninterrupted, tmp_path):
+    in_a_fresh_process(INTERRUPT_MID_EPOCH_AND_RESUME, run_dir=str(tmp_path / "run"))
     assert_bit_identical(uninterrupted, tmp_path / "run")
 
 
+TWO_RUNS = """
+load_classifier("fashion-mnist", "cpu")
+for run_dir in run_dirs:  # the loss curves' title is the folder's name: the same for both
+    train_gan(run_dir=run_dir, progress=False, **GAN)
+"""
+
+
 def test_a_run_is_the_same_whatever_the_process_trained_before(uninterrupted, tmp_path):
-    load_classifier("fashion-mnist", "cpu")
-    for first_or_second in ("first", "second"):  # the loss curves' title is the folder's name
-        train_gan(run_dir=tmp_path / first_or_second / "run", progress=False, **GAN)
-        assert_bit_identical(uninterrupted, tmp_path / first_or_second / "run")
+    run_dirs = [str(tmp_path / first_or_second / "run") for first_or_second in ("a", "b")]
+    in_a_fresh_process(TWO_RUNS, run_dirs=run_dirs)
+    for run_dir in run_dirs:
+        assert_bit_identical(uninterrupted, Path(run_dir))
 
 
 VAE = {"train_limit": 256, "test_limit": 128, "epochs": 1, "eval_samples": 0}
