@@ -96,9 +96,14 @@ def git(*args: str, text: bool = True) -> Any:
     return done.stdout
 
 
+def toplevel() -> Path:
+    """The git repository holding this checkout's package."""
+    return Path(git("rev-parse", "--show-toplevel").strip())
+
+
 def recorded_commit(code: dict[str, Any]) -> str:
     """The newest commit whose sources give every module digest of ``code`` (a run's record)."""
-    top = Path(git("rev-parse", "--show-toplevel").strip())
+    top = toplevel()
     package = PACKAGE.relative_to(top).as_posix()
     wanted = code.get("modules") or {}
     for commit in git("rev-list", f"--max-count={HISTORY}", "HEAD", "--", package).split():
@@ -148,7 +153,7 @@ def restamp(run_dir: Path | str) -> str:
     with tempfile.TemporaryDirectory(prefix="restamp-") as tmp:
         old_src = Path(tmp) / "recorded"
         old_src.mkdir()
-        top = Path(git("rev-parse", "--show-toplevel").strip())
+        top = toplevel()
         archive = git("archive", commit, PACKAGE.relative_to(top).as_posix(), text=False)
         subprocess.run(["tar", "-x", "-C", str(old_src)], input=archive, check=True)
         src = old_src / PACKAGE.parent.relative_to(top)
