@@ -226,8 +226,8 @@ CRASHED = [
     (["gan", "--eval-samples", "1000000000"], r"eval_samples=1000000000"),
     (["gan", "--quality-samples", "100000000"], r"quality_samples=100000000"),
     (["gan", "--conditional", "--embed-dim", "100000000"], r"embed_dim=100000000"),
-    (["vae", "--lr", "-inf"], r"lr=-inf must be a finite number"),
-    (["gan", "--lr-d", "-1e-3"], r"lr_d=-0.001 must be > 0"),
+    (["vae", "--lr", "-inf"], r"lr=-inf: input should be a finite number"),
+    (["gan", "--lr-d", "-1e-3"], r"lr_d=-0.001: input should be greater than 0"),
 ]
 
 

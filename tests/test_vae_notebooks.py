@@ -49,7 +49,7 @@ def test_vae_notebook_executes_and_shows_its_results(tmp_path, name, dataset, pa
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("parameter", "message"), [
-    ({"batch_size": 0}, "batch_size=0 must be >= 1"),
+    ({"batch_size": 0}, "batch_size=0: input should be greater than or equal to 1"),
     ({"batchsize": 64}, "batchsize: did you mean 'batch_size'"),  # never dropped for the default
 ])  # fmt: skip
 def test_a_bad_parameter_fails_the_notebook_with_a_clear_error(tmp_path, parameter, message):

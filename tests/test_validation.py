@@ -11,36 +11,42 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from genlab import ConfigError, GANConfig, VAEConfig, cli
-from genlab.config import _kind
+from genlab.config import value_type
 from genlab.course.pipeline import plan
 
 CONFIGS = (VAEConfig, GANConfig)
-FIELDS = [(cls, f) for cls in CONFIGS for f in cls.fields()]
+FIELDS = [(cls, name, info) for cls in CONFIGS for name, info in cls.model_fields.items()]
 
 
-def invalid_values(f) -> st.SearchStrategy:
-    """Values no check of field ``f`` accepts."""
-    kind, meta = _kind(f), f.metadata
+def bounds(info) -> dict:
+    """A field's bounds, as pydantic keeps them (annotated_types' Ge, Gt, Le and Lt)."""
+    return {k: next((getattr(m, k) for m in info.metadata if hasattr(m, k)), None)
+            for k in ("ge", "gt", "le", "lt")}  # fmt: skip
+
+
+def invalid_values(info) -> st.SearchStrategy:
+    """Values no check of the field accepts."""
+    (kind, choices), meta = value_type(info), bounds(info)
     wrong_type = st.one_of(st.text(max_size=5), st.lists(st.integers(), max_size=2))
     if kind is bool:
         return st.one_of(wrong_type, st.integers(0, 5), st.floats(allow_nan=True))
-    if meta["choices"]:
+    if choices:
         return st.one_of(st.integers(), st.text(max_size=8).filter(
-            lambda v: v not in meta["choices"]))  # fmt: skip
+            lambda v: v not in choices))  # fmt: skip
     if kind is str:
         return st.one_of(st.integers(), st.booleans())
     bad = [wrong_type, st.booleans()]
-    low = meta["min"] if meta["min"] is not None else meta["gt"]
-    high = meta["max"] if meta["max"] is not None else meta["lt"]
+    low = meta["ge"] if meta["ge"] is not None else meta["gt"]
+    high = meta["le"] if meta["le"] is not None else meta["lt"]
     if kind is int:
         if low is not None:
             bad.append(st.integers(max_value=math.ceil(low) - 1))
         if high is not None:
             bad.append(st.integers(min_value=math.floor(high) + 1))
     else:
-        if low is not None:  # below a min, or at or below a gt
+        if low is not None:  # below a ge, or at or below a gt
             bad.append(st.floats(max_value=low, exclude_max=meta["gt"] is None, allow_nan=False))
-        if high is not None:  # above a max, or at or above an lt
+        if high is not None:  # above a le, or at or above an lt
             bad.append(st.floats(min_value=high, exclude_min=meta["lt"] is None,
                                  allow_nan=False))  # fmt: skip
     if kind is float:
@@ -53,11 +59,11 @@ def invalid_values(f) -> st.SearchStrategy:
 
 @st.composite
 def bad_parameter(draw):
-    cls, f = draw(st.sampled_from(FIELDS))
-    value = draw(invalid_values(f))
-    if _kind(f) is int and isinstance(value, float) and value.is_integer():
+    cls, name, info = draw(st.sampled_from(FIELDS))
+    value = draw(invalid_values(info))
+    if value_type(info)[0] is int and isinstance(value, float) and value.is_integer():
         value += 0.5  # an integral float would still be rejected, but say so plainly
-    return cls, f.name, value
+    return cls, name, value
 
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -73,7 +79,7 @@ def test_a_generated_bad_value_is_refused_with_its_name(case):
 def test_the_command_line_exits_2_and_writes_nothing(tmp_path_factory, case):
     _, name, value = case
     # on a command line every value is text: "5" is a good epochs (the config test has it)
-    kind = _kind(next(f for f in GANConfig.fields() if f.name == name))
+    kind = value_type(GANConfig.model_fields[name])[0]
     assume(not isinstance(value, str) or kind is str)
     run_dir = tmp_path_factory.mktemp("cli") / "run"
     flag = "--" + name.replace("_", "-")
@@ -137,10 +143,10 @@ def misspellings(name: str) -> st.SearchStrategy:
 
 @st.composite
 def misspelt_parameter(draw):
-    cls, f = draw(st.sampled_from([(c, f) for c, f in FIELDS if len(f.name) >= 4]))
-    wrong = draw(misspellings(f.name))
-    assume(wrong not in {g.name for g in cls.fields()} and not wrong.startswith("_"))
-    return cls, f.name, wrong
+    cls, name = draw(st.sampled_from([(c, n) for c, n, _ in FIELDS if len(n) >= 4]))
+    wrong = draw(misspellings(name))
+    assume(wrong not in cls.model_fields and not wrong.startswith("_"))
+    return cls, name, wrong
 
 
 @settings(max_examples=150, deadline=None)

@@ -1,23 +1,23 @@
 """One typed config per model: every parameter once, with its default, help line and check.
 
-The notebooks' ``parameters`` cells, the command line and the grids all build these. A config
-is frozen (``replace`` makes another), and a name that is no field is refused everywhere, with
-the field it nearly spells: in ``from_dict``, and among a notebook's variables in
-``from_values``.
-Fields marked ``identity=False`` (where to run, how often to log) do not change what a
-run computes, so they are left out of the run's hash and may differ on resume.
+The configs are pydantic models, frozen and strict (``extra="forbid"``): the notebooks'
+``parameters`` cells, the command line (argparse, generated from the fields) and the grids all
+build them, and a value or a name that is not accepted is refused before anything runs, in one
+line that names it and what would be accepted (with the field a misspelt name nearly spells).
+Fields marked ``identity=False`` (where to run, how often to log) do not change what a run
+computes, so they are left out of the run's hash and may differ on resume.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import difflib
 import hashlib
 import json
-import math
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.fields import FieldInfo
 
 from genlab.data import DATASETS, get_spec
 from genlab.device import DEVICES
@@ -25,24 +25,25 @@ from genlab.device import DEVICES
 C = TypeVar("C", bound="Config")
 EVAL_HELP = "samples for the sample-quality metrics at the end of training (0: none)"
 CUDA_GRAPH_HELP = "replay the training step as a CUDA graph: auto (on CUDA devices) | on | off"
+Dataset = Literal[DATASETS]
+Device = Literal[DEVICES]
+CudaGraph = Literal["auto", "on", "off"]
 
 
 def param(
     default: Any,
     help: str,
     *,
-    choices: tuple | None = None,
-    min: float | None = None,
+    ge: float | None = None,
     gt: float | None = None,
-    max: float | None = None,
+    le: float | None = None,
     lt: float | None = None,
     identity: bool = True,
 ) -> Any:
-    """A config field: its default, a one-line help, and the check its value must pass (a
-    float is always finite)."""
-    meta = {"help": help, "choices": choices, "min": min, "gt": gt, "max": max, "lt": lt,
-            "identity": identity}  # fmt: skip
-    return field(default=default, metadata=meta)
+    """A config field: its default, a one-line help, and the bounds its value must keep
+    (>= ``ge``, > ``gt``, <= ``le``, < ``lt``; a float is always finite)."""
+    return Field(default, description=help, ge=ge, gt=gt, le=le, lt=lt,
+                 json_schema_extra={"identity": identity})  # fmt: skip
 
 
 MISSPELT = 0.75  # how close a notebook variable must spell a field to be taken for a misspelling
@@ -59,60 +60,30 @@ class ConfigError(ValueError):
     """A parameter value that is not accepted; the message names it and what would be."""
 
 
-@dataclass(frozen=True)
-class Config:
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
     model: ClassVar[str] = "model"
 
-    def __post_init__(self) -> None:
-        self.validate()
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**values)
+        except ValidationError as e:
+            raise ConfigError(self._refusal(e)) from None
+        self.check()
 
     @classmethod
-    def fields(cls) -> tuple[dataclasses.Field, ...]:
-        return dataclasses.fields(cls)
-
-    def validate(self) -> None:
-        for f in self.fields():
-            value, meta, kind = getattr(self, f.name), f.metadata, _kind(f)
-            if kind is bool:
-                ok = isinstance(value, bool)
-            elif kind is int:
-                ok = isinstance(value, int) and not isinstance(value, bool)
-            elif kind is float:
-                ok = isinstance(value, int | float) and not isinstance(value, bool)
-            else:
-                ok = isinstance(value, str)
-            if not ok:
-                raise ConfigError(
-                    f"{self.model} parameter {f.name}={value!r} must be of type {kind.__name__}"
-                )
-            if kind is float:
-                if not math.isfinite(value):  # NaN would pass every comparison below
-                    raise ConfigError(
-                        f"{self.model} parameter {f.name}={value!r} must be a finite number"
-                    )
-                object.__setattr__(self, f.name, float(value))  # frozen: set once, here
-            if meta["choices"] is not None and value not in meta["choices"]:
-                accepted = ", ".join(map(str, meta["choices"]))
-                raise ConfigError(
-                    f"{self.model} parameter {f.name}={value!r}; accepted: {accepted}"
-                )
-            if meta["min"] is not None and value < meta["min"]:
-                raise ConfigError(
-                    f"{self.model} parameter {f.name}={value!r} must be >= {meta['min']}"
-                )
-            if meta["max"] is not None and value > meta["max"]:
-                raise ConfigError(
-                    f"{self.model} parameter {f.name}={value!r} must be <= {meta['max']}"
-                )
-            if meta["gt"] is not None and not value > meta["gt"]:
-                raise ConfigError(
-                    f"{self.model} parameter {f.name}={value!r} must be > {meta['gt']}"
-                )
-            if meta["lt"] is not None and not value < meta["lt"]:
-                raise ConfigError(
-                    f"{self.model} parameter {f.name}={value!r} must be < {meta['lt']}"
-                )
-        self.check()
+    def _refusal(cls, error: ValidationError) -> str:
+        """pydantic's errors as one line: each bad value by name, the unknown names with the
+        field each nearly spells, and the accepted names."""
+        names = set(cls.model_fields)
+        unknown = sorted(str(e["loc"][0]) for e in error.errors() if e["type"] == "extra_forbidden")
+        if unknown:
+            hints = did_you_mean(unknown, names)
+            return (f"unknown {cls.model} parameter(s) {', '.join(unknown)}; "
+                    f"{hints}accepted: {', '.join(sorted(names))}")  # fmt: skip
+        return "; ".join(f"{cls.model} parameter {e['loc'][0]}={e['input']!r}: "
+                         f"{e['msg'][:1].lower()}{e['msg'][1:]}"
+                         for e in error.errors())  # fmt: skip
 
     def check(self) -> None:
         """Checks that involve several fields or the data set (each model adds its own)."""
@@ -134,13 +105,6 @@ class Config:
     def from_dict(cls: type[C], values: dict[str, Any]) -> C:
         """Build from a mapping; unknown names are an error that says which field was meant
         and lists the accepted ones."""
-        names = {f.name for f in cls.fields()}
-        unknown = sorted(set(values) - names)
-        if unknown:
-            raise ConfigError(
-                f"unknown {cls.model} parameter(s) {', '.join(unknown)}; "
-                f"{did_you_mean(unknown, names)}accepted: {', '.join(sorted(names))}"
-            )
         return cls(**values)
 
     @classmethod
@@ -150,7 +114,7 @@ class Config:
 
         A variable that is no field but nearly spells one (``batchsize = 64``) is refused:
         dropped, it would leave the default in place without a word."""
-        names = {f.name for f in cls.fields()}
+        names = set(cls.model_fields)
         misspelt = sorted(
             k for k, v in values.items()
             if k not in names and not k.startswith("_") and isinstance(v, bool | int | float | str)
@@ -169,11 +133,12 @@ class Config:
         return type(self).from_dict({**self.to_dict(), **changes})
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        return self.model_dump()
 
     def identity(self) -> dict[str, Any]:
         """The values that decide what the run computes (its hash and its run folder)."""
-        ident = {f.name: getattr(self, f.name) for f in self.fields() if f.metadata["identity"]}
+        ident = {name: getattr(self, name) for name, info in type(self).model_fields.items()
+                 if info.json_schema_extra["identity"]}  # fmt: skip
         return {"model": self.model, **ident}
 
     def digest(self) -> str:
@@ -182,48 +147,52 @@ class Config:
 
     @classmethod
     def add_arguments(cls, parser: argparse.ArgumentParser) -> None:
-        for f in cls.fields():
-            flag = "--" + f.name.replace("_", "-")
-            kind, meta = _kind(f), f.metadata
+        """One flag per field (``--batch-size``), with its type, choices, default and help."""
+        for name, info in cls.model_fields.items():
+            flag = "--" + name.replace("_", "-")
+            kind, choices = value_type(info)
             if kind is bool:
                 parser.add_argument(flag, action=argparse.BooleanOptionalAction,
-                                    default=f.default, help=meta["help"])  # fmt: skip
+                                    default=info.default, help=info.description)  # fmt: skip
             else:
-                parser.add_argument(flag, type=kind, default=f.default, choices=meta["choices"],
-                                    help=f"{meta['help']} (default: {f.default})")  # fmt: skip
+                help = f"{info.description} (default: {info.default})"
+                parser.add_argument(flag, type=kind, default=info.default, choices=choices,
+                                    help=help)  # fmt: skip
 
     @classmethod
     def from_namespace(cls: type[C], ns: argparse.Namespace) -> C:
-        return cls(**{f.name: getattr(ns, f.name) for f in cls.fields()})
+        return cls(**{name: getattr(ns, name) for name in cls.model_fields})
 
 
-def _kind(f: dataclasses.Field) -> type:
-    return {"bool": bool, "int": int, "float": float, "str": str}[str(f.type)]
+def value_type(info: FieldInfo) -> tuple[type, tuple | None]:
+    """A field's type (bool, int, float or str) and, for a ``Literal``, its accepted values."""
+    if get_origin(info.annotation) is Literal:
+        choices = get_args(info.annotation)
+        return type(choices[0]), choices
+    return info.annotation, None
 
 
-@dataclass(frozen=True)
 class VAEConfig(Config):
     """The course's VAE (the classic PyTorch example); defaults are the course's."""
 
     model: ClassVar[str] = "vae"
 
-    dataset: str = param("mnist", "data set", choices=DATASETS)
-    batch_size: int = param(128, "input batch size for training", min=1)
-    epochs: int = param(10, "number of epochs to train", min=1)
+    dataset: Dataset = param("mnist", "data set")
+    batch_size: int = param(128, "input batch size for training", ge=1)
+    epochs: int = param(10, "number of epochs to train", ge=1)
     lr: float = param(1e-3, "Adam learning rate", gt=0)
-    latent_dim: int = param(20, "size of the latent code z", min=1)
-    hidden_dim: int = param(400, "size of the hidden layer of encoder and decoder", min=1)
-    seed: int = param(1, "random seed (weights, shuffling, sampling)", min=0, max=2**32 - 1)
-    train_limit: int = param(0, "use only the first N training images (0: all 60,000)", min=0)
-    test_limit: int = param(0, "use only the first N test images (0: all 10,000)", min=0)
-    eval_samples: int = param(10_000, EVAL_HELP, min=0, identity=False)
-    log_interval: int = param(10, "batches between progress updates", min=1, identity=False)
+    latent_dim: int = param(20, "size of the latent code z", ge=1)
+    hidden_dim: int = param(400, "size of the hidden layer of encoder and decoder", ge=1)
+    seed: int = param(1, "random seed (weights, shuffling, sampling)", ge=0, le=2**32 - 1)
+    train_limit: int = param(0, "use only the first N training images (0: all 60,000)", ge=0)
+    test_limit: int = param(0, "use only the first N test images (0: all 10,000)", ge=0)
+    eval_samples: int = param(10_000, EVAL_HELP, ge=0, identity=False)
+    log_interval: int = param(10, "batches between progress updates", ge=1, identity=False)
     no_cuda: bool = param(False, "disables CUDA training", identity=False)
-    device: str = param("auto", "auto | cpu | cuda | mps", choices=DEVICES, identity=False)
-    cuda_graph: str = param("auto", CUDA_GRAPH_HELP, choices=("auto", "on", "off"), identity=False)
+    device: Device = param("auto", "auto | cpu | cuda | mps", identity=False)
+    cuda_graph: CudaGraph = param("auto", CUDA_GRAPH_HELP, identity=False)
 
 
-@dataclass(frozen=True)
 class GANConfig(Config):
     """The GAN of problem 5.3 and, with ``conditional=True``, the cGAN of 5.5.
 
@@ -237,37 +206,37 @@ class GANConfig(Config):
 
     model: ClassVar[str] = "gan"
 
-    dataset: str = param("fashion-mnist", "data set", choices=DATASETS)
+    dataset: Dataset = param("fashion-mnist", "data set")
     conditional: bool = param(False, "condition both networks on the class label (cGAN)")
-    batch_size: int = param(64, "input batch size for training", min=1)
-    epochs: int = param(40, "number of epochs to train", min=1)
+    batch_size: int = param(64, "input batch size for training", ge=1)
+    epochs: int = param(40, "number of epochs to train", ge=1)
     lr_g: float = param(2e-4, "generator Adam learning rate", gt=0)
     lr_d: float = param(2e-4, "discriminator Adam learning rate", gt=0)
-    beta1: float = param(0.5, "Adam beta1 of both networks", min=0, lt=1)
-    g_steps: int = param(1, "generator updates per discriminator update", min=1)
-    latent_dim: int = param(100, "size of the noise vector z", min=1)
-    embed_dim: int = param(10, "size of the label embedding (cGAN only)", min=1)
-    d_label: str = param("concat", "how the cGAN's discriminator takes the label",
-                         choices=("concat", "projection"))  # fmt: skip
+    beta1: float = param(0.5, "Adam beta1 of both networks", ge=0, lt=1)
+    g_steps: int = param(1, "generator updates per discriminator update", ge=1)
+    latent_dim: int = param(100, "size of the noise vector z", ge=1)
+    embed_dim: int = param(10, "size of the label embedding (cGAN only)", ge=1)
+    d_label: Literal["concat", "projection"] = param(
+        "concat", "how the cGAN's discriminator takes the label")  # fmt: skip
     d_dropout: float = param(0.0, "dropout after each hidden layer of the discriminator",
-                             min=0, lt=1)  # fmt: skip
+                             ge=0, lt=1)  # fmt: skip
     real_target: float = param(1.0, "discriminator's target for real images (<1: smoothing)",
-                               gt=0, max=1)  # fmt: skip
+                               gt=0, le=1)  # fmt: skip
     ema_decay: float = param(0.0, "sample from an exponential moving average of the generator's "
                              "weights with this decay per step (0: the generator itself)",
-                             min=0, max=0.99999)  # fmt: skip
-    seed: int = param(1, "random seed (weights, shuffling, noise)", min=0, max=2**32 - 10_001)
-    train_limit: int = param(0, "use only the first N training images (0: all 60,000)", min=0)
-    eval_samples: int = param(10_000, EVAL_HELP, min=0, identity=False)
+                             ge=0, le=0.99999)  # fmt: skip
+    seed: int = param(1, "random seed (weights, shuffling, noise)", ge=0, le=2**32 - 10_001)
+    train_limit: int = param(0, "use only the first N training images (0: all 60,000)", ge=0)
+    eval_samples: int = param(10_000, EVAL_HELP, ge=0, identity=False)
     # part of a run's identity: a resumed run never mixes measurements of other sample counts
     quality_samples: int = param(2000, "samples for the quality measured during training (0: none)",
-                                 min=0)  # fmt: skip
+                                 ge=0)  # fmt: skip
     quality_every: int = param(1, "epochs between two quality measurements during training",
-                               min=1)  # fmt: skip
-    log_interval: int = param(100, "batches between progress updates", min=1, identity=False)
+                               ge=1)  # fmt: skip
+    log_interval: int = param(100, "batches between progress updates", ge=1, identity=False)
     no_cuda: bool = param(False, "disables CUDA training", identity=False)
-    device: str = param("auto", "auto | cpu | cuda | mps", choices=DEVICES, identity=False)
-    cuda_graph: str = param("auto", CUDA_GRAPH_HELP, choices=("auto", "on", "off"), identity=False)
+    device: Device = param("auto", "auto | cpu | cuda | mps", identity=False)
+    cuda_graph: CudaGraph = param("auto", CUDA_GRAPH_HELP, identity=False)
 
     def check(self) -> None:
         super().check()

@@ -57,12 +57,11 @@ class Run:
         """Open (creating or resuming) the run folder ``path`` for ``config``.
 
         ``None`` picks ``results/runs/<model>-<dataset>-<hash>`` at the repository root.
-        Everything is checked before the first write: the parameters (and that the run fits
-        in memory), the folder's own records (``config.json``, or the config ``metrics.json``
-        records when ``config.json`` is gone; the code; a finished run's checkpoint) and,
-        for a run that will train, the data.
+        Everything is checked before the first write (the config checked its values when it
+        was built): that the run fits in memory, the folder's own records (``config.json``, or
+        the config ``metrics.json`` records when ``config.json`` is gone; the code; a finished
+        run's checkpoint) and, for a run that will train, the data.
         """
-        config.validate()
         check_fits(config)
         path = Path(path) if path is not None else default_run_dir(config)
         saved, metrics_path = path / "config.json", path / "metrics.json"

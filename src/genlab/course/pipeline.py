@@ -133,7 +133,7 @@ def check_names(problems: list[str], names: set[str]) -> None:
         spec = PROBLEMS[problem]
         known |= set(papermill.inspect_notebook(str(NOTEBOOKS / spec.notebook)))
         if spec.model:
-            known |= {f.name for f in spec.notebook_defaults().fields()}
+            known |= set(type(spec.notebook_defaults()).model_fields)
     for name in sorted(names - known):
         close = difflib.get_close_matches(name, known, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
@@ -155,7 +155,7 @@ def extra_seeds(point: Point) -> list[Point]:
     spec = PROBLEMS[point.problem]
     if not spec.replicas(point.name):
         return []
-    names = {f.name for f in spec.config(point.name).fields()}
+    names = set(type(spec.config(point.name)).model_fields)
     config = {**spec.fixed, **{k: v for k, v in point.parameters.items() if k in names}}
     config.update(point.parameters.get("overrides", {}))
     extra = []

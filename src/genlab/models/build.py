@@ -62,5 +62,5 @@ def _values(config: Config | Mapping[str, Any]) -> dict[str, Any]:
     model = config.get("model")
     if model not in kinds:
         raise ValueError(f"config with model={model!r}; accepted: {', '.join(kinds)}")
-    defaults = {f.name: f.default for f in kinds[model].fields()}
+    defaults = {name: f.default for name, f in kinds[model].model_fields.items()}
     return {**defaults, **config}

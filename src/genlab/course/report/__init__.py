@@ -24,9 +24,9 @@ PACKAGE = Path(__file__).resolve().parents[2]  # src/genlab
 def config_table(config: Config) -> str:
     """A markdown table of every parameter: name, value, help line."""
     rows = ["| parameter | value | meaning |", "| --- | --- | --- |"]
-    for f in config.fields():
-        meaning = f.metadata["help"].replace("|", "\\|")  # a bare | would end the cell
-        rows.append(f"| `{f.name}` | `{getattr(config, f.name)!r}` | {meaning} |")
+    for name, info in type(config).model_fields.items():
+        meaning = info.description.replace("|", "\\|")  # a bare | would end the cell
+        rows.append(f"| `{name}` | `{getattr(config, name)!r}` | {meaning} |")
     return "\n".join(rows)
 
 
