@@ -79,12 +79,16 @@ GREY_LOSS = 784 * math.log(2)  # a VAE that outputs grey for every pixel: 543.4 
 MIN_STEPS = 100
 
 
+def steps_per_epoch(config: dict[str, Any]) -> int:
+    """Optimiser steps (batches) in one epoch of a run with this config."""
+    return -(-(config.get("train_limit") or 60_000) // config["batch_size"])
+
+
 def adam_steps(m: Metrics) -> float | None:
     """Optimiser steps (batches) the run's records cover: epochs times batches per epoch."""
-    c = m["config"]
     if not m.get("epochs"):
         return None
-    return float(m["epochs"][-1]["epoch"] * -(-(c.get("train_limit") or 60_000) // c["batch_size"]))
+    return float(m["epochs"][-1]["epoch"] * steps_per_epoch(m["config"]))
 
 
 def at_epoch(metrics: Metrics, epoch: int) -> Metrics:
@@ -106,7 +110,7 @@ def noise_distance(m: Metrics) -> float:
 
 def farther_than_noise(m: Metrics) -> str | None:
     measured = [e for e in m.get("epochs", []) if "quality" in e]
-    if not measured or (adam_steps(at_epoch(m, measured[-1]["epoch"])) or 0) < MIN_STEPS:
+    if not measured or measured[-1]["epoch"] * steps_per_epoch(m["config"]) < MIN_STEPS:
         return None
     last, noise = measured[-1]["quality"]["frechet_distance"], noise_distance(m)
     if last <= noise:
