@@ -20,4 +20,4 @@ fi
 .venv/bin/ruff format --check src tests bench scripts  # what .pre-commit-config.yaml checks
 # one worker per core (pytest-xdist; "-n 0" after it runs the tests in this process), see
 # docs/tests.md for what that buys on this project's 2-core CPU
-exec .venv/bin/python -m pytest -n auto --dist worksteal "${args[@]}"
+exec .venv/bin/python -m pytest -n auto --dist loadfile --no-loadscope-reorder "${args[@]}"

@@ -1,0 +1,36 @@
+"""How the suite is shared between pytest-xdist's workers (``--dist loadfile`` in
+./run_tests.sh; docs/tests.md has the measurements).
+
+A test file is one unit that one worker runs, so that a module-scoped fixture (a ./run_all.sh
+--quick run, a Ray cluster and its grid runs, a GAN trained without interruption, the committed
+results' pages and a Chromium) is built once: under ``--dist load`` or ``worksteal``, every
+worker that drew one of a file's tests built it again (the Ray cluster and its three grid runs,
+about 100 s, twice). ``--dist loadgroup`` would group finer, but pytest-xdist 3.8 cannot tag a
+test's group under pytest 9 (it sets ``item._nodeid``, which pytest 9 no longer reads).
+
+The files are handed out longest first (``LONGEST_FIRST``, from ``--durations``), so that the
+longest chains start at once and the short files fill in around them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+LONGEST_FIRST = (
+    "test_run_all.py",  # ./run_all.sh --quick over every grid point, then again, and Chromium
+    "test_ray.py",  # a two-node Ray cluster and three grid runs on it
+    "test_faults.py",  # a three-node Ray cluster, two ./run_all.sh at once, full devices
+    "test_run_integrity.py",  # kill -9 and Ctrl-C at every boundary, each in its processes
+    "test_provenance.py",  # restamp: two epochs under two codes, twice
+    "test_vae.py",
+    "test_packaging.py",  # pip install . into a fresh virtual environment
+    "test_reference.py",
+    "test_compare.py",
+    "test_committed_results.py",
+    "test_gan.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
