@@ -175,7 +175,7 @@ def test_the_next_run_executes_the_failed_point_and_the_one_after_skips_every_po
 
 
 @pytest.mark.slow
-def test_ray_figures_are_bit_identical_to_the_local_executors(killed_then_resumed, local):
+def test_ray_figures_are_bit_identical_to_the_same_configs_trained_here(killed_then_resumed, local):
     out = killed_then_resumed["out"]
     for point in plan(out, ["4.2", "5.5"], quick=True):
         ray_metrics = json.loads((point.run_dir / "metrics.json").read_text())
