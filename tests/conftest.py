@@ -14,7 +14,10 @@ longest chains start at once and the short files fill in around them.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+from threads import torch_threads
 
 LONGEST_FIRST = (
     "test_run_all.py",  # ./run_all.sh --quick over every grid point, then again, and Chromium
@@ -34,3 +37,19 @@ LONGEST_FIRST = (
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """torch on one thread in this process, for the rest of the test file (a file names it in
+    ``pytestmark``, so that its module fixtures train on one thread too): tiny models gain
+    nothing from a second thread, and lose a lot on a machine whose other core runs the other
+    worker."""
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture
+def one_thread_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same for the processes the test starts (papermill's kernels, the command line)."""
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")

@@ -15,7 +15,7 @@ from genlab.models.vae import VAE
 from genlab.train.gan import GANTrainer, train_gan
 from genlab.train.vae import train_vae
 
-pytestmark = pytest.mark.slow  # trains models
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("one_thread")]  # trains models
 TINY = dict(train_limit=256, batch_size=64, eval_samples=0, quality_samples=0)
 
 
@@ -86,14 +86,6 @@ def check_dropout_discriminator(tmp_path, monkeypatch, device: str) -> None:
     assert losses[-1] < losses[0]  # the discriminator learns to tell real from generated
     run = train_gan(run_dir=tmp_path / "gan", epochs=1, progress=False, device=device, **TINY)
     assert run.status == "complete" and run.metrics["device"] == device
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_a_vae_with_one_more_layer_trains_on_the_cpu(tmp_path, monkeypatch):

@@ -7,7 +7,6 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-import torch
 from notebook_utils import clean_notebook, execute, outputs
 
 from genlab.config import GANConfig, VAEConfig
@@ -20,16 +19,6 @@ from genlab.runs import read_json, repo_root
 
 NOTEBOOK = "5.6_vae_vs_gan.ipynb"
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-
-
-@pytest.fixture
-def one_thread(monkeypatch):
-    """Tiny models gain nothing from a second thread on a busy machine (kernels included)."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # --- the answer, from numbers ------------------------------------------------------------------
@@ -138,7 +127,8 @@ def test_configs_are_the_grid_points_as_their_notebooks_build_them(tmp_path, qui
 
 
 @pytest.mark.slow
-def test_a_diverged_run_is_reused_and_reported_without_evaluation(tmp_path, one_thread):
+@pytest.mark.usefixtures("one_thread", "one_thread_kernels")
+def test_a_diverged_run_is_reused_and_reported_without_evaluation(tmp_path):
     from genlab.train.gan import train_gan
 
     grid = PROBLEMS["5.3"].config("d_faster", quick=True)
@@ -171,7 +161,8 @@ def test_committed_without_outputs_and_with_one_parameters_cell():
 
 
 @pytest.mark.slow
-def test_the_notebook_trains_what_is_missing_then_compares(tmp_path, one_thread):
+@pytest.mark.usefixtures("one_thread", "one_thread_kernels")
+def test_the_notebook_trains_what_is_missing_then_compares(tmp_path):
     out = tmp_path / "5.6" / "comparison"
     out.parent.mkdir()
     nb = execute(NOTEBOOK, tmp_path / "5.6" / "comparison.ipynb", results_dir=str(tmp_path),

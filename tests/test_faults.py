@@ -36,12 +36,7 @@ ARGS = ["gan", "--epochs", str(EPOCHS), "--train-limit", "256", "--batch-size", 
         "--no-progress"]  # fmt: skip
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -23,13 +23,7 @@ GAN_SERIES = ("generator_loss", "discriminator_loss", "d_real", "d_fake")
 GAN_NETWORKS = ("generator", "discriminator", "generator_average")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny batches gain nothing from a second thread, and lose a lot on a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_shapes_of_both_networks():

@@ -12,10 +12,7 @@ TINY = dict(train_limit=256, batch_size=64, device="cpu", progress=False,
             overrides={"eval_samples": 0})  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def one_thread_kernels(monkeypatch):
-    """The kernels' torch: tiny batches gain nothing from a second thread on a busy machine."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+pytestmark = pytest.mark.usefixtures("one_thread_kernels")
 
 
 @pytest.mark.parametrize("name", [GAN, CGAN])

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from resume_utils import assert_same_results, ctrl_c_then_resume, kill_inside_second_epoch
+from threads import torch_threads
 
 from genlab import ConfigError, RunConflictError, VAEConfig
 from genlab.course.report.stats import class_losses, run_values
@@ -177,13 +178,9 @@ def test_mnist_default_parameters_reach_the_classic_examples_loss(tmp_path):
     seen)."""
     committed = json.loads((RESULTS / "4.2" / "default" / "metrics.json").read_text())
     assert committed["config"]["epochs"] == 10 and committed["epochs"][-1]["test_loss"] <= 106.0
-    threads = torch.get_num_threads()
-    torch.set_num_threads(committed["threads"])  # the sums' order, and so their last digits
-    try:
+    with torch_threads(committed["threads"]):  # the sums' order, and so their last digits
         run = train_vae(run_dir=tmp_path / "run", device="cpu", progress=False, eval_samples=0,
                         epochs=1)  # fmt: skip
-    finally:
-        torch.set_num_threads(threads)
     first = committed["epochs"][0]["test_loss"]
     assert run.series("test_loss")[0] == pytest.approx(first, abs=0.01)
 
