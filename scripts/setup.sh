@@ -16,10 +16,6 @@ for arg in "$@"; do
   case "$arg" in --tests) TESTS=1 RAY=1 ;; --ray) RAY=1 ;; esac
 done
 
-quiet_pip() {  # pip, without the local-index notices these machines print for every package
-  "$PY" -m pip "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
-}
-
 apt_install() {  # apt_install WHY PACKAGE...: Debian packages, as root only; never fatal
   local why="$1"
   shift
@@ -40,16 +36,16 @@ if [ ! -x "$PY" ]; then
 fi
 want="$(cat "$ROOT/requirements.txt" "$ROOT/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$STAMP" 2>/dev/null)" != "$want" ]; then
-  echo "setup: installing requirements.txt and genlab into .venv (first time: several minutes)"
-  quiet_pip install -q -r "$ROOT/requirements.txt"
-  quiet_pip install -q --no-deps -e "$ROOT"
+  echo "setup: installing requirements.txt and genlab into .venv (first time: a minute or two)"
+  "$ROOT/scripts/install.sh" "$PY" -r "$ROOT/requirements.txt"
+  "$ROOT/scripts/install.sh" "$PY" --no-deps -e "$ROOT"
   echo "$want" >"$STAMP"
 fi
 # Ray, only for ./run_all.sh --ray and the tests (its tests start a two-node cluster)
 ray_want="$(cat "$ROOT/requirements-ray.txt" | sha256sum | cut -d' ' -f1)"
 if [ "$RAY" = 1 ] && [ "$(cat "$VENV/.genlab-ray-installed" 2>/dev/null)" != "$ray_want" ]; then
   echo "setup: installing requirements-ray.txt (Ray) into .venv"
-  quiet_pip install -q -r "$ROOT/requirements-ray.txt"
+  "$ROOT/scripts/install.sh" "$PY" -r "$ROOT/requirements-ray.txt"
   echo "$ray_want" >"$VENV/.genlab-ray-installed"
 fi
 # Fashion-MNIST's first source, unless the data root already holds it

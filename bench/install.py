@@ -1,0 +1,71 @@
+"""What scripts/install.sh saves: requirements.txt (the lock, torch's 5.5 GB CUDA build
+included) installed into a fresh virtual environment by pip and by uv, side by side.
+
+    python bench/install.py [--repeats 2] [--out bench/measured/install.txt]
+
+Each install starts from nothing, as on a fresh clone: a new virtual environment, and for uv
+an empty cache (pip reads the local wheels in place and keeps no cache of them). The two arms
+alternate; each uses the package sources pip is configured with (uv through
+scripts/install.sh, pip with the same arguments). Prints the median seconds of each and their
+ratio. Needs about 12 GB of free disk at a time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+UV = REPO / ".venv" / "bin" / "uv"
+
+
+def install(way: str, work: Path) -> float:
+    venv, cache = work / "venv", work / "uv-cache"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    python = str(venv / "bin" / "python")
+    lock = ["-r", str(REPO / "requirements.txt")]
+    if way == "uv":
+        cmd = [str(REPO / "scripts" / "install.sh"), python, *lock]
+    else:
+        cmd = [python, "-m", "pip", "install", "-q", *lock]
+    env = {**os.environ, "UV_CACHE_DIR": str(cache)}
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, stderr=subprocess.DEVNULL)
+    seconds = time.perf_counter() - t0
+    shutil.rmtree(work)
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--out", default=None, help="also write the table to this file")
+    args = parser.parse_args()
+    if not UV.exists():
+        sys.exit(f"{UV} is missing: run ./scripts/setup.sh first")
+    times: dict[str, list[float]] = {"pip": [], "uv": []}
+    for _ in range(args.repeats):
+        for way in times:
+            times[way].append(install(way, Path(tempfile.mkdtemp(prefix=f"install-{way}-"))))
+    pip, uv = (statistics.median(times[w]) for w in times)
+    each = {w: ", ".join(f"{t:.0f}" for t in times[w]) for w in times}
+    lines = [f"requirements.txt into a fresh venv, median of {args.repeats}, on "
+             f"{platform.processor() or platform.machine()} ({os.cpu_count()} CPUs)",
+             f"  pip install -r requirements.txt: {pip:.0f} s ({each['pip']})",
+             f"  uv (scripts/install.sh), empty cache: {uv:.0f} s ({each['uv']})",
+             f"  saved: {pip - uv:.0f} s ({pip / uv:.1f}x)"]  # fmt: skip
+    print("\n".join(lines))
+    if args.out:
+        Path(args.out).write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# install.sh PYTHON PIP_ARGS...: `pip install PIP_ARGS` into PYTHON's environment, done by uv
+# where it can be had. uv installs the lock in seconds where pip takes more than a minute
+# (torch's 5.5 GB on this course's 2-core machines: 17 s against 89 s, bench/install.py), and
+# it resolves from pyproject.toml's metadata as pip does. uv is the version requirements.txt
+# pins, in .venv; it is told the package sources pip is configured with (PIP_INDEX_URL,
+# PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, else pip.conf's [global]), so that both take the same
+# files. Where uv cannot be installed or fails, pip does the work.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PY="$1"
+shift
+UV="$ROOT/.venv/bin/uv"
+UV_VERSION="$(sed -n 's/^uv==\([^ ]*\).*/\1/p' "$ROOT/requirements.txt")"
+
+quiet_pip() {  # pip, without the local-index notices these machines print for every package
+  "$PY" -m pip "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+}
+
+pip_setting() {  # pip_setting NAME: the value pip uses (its PIP_ variable, else pip.conf)
+  local variable="PIP_$(echo "$1" | tr 'a-z-' 'A-Z_')"
+  if [ -n "${!variable:-}" ]; then echo "${!variable}"; return; fi
+  "$PY" -m pip config get "global.$1" 2>/dev/null || true
+}
+
+have_uv() {
+  [ -n "$UV_VERSION" ] || return 1
+  if [ ! -x "$UV" ] || [ "$("$UV" --version 2>/dev/null)" != "uv $UV_VERSION" ]; then
+    [ -x "$ROOT/.venv/bin/python" ] || return 1
+    "$ROOT/.venv/bin/python" -m pip install -q "uv==$UV_VERSION" \
+      2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2) || return 1
+  fi
+}
+
+if have_uv; then
+  sources=(--index-strategy unsafe-best-match)  # as pip: the best version over all sources
+  index="$(pip_setting index-url)"
+  [ -z "$index" ] || sources+=(--default-index "$index")
+  for url in $(pip_setting extra-index-url); do sources+=(--index "$url"); done
+  for place in $(pip_setting find-links); do sources+=(--find-links "$place"); done
+  if "$UV" pip install --quiet --python "$PY" "${sources[@]}" "$@"; then
+    exit 0
+  fi
+  echo "install.sh: uv could not install $*; pip will" >&2
+fi
+quiet_pip install -q "$@"
