@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # install.sh PYTHON PIP_ARGS...: `pip install PIP_ARGS` into PYTHON's environment, done by uv
-# where it can be had. uv installs the lock in seconds where pip takes more than a minute
-# (torch's 5.5 GB on this course's 2-core machines: 17 s against 89 s, bench/install.py), and
-# it resolves from pyproject.toml's metadata as pip does. uv is the version requirements.txt
-# pins, in .venv; it is told the package sources pip is configured with (PIP_INDEX_URL,
-# PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS, else pip.conf's [global]), so that both take the same
-# files. Where uv cannot be installed or fails, pip does the work.
+# where it can be had: it resolves pyproject.toml's metadata as pip does, and installs the lock
+# (torch's 5.5 GB) in a fraction of pip's time on this course's 2-core machines
+# (bench/install.py). uv is the version requirements.txt pins, in .venv; it is told the
+# package sources pip is configured with (PIP_INDEX_URL, PIP_EXTRA_INDEX_URL, PIP_FIND_LINKS,
+# else pip.conf's [global]), so that both take the same files. Where uv cannot be installed or
+# fails, pip does the work.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="$1"
@@ -38,7 +38,9 @@ if have_uv; then
   [ -z "$index" ] || sources+=(--default-index "$index")
   for url in $(pip_setting extra-index-url); do sources+=(--index "$url"); done
   for place in $(pip_setting find-links); do sources+=(--find-links "$place"); done
-  if "$UV" pip install --quiet --python "$PY" "${sources[@]}" "$@"; then
+  # --compile-bytecode: the .pyc files pip writes at install; where PYTHONDONTWRITEBYTECODE is
+  # set (these machines), nothing writes them later and every process compiled torch again
+  if "$UV" pip install --quiet --compile-bytecode --python "$PY" "${sources[@]}" "$@"; then
     exit 0
   fi
   echo "install.sh: uv could not install $*; pip will" >&2

@@ -60,16 +60,22 @@ def uninterrupted(tmp_path_factory) -> Path:
 
 
 def test_kill_9_inside_an_epoch_resumes_bit_identical_with_quality_measured(tmp_path):
+    """The cGAN (the GAN, with labels drawn too) killed inside epoch 2, then resumed in a new
+    process: its folder equals an uninterrupted run's, per-epoch quality and its curves
+    included."""
     config = {**GAN, "train_limit": 6000}  # epochs long enough to be killed inside epoch 2
+    command = [*gan_command(config), "--conditional"]
     reference, run_dir = tmp_path / "a" / "run", tmp_path / "b" / "run"
-    subprocess.run([*gan_command(config), "--run-dir", str(reference)], check=True,
-                   capture_output=True)  # fmt: skip
-    left = kill_inside_second_epoch(gan_command(config), run_dir)
+    subprocess.run([*command, "--run-dir", str(reference)], check=True, capture_output=True)
+    left = kill_inside_second_epoch(command, run_dir)
     assert left["status"] == "running" and len(left["epochs"]) == 1
     assert left["epochs"][0]["quality"]
-    subprocess.run([*gan_command(config), "--run-dir", str(run_dir)], check=True,
-                   capture_output=True)  # fmt: skip
+    subprocess.run([*command, "--run-dir", str(run_dir)], check=True, capture_output=True)
     assert_bit_identical(reference, run_dir)
+    quality = load_metrics(run_dir)["epochs"][-1]["quality"]
+    assert set(quality) >= {"frechet_distance", "classes_covered", "within_class_variety",
+                            "conditional_accuracy"}  # fmt: skip
+    assert (run_dir / "quality_curves.png").exists()
 
 
 def in_a_fresh_process(code: str, **values: object) -> None:
