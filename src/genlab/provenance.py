@@ -24,6 +24,7 @@ and records the new fingerprint (``genlab.restamp``).
 from __future__ import annotations
 
 import ast
+import functools
 import hashlib
 import importlib.metadata
 from collections.abc import Iterable
@@ -59,7 +60,7 @@ def imports(
     it (module level, in functions, under ``if TYPE_CHECKING``): (module, line, name taken)."""
     package = name if is_package else name.rpartition(".")[0]
     found = []
-    for node in ast.walk(ast.parse(source)):
+    for node in import_statements(source):
         if isinstance(node, ast.Import):
             found += [(a.name, node.lineno, "") for a in node.names if a.name in known]
         elif isinstance(node, ast.ImportFrom):
@@ -75,6 +76,16 @@ def imports(
                 elif target in known:
                     found.append((target, node.lineno, alias.name))
     return found
+
+
+# A process computes many fingerprints of the same sources (./run_all.sh --dry-run: two per
+# grid point); each source is parsed once. Keyed by the text, so an edited module is parsed anew.
+@functools.cache
+def import_statements(source: str) -> tuple[ast.Import | ast.ImportFrom, ...]:
+    """Every import statement of ``source``, anywhere in it."""
+    return tuple(
+        n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Import | ast.ImportFrom)
+    )
 
 
 def graph(package: Path = PACKAGE) -> dict[str, set[str]]:
@@ -103,6 +114,7 @@ def closure(entries: Iterable[str]) -> list[str]:
     return sorted(seen)
 
 
+@functools.cache
 def source_digest(source: str, form: Form = "syntax") -> str:
     """A short digest of a module's source: as text, or of its syntax tree without docstrings
     (whitespace, comments and docstrings aside)."""
@@ -124,7 +136,10 @@ def source_digest(source: str, form: Form = "syntax") -> str:
 
 def module_digest(name: str, form: Form = "syntax") -> str:
     """The digest of package module ``name``'s source (``source_digest``)."""
-    return source_digest(modules()[name].read_text(), form)
+    path = PACKAGE.parent.joinpath(*name.split("."))
+    return source_digest(
+        (path / "__init__.py" if path.is_dir() else path.with_suffix(".py")).read_text(), form
+    )
 
 
 def library_versions() -> dict[str, str]:
