@@ -6,6 +6,7 @@ import functools
 import http.server
 import shutil
 import subprocess
+import sys
 import threading
 import urllib.parse
 import urllib.request
@@ -23,9 +24,11 @@ ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
 
-def run_all(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(ROOT / "run_all.sh"), *args], capture_output=True, text=True,
-                          timeout=1800)  # fmt: skip
+def run_all(*args: str, script: bool = True) -> subprocess.CompletedProcess:
+    """./run_all.sh ARGS; with ``script=False`` its Python part alone, for what that part
+    decides (refusals, --no-train), the set-up being done."""
+    cmd = [str(ROOT / "run_all.sh")] if script else [sys.executable, "-m", "genlab.course.pipeline"]
+    return subprocess.run([*cmd, *args], capture_output=True, text=True, timeout=1800, cwd=ROOT)
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +126,7 @@ def test_bad_options_are_refused_with_the_accepted_values():
     done = run_all("--only", "4.4")
     assert done.returncode == 2 and "invalid choice: '4.4'" in done.stderr
     assert "4.2" in done.stderr and "5.6" in done.stderr
-    done = run_all("-j", "0")
+    done = run_all("-j", "0", script=False)
     assert done.returncode == 2 and "-j must be at least 1, got 0" in done.stderr
 
 
@@ -226,7 +229,7 @@ def test_a_failing_point_is_reported_while_the_others_complete(quick):
     assert first.returncode == 0
     # a bad value is refused before anything runs or is written
     refused = run_all("--quick", "--only", "4.3", "--out", str(out),
-                      "--set", "4.3/bs64_ep10:batch_size=0")  # fmt: skip
+                      "--set", "4.3/bs64_ep10:batch_size=0", script=False)  # fmt: skip
     assert refused.returncode == 2 and "batch_size=0: input should be" in refused.stderr
     assert "[start]" not in refused.stdout
     import torch
@@ -250,7 +253,7 @@ def test_a_failing_point_is_reported_while_the_others_complete(quick):
 def test_no_train_executes_only_points_with_a_finished_run(tmp_path):
     """``--no-train`` re-renders what has been trained and trains nothing: a grid point without
     a finished run is listed, not executed."""
-    done = run_all("--only", "4.3", "--no-train", "--out", str(tmp_path))
+    done = run_all("--only", "4.3", "--no-train", "--out", str(tmp_path), script=False)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     listed = [line for line in done.stdout.splitlines() if line.startswith("[untrained]")]
     assert len(listed) == len(PROBLEMS["4.3"].run_names()) == 18  # 6 points, 3 seeds each
@@ -281,6 +284,8 @@ def test_a_misspelt_set_is_refused_naming_the_parameter_before_anything_is_writt
     tmp_path, target, hint
 ):
     """``--set batchsize=64`` would otherwise be dropped and the default batch size trained."""
-    refused = run_all("--set", target, "--out", str(tmp_path / "results"), "--dry-run")
+    refused = run_all(
+        "--set", target, "--out", str(tmp_path / "results"), "--dry-run", script=False
+    )
     assert refused.returncode == 2 and hint in refused.stderr, refused.stderr[-500:]
     assert refused.stderr.count("\n") <= 6 and not (tmp_path / "results").exists()
