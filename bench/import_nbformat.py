@@ -11,15 +11,14 @@ interpreter. Prints the median seconds of each and their ratio.
 
 from __future__ import annotations
 
-import argparse
+import functools
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from pathlib import Path
+
+from side_by_side import alternate, arguments, machine, medians, show
 
 NEWER = ["jsonschema==4.26.0", "rfc3987-syntax==1.1.0", "lark==1.3.1"]
 
@@ -31,27 +30,19 @@ def seconds(env: dict[str, str]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--out", default=None, help="also write the table to this file")
-    args = parser.parse_args()
+    args = arguments(__doc__, repeats=7)
     with tempfile.TemporaryDirectory(prefix="jsonschema-") as newer:
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
                         newer, *NEWER], check=True, stderr=subprocess.DEVNULL)  # fmt: skip
-        ways = {"locked": dict(os.environ), "4.26": {**os.environ, "PYTHONPATH": newer}}
-        times: dict[str, list[float]] = {way: [] for way in ways}
-        for _ in range(args.repeats):
-            for way, env in ways.items():
-                times[way].append(seconds(env))
-    locked, newest = (statistics.median(times[w]) for w in ways)
-    lines = [f"import nbformat, median of {args.repeats} fresh interpreters, on "
-             f"{platform.processor() or platform.machine()} ({os.cpu_count()} CPUs)",
-             f"  jsonschema as locked (<4.25): {locked:.2f} s",
-             f"  jsonschema 4.26 + rfc3987-syntax: {newest:.2f} s",
-             f"  saved per process: {newest - locked:.2f} s ({newest / locked:.1f}x)"]  # fmt: skip
-    print("\n".join(lines))
-    if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n")
+        envs = {"locked": dict(os.environ), "4.26": {**os.environ, "PYTHONPATH": newer}}
+        times = alternate({way: functools.partial(seconds, env) for way, env in envs.items()},
+                          args.repeats)  # fmt: skip
+    locked, newest = medians(times)
+    show([f"import nbformat, median of {args.repeats} fresh interpreters, on {machine()}",
+          f"  jsonschema as locked (<4.25): {locked:.2f} s",
+          f"  jsonschema 4.26 + rfc3987-syntax: {newest:.2f} s",
+          f"  saved per process: {newest - locked:.2f} s ({newest / locked:.1f}x)"],
+         args.out)  # fmt: skip
 
 
 if __name__ == "__main__":

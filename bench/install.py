@@ -15,22 +15,23 @@ free disk at a time.
 
 from __future__ import annotations
 
-import argparse
+import functools
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from side_by_side import alternate, arguments, machine, medians, show
+
 REPO = Path(__file__).resolve().parents[1]
 UV = REPO / ".venv" / "bin" / "uv"
 
 
-def install(way: str, work: Path) -> float:
+def install(way: str) -> float:
+    work = Path(tempfile.mkdtemp(prefix=f"install-{way}-"))
     venv, cache = work / "venv", work / "uv-cache"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     python = str(venv / "bin" / "python")
@@ -48,26 +49,17 @@ def install(way: str, work: Path) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--out", default=None, help="also write the table to this file")
-    args = parser.parse_args()
+    args = arguments(__doc__, repeats=2)
     if not UV.exists():
         sys.exit(f"{UV} is missing: run ./scripts/setup.sh first")
-    times: dict[str, list[float]] = {"pip": [], "uv": []}
-    for _ in range(args.repeats):
-        for way in times:
-            times[way].append(install(way, Path(tempfile.mkdtemp(prefix=f"install-{way}-"))))
-    pip, uv = (statistics.median(times[w]) for w in times)
+    times = alternate({way: functools.partial(install, way) for way in ("pip", "uv")},
+                      args.repeats)  # fmt: skip
+    pip, uv = medians(times)
     each = {w: ", ".join(f"{t:.0f}" for t in times[w]) for w in times}
-    lines = [f"requirements.txt into a fresh venv, median of {args.repeats}, on "
-             f"{platform.processor() or platform.machine()} ({os.cpu_count()} CPUs)",
-             f"  pip install -r requirements.txt: {pip:.0f} s ({each['pip']})",
-             f"  uv (scripts/install.sh), empty cache: {uv:.0f} s ({each['uv']})",
-             f"  saved: {pip - uv:.0f} s ({pip / uv:.1f}x)"]  # fmt: skip
-    print("\n".join(lines))
-    if args.out:
-        Path(args.out).write_text("\n".join(lines) + "\n")
+    show([f"requirements.txt into a fresh venv, median of {args.repeats}, on {machine()}",
+          f"  pip install -r requirements.txt: {pip:.0f} s ({each['pip']})",
+          f"  uv (scripts/install.sh), empty cache: {uv:.0f} s ({each['uv']})",
+          f"  saved: {pip - uv:.0f} s ({pip / uv:.1f}x)"], args.out)  # fmt: skip
 
 
 if __name__ == "__main__":
