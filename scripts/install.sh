@@ -13,8 +13,10 @@ shift
 UV="$ROOT/.venv/bin/uv"
 UV_VERSION="$(sed -n 's/^uv==\([^ ]*\).*/\1/p' "$ROOT/requirements.txt")"
 
-quiet_pip() {  # pip, without the local-index notices these machines print for every package
-  "$PY" -m pip "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+quiet_pip() {  # quiet_pip PYTHON ARGS...: pip, without the local-index notices these
+  local python="$1"  # machines print for every package
+  shift
+  "$python" -m pip "$@" 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
 }
 
 pip_setting() {  # pip_setting NAME: the value pip uses (its PIP_ variable, else pip.conf)
@@ -27,9 +29,9 @@ have_uv() {
   [ -n "$UV_VERSION" ] || return 1
   if [ ! -x "$UV" ] || [ "$("$UV" --version 2>/dev/null)" != "uv $UV_VERSION" ]; then
     [ -x "$ROOT/.venv/bin/python" ] || return 1
-    "$ROOT/.venv/bin/python" -m pip install -q "uv==$UV_VERSION" \
-      2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2) || return 1
+    quiet_pip "$ROOT/.venv/bin/python" install -q "uv==$UV_VERSION" || return 1
   fi
+  [ "$("$UV" --version 2>/dev/null)" = "uv $UV_VERSION" ]
 }
 
 if have_uv; then
@@ -45,4 +47,4 @@ if have_uv; then
   fi
   echo "install.sh: uv could not install $*; pip will" >&2
 fi
-quiet_pip install -q "$@"
+quiet_pip "$PY" install -q "$@"
