@@ -19,7 +19,7 @@ from genlab.train.gan import train_gan
 from genlab.train.vae import train_vae
 
 # a small GAN that measures its quality every epoch, as the default runs do
-GAN = {"train_limit": 1000, "batch_size": 50, "epochs": 3, "eval_samples": 0,
+GAN = {"train_limit": 1000, "batch_size": 50, "epochs": 2, "eval_samples": 0,
        "quality_samples": 200, "seed": 7, "log_interval": 5}  # fmt: skip
 TIMING = {"seconds", "images_per_second", "load_1min", "quality_seconds"}
 RUN_TIMING = {"updated", "train_seconds", "threads", "cpus"}
@@ -108,11 +108,10 @@ except KeyboardInterrupt:
 """
 
 
-@pytest.mark.parametrize("epoch", [2, 3])
-def test_ctrl_c_at_each_epoch_boundary_resumes_bit_identical(uninterrupted, tmp_path, epoch):
-    """Interrupted in a process that built the classifier long before, resumed in a fresh one
-    (which builds it for the first time after the checkpoint)."""
-    in_a_fresh_process(INTERRUPT_AT_EPOCH, epoch=epoch, run_dir=str(tmp_path / "run"))
+def test_ctrl_c_at_the_epoch_boundary_resumes_bit_identical(uninterrupted, tmp_path):
+    """Interrupted as epoch 2 starts, in a process that built the classifier long before,
+    resumed in a fresh one (which builds it for the first time after the checkpoint)."""
+    in_a_fresh_process(INTERRUPT_AT_EPOCH, epoch=2, run_dir=str(tmp_path / "run"))
     assert load_metrics(tmp_path / "run")["status"] == "interrupted"
     subprocess.run([*gan_command(GAN), "--run-dir", str(tmp_path / "run")], check=True,
                    capture_output=True)  # fmt: skip
