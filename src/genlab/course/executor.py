@@ -13,8 +13,10 @@ import functools
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -275,3 +277,39 @@ def last_error(log: Path) -> str:
     lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
     errors = [ln for ln in lines if "Error" in ln or "error:" in ln]
     return (errors or lines or ["(no output)"])[-1][-200:]
+
+
+def clear(point: Point, force: bool) -> bool:
+    """Whether the point is to be executed; its run folder is deleted first when it holds
+    another code's run (or always, with ``force``): trained again, never reopened."""
+    if not force and is_complete(point):
+        return False
+    if (force or code_change(point)) and point.run_dir.exists():
+        shutil.rmtree(point.run_dir)
+    return True
+
+
+def skipped(point: Point) -> Outcome:
+    return Outcome(point, "skipped", 0.0, "complete, made from the same inputs")
+
+
+def execute(point: Point, threads: int, force: bool) -> Outcome:
+    return run_notebook(point, threads) if clear(point, force) else skipped(point)
+
+
+def run_notebook(point: Point, threads: int) -> Outcome:
+    t0 = time.monotonic()
+    inputs = made_from(point)  # before it runs: a quoted run that changes meanwhile is news
+    point.notebook.parent.mkdir(parents=True, exist_ok=True)
+    print(f"[start] {point.label}  log: {point.log}", flush=True)
+    root, notebook = repo_root(), point.source_notebook
+    output = portable(point.notebook, root)
+    cmd, env = papermill_command(notebook, output, point.parameters, threads)
+    returncode = run_logged(cmd, env, root, point.log)
+    if returncode == 0 and point.notebook.exists():
+        stamp_file(point.notebook, inputs)
+    seconds = time.monotonic() - t0
+    status = "done" if returncode == 0 else "failed"
+    detail = "" if status == "done" else last_error(point.log)
+    print(f"[{status}] {point.label}  {seconds:.0f} s  {detail}".rstrip(), flush=True)
+    return Outcome(point, status, seconds, detail)

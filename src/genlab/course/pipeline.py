@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import sys
 import time
 from collections.abc import Iterator
@@ -31,18 +30,17 @@ from genlab.course.executor import (
     Executor,
     Outcome,
     Point,
-    code_change,
+    clear,
+    execute,
     has_finished_run,
     is_complete,
-    last_error,
-    made_from,
-    papermill_command,
     portable,
-    run_logged,
+    run_notebook,
+    skipped,
     staleness,
-    stamp_file,
 )
 from genlab.course.grids import PROBLEMS, QUICK_MAX_EPOCHS, QUICK_OVERRIDES
+from genlab.course.training import notebook_config, train_first
 from genlab.runs import repo_root
 
 LOCK = ".run_all.lock"  # in the results folder: held by the ./run_all.sh working on it
@@ -142,11 +140,9 @@ def check_names(problems: list[str], names: set[str]) -> None:
 
 
 def check_parameters(problem: str, params: dict[str, Any]) -> None:
-    """Build the config the notebook would build from ``params`` (its parameters cell, then
-    the injected values, then ``overrides``); raises ``ConfigError`` naming a bad value."""
-    spec = PROBLEMS[problem]
-    cls = type(spec.notebook_defaults())
-    cls.from_values({**spec.notebook_defaults().to_dict(), **params})
+    """Build the config the notebook would build from ``params``; raises ``ConfigError``
+    naming a bad value."""
+    notebook_config(problem, params)
 
 
 def extra_seeds(point: Point) -> list[Point]:
@@ -168,28 +164,6 @@ def extra_seeds(point: Point) -> list[Point]:
     return extra
 
 
-def execute(point: Point, threads: int, force: bool) -> Outcome:
-    t0 = time.monotonic()
-    if not force and is_complete(point):
-        return Outcome(point, "skipped", 0.0, "complete, made from the same inputs")
-    if (force or code_change(point)) and point.run_dir.exists():
-        shutil.rmtree(point.run_dir)  # another code's run is trained again, never reopened
-    inputs = made_from(point)  # before it runs: a quoted run that changes meanwhile is news
-    point.notebook.parent.mkdir(parents=True, exist_ok=True)
-    print(f"[start] {point.label}  log: {point.log}", flush=True)
-    root, notebook = repo_root(), point.source_notebook
-    output = portable(point.notebook, root)
-    cmd, env = papermill_command(notebook, output, point.parameters, threads)
-    returncode = run_logged(cmd, env, root, point.log)
-    if returncode == 0 and point.notebook.exists():
-        stamp_file(point.notebook, inputs)
-    seconds = time.monotonic() - t0
-    status = "done" if returncode == 0 else "failed"
-    detail = "" if status == "done" else last_error(point.log)
-    print(f"[{status}] {point.label}  {seconds:.0f} s  {detail}".rstrip(), flush=True)
-    return Outcome(point, status, seconds, detail)
-
-
 def run_points(
     points: list[Point], jobs: int, force: bool, cluster: Executor | None = None
 ) -> list[Outcome]:
@@ -204,9 +178,16 @@ def run_points(
         def local(batch: list[Point], force: bool) -> list[Outcome]:
             return list(pool.map(lambda p: execute(p, threads, force), batch))
 
+        if cluster is None:  # the runs first, so that each notebook executes once
+            todo = [p for p in first if clear(p, force)]
+            train_first(todo, jobs, threads)
+            outcomes += pool.map(lambda p: run_notebook(p, threads) if p in todo
+                                 else skipped(p), first)  # fmt: skip
+            outcomes += local(later, force)
+        else:
+            for batch in (first, later):
+                outcomes += cluster.run(batch, force)
         run = cluster.run if cluster is not None else local
-        for batch in (first, later):
-            outcomes += run(batch, force)
         # answers quote other points' runs: a notebook executed before one of them finished
         # runs again on the finished folders (no training, its own run is complete)
         stale = [o for o in outcomes if o.status != "failed" and not is_complete(o.point)]
