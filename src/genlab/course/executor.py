@@ -248,8 +248,12 @@ def papermill_command(notebook: str, output: str, parameters: dict[str, Any],
     cmd = [sys.executable, "-m", "papermill", f"notebooks/{notebook}", output,
            "-y", yaml.safe_dump(parameters), "-k", "python3", "--cwd", "notebooks",
            "--log-output", "--no-progress-bar"]  # fmt: skip
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    return cmd, env
+    return cmd, {**os.environ, **threads_env(threads)}
+
+
+def threads_env(threads: int) -> dict[str, str]:
+    """The environment variables that give a new process ``threads`` CPU threads."""
+    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
 
 
 # Known harmless lines, noise in the logs: every kernel papermill starts warns that it runs

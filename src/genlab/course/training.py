@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
-from genlab.course.executor import Point, has_finished_run, quoted_runs
+from genlab.course.executor import Point, has_finished_run, quoted_runs, threads_env
 from genlab.course.grids import PROBLEMS
 
 
@@ -39,9 +39,9 @@ def train_first(points: list[Point], jobs: int, threads: int) -> None:
             and not has_finished_run(p)]  # fmt: skip
     if not todo:
         return
-    threads_env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    saved = {name: os.environ.get(name) for name in threads_env}
-    os.environ.update(threads_env)  # what the spawned workers start with
+    env = threads_env(threads)
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)  # what the spawned workers start with
     try:
         context = multiprocessing.get_context("spawn")  # a fresh interpreter, as a kernel's
         with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context) as workers:
