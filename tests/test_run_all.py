@@ -55,6 +55,19 @@ def test_quick_run_executes_every_notebook_and_writes_the_index(quick):
     assert (out / "index.html").exists() and (out / "4.3" / "summary.png").exists()
 
 
+@pytest.mark.slow
+def test_quick_run_trains_first_so_each_notebook_executes_once(quick):
+    """A point whose answer quotes its grid's other runs would execute a second time if those
+    runs finished after it; ./run_all.sh trains them first (genlab/course/training.py)."""
+    out, done = quick
+    lines = done.stdout.splitlines()
+    for point in all_points(out):
+        starts = [line for line in lines if line.startswith(f"[start] {point.label}  log: ")]
+        assert len(starts) == 1, (point.label, starts)
+    assert any(line.startswith("[trained] ") for line in lines)
+    assert not any(line.startswith("[train failed] ") for line in lines)
+
+
 def markdown_outputs(notebook: Path) -> list[str]:
     nb = nbformat.read(notebook, as_version=4)
     return [o.data["text/markdown"] for c in nb.cells if c.cell_type == "code"
