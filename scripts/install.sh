@@ -25,13 +25,19 @@ pip_setting() {  # pip_setting NAME: the value pip uses (its PIP_ variable, else
   "$PY" -m pip config get "global.$1" 2>/dev/null || true
 }
 
+uv_is_pinned() {  # uv answers "uv 0.13.9 (x86_64-unknown-linux-gnu)": the version is its 2nd word
+  local answer
+  answer="$("$UV" --version 2>/dev/null)" || return 1
+  [ "$(echo "$answer" | cut -d' ' -f2)" = "$UV_VERSION" ]
+}
+
 have_uv() {
   [ -n "$UV_VERSION" ] || return 1
-  if [ ! -x "$UV" ] || [ "$("$UV" --version 2>/dev/null)" != "uv $UV_VERSION" ]; then
+  if [ ! -x "$UV" ] || ! uv_is_pinned; then
     [ -x "$ROOT/.venv/bin/python" ] || return 1
     quiet_pip "$ROOT/.venv/bin/python" install -q "uv==$UV_VERSION" || return 1
   fi
-  [ "$("$UV" --version 2>/dev/null)" = "uv $UV_VERSION" ]
+  uv_is_pinned
 }
 
 if have_uv; then

@@ -58,6 +58,10 @@ def test_installed_without_extras_the_package_trains_and_evaluates_a_vae(tmp_pat
     if install.returncode != 0 and any(s in install.stderr for s in OFFLINE):
         pytest.skip(f"no package index reachable for pip: {install.stderr.strip()[-500:]}")
     assert install.returncode == 0, install.stderr[-3000:]
+    # uv, not pip's fallback (a uv whose version answer was misread cost a minute here, and
+    # as long again in every fresh clone's set-up); uv is pinned in requirements.txt
+    (installer,) = venv.glob("lib/python*/site-packages/genlab-*.dist-info/INSTALLER")
+    assert installer.read_text().strip() == "uv", install.stderr[-3000:]
 
     work = tmp_path / "work"  # not the repository: genlab must come from the fresh environment
     work.mkdir()
