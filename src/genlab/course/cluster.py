@@ -33,6 +33,7 @@ from genlab.course.executor import (
     is_complete,
     made_from,
     portable,
+    say,
     stamped,
 )
 from genlab.course.grids import PROBLEMS
@@ -185,12 +186,12 @@ class RayExecutor:
                     return
                 label, where, log = self.progress.get_nowait()
             except ray.exceptions.RayError as e:
-                print(f"ray: a progress line was lost ({type(e).__name__})", flush=True)
+                say(f"ray: a progress line was lost ({type(e).__name__})")
                 return
             tries = self.attempts.setdefault(label, [])
             tries.append(f"{where}, log there: {log}")
             again = f" (retry {len(tries) - 1} of {self.retries})" if len(tries) > 1 else ""
-            print(f"[start] {label} on {where}{again}  log there: {log}", flush=True)
+            say(f"[start] {label} on {where}{again}  log there: {log}")
 
     def _collect(self, ref: Any, point: Point, seconds: float, made: dict[str, Any]) -> Outcome:
         import ray
@@ -208,14 +209,14 @@ class RayExecutor:
                     f"stays on its node):\n{where}\n\n{e}\n")  # fmt: skip
             point.log.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(point.log, lambda f: f.write(text.encode()))
-            print(f"[failed] {point.label}  {seconds:.0f} s  {detail}", flush=True)
+            say(f"[failed] {point.label}  {seconds:.0f} s  {detail}")
             return Outcome(point, "failed", seconds, detail)
         write_result(point, result, made)
         status = "done" if result.returncode == 0 else "failed"
         detail = f"on {result.node}" if status == "done" else result.detail
         retried = f" after {len(tries) - 1} retries" if len(tries) > 1 else ""
         seconds = result.seconds  # on its node (the wait in Ray's queue aside)
-        print(f"[{status}] {point.label}  {seconds:.0f} s  {detail}{retried}", flush=True)
+        say(f"[{status}] {point.label}  {seconds:.0f} s  {detail}{retried}")
         return Outcome(point, status, seconds, detail + retried)
 
 

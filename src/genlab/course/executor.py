@@ -293,6 +293,13 @@ def clear(point: Point, force: bool) -> bool:
     return True
 
 
+def say(line: str) -> None:
+    """One progress line on stdout, in one write: ``print`` writes the text and its newline
+    apart, so two threads starting their notebooks at once could put both on one line."""
+    sys.stdout.write(f"{line}\n")
+    sys.stdout.flush()
+
+
 def skipped(point: Point) -> Outcome:
     return Outcome(point, "skipped", 0.0, "complete, made from the same inputs")
 
@@ -305,7 +312,7 @@ def run_notebook(point: Point, threads: int) -> Outcome:
     t0 = time.monotonic()
     inputs = made_from(point)  # before it runs: a quoted run that changes meanwhile is news
     point.notebook.parent.mkdir(parents=True, exist_ok=True)
-    print(f"[start] {point.label}  log: {point.log}", flush=True)
+    say(f"[start] {point.label}  log: {point.log}")
     root, notebook = repo_root(), point.source_notebook
     output = portable(point.notebook, root)
     cmd, env = papermill_command(notebook, output, point.parameters, threads)
@@ -315,5 +322,5 @@ def run_notebook(point: Point, threads: int) -> Outcome:
     seconds = time.monotonic() - t0
     status = "done" if returncode == 0 else "failed"
     detail = "" if status == "done" else last_error(point.log)
-    print(f"[{status}] {point.label}  {seconds:.0f} s  {detail}".rstrip(), flush=True)
+    say(f"[{status}] {point.label}  {seconds:.0f} s  {detail}".rstrip())
     return Outcome(point, status, seconds, detail)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
-from genlab.course.executor import Point, has_finished_run, quoted_runs, threads_env
+from genlab.course.executor import Point, has_finished_run, quoted_runs, say, threads_env
 from genlab.course.grids import PROBLEMS
 
 
@@ -50,9 +50,9 @@ def train_first(points: list[Point], jobs: int, threads: int) -> None:
             for future in as_completed(futures):
                 point = futures[future]
                 try:
-                    print(f"[trained] {point.label}  {future.result():.0f} s", flush=True)
+                    say(f"[trained] {point.label}  {future.result():.0f} s")
                 except Exception as e:  # its notebook trains it again and shows the error
-                    print(f"[train failed] {point.label}: {str(e)[-200:]}", flush=True)
+                    say(f"[train failed] {point.label}: {str(e)[-200:]}")
     finally:
         for name, value in saved.items():
             if value is None:
@@ -69,7 +69,7 @@ def train_point(label: str, problem: str, parameters: dict[str, Any], run_dir: P
 
     t0 = time.monotonic()
     config = notebook_config(problem, parameters)
-    print(f"[train] {label}  log: {log}", flush=True)
+    say(f"[train] {label}  log: {log}")
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as f, redirect_stdout(f), redirect_stderr(f):
         train_run(config, run_dir=run_dir, progress=False)
