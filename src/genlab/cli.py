@@ -20,22 +20,21 @@ from pathlib import Path
 
 from genlab.atomic import NoSpaceError
 from genlab.config import Config, ConfigError, GANConfig, VAEConfig
-from genlab.data import DATASETS, DataError
-from genlab.device import DeviceError
+from genlab.datasets import DATASETS, DataError
 from genlab.provenance import StaleCodeError
-from genlab.runs import RunConflictError, RunFileError, check_checkpoint, load_metrics
 
 MODELS: dict[str, type[Config]] = {"vae": VAEConfig, "gan": GANConfig}
-# one line each, exit status 2: the user's (config, data, device, run folder) or the machine's
-USER_ERRORS = (
-    ConfigError,
-    DataError,
-    DeviceError,
-    RunConflictError,
-    RunFileError,
-    NoSpaceError,
-    StaleCodeError,
-)
+
+
+def user_errors() -> tuple[type[Exception], ...]:
+    """The errors shown in one line, exit status 2: the user's (config, data, device, run
+    folder) or the machine's. Imported here, not above, so that ``data fetch`` and ``--help``
+    do not import torch."""
+    from genlab.device import DeviceError
+    from genlab.runs import RunConflictError, RunFileError
+
+    errors = (ConfigError, DataError, DeviceError, RunConflictError, RunFileError, NoSpaceError)
+    return (*errors, StaleCodeError)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         from genlab.train import train_run
 
         run = train_run(config, run_dir=args.run_dir, progress=not args.no_progress)
-    except USER_ERRORS as e:  # a bug anywhere else shows its traceback
+    except user_errors() as e:  # a bug anywhere else shows its traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"{run.path}: {run.status}")
@@ -140,6 +139,7 @@ def _fmt(value: float) -> str:
 def evaluate_main(argv: list[str] | None = None) -> int:
     """``python -m genlab evaluate {classifier,run} ...``."""
     from genlab import evaluate
+    from genlab.runs import check_checkpoint, load_metrics
 
     parser = argparse.ArgumentParser(
         prog="python -m genlab evaluate",

@@ -19,12 +19,12 @@ from typing import Any, ClassVar, Literal, TypeVar, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.fields import FieldInfo
 
-from genlab.data import DATASETS, get_spec
-from genlab.device import DEVICES
+from genlab.datasets import DATASETS, get_spec
 
 C = TypeVar("C", bound="Config")
 EVAL_HELP = "samples for the sample-quality metrics at the end of training (0: none)"
 CUDA_GRAPH_HELP = "replay the training step as a CUDA graph: auto (on CUDA devices) | on | off"
+DEVICES = ("auto", "cpu", "cuda", "mps")  # genlab.device.resolve_device's choices
 Dataset = Literal[DATASETS]
 Device = Literal[DEVICES]
 CudaGraph = Literal["auto", "on", "off"]

@@ -7,7 +7,7 @@ import random
 import numpy as np
 import torch
 
-DEVICES = ("auto", "cpu", "cuda", "mps")
+from genlab.config import DEVICES
 
 
 def _mps_available() -> bool:

@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 Metrics = dict[str, Any]
+# the statuses a run ends with and keeps: reopened, never trained again (a diverged run stopped
+# on a non-finite loss)
+FINAL = ("diverged", "collapsed", "failed")
 
 # --- collapse ------------------------------------------------------------------------------
 

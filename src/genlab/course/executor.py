@@ -26,9 +26,9 @@ import yaml
 
 from genlab.atomic import atomic_write
 from genlab.course.grids import PROBLEMS
+from genlab.datasets import repo_root
+from genlab.health import FINAL
 from genlab.provenance import fingerprint, imports, modules, stale_reason
-from genlab.runs import repo_root
-from genlab.train.loop import FINAL
 
 NOTEBOOKS = repo_root() / "notebooks"
 EXTRA_SEED_NOTEBOOK = "extra_seed.ipynb"  # trains one more seed of a grid point

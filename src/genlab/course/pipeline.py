@@ -41,7 +41,7 @@ from genlab.course.executor import (
 )
 from genlab.course.grids import PROBLEMS, QUICK_MAX_EPOCHS, QUICK_OVERRIDES
 from genlab.course.training import notebook_config, train_first
-from genlab.runs import repo_root
+from genlab.datasets import repo_root
 
 LOCK = ".run_all.lock"  # in the results folder: held by the ./run_all.sh working on it
 

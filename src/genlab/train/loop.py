@@ -13,15 +13,13 @@ import torch
 from tqdm import tqdm
 
 from genlab.device import resolve_device
-from genlab.health import broken, collapse
+from genlab.health import FINAL, broken, collapse
 from genlab.runs import Run, kept_epochs, rng_state, set_rng_state
 from genlab.train.cuda_graph import use_cuda_graph
 
 # an epoch's mean loss beyond this many nats per image has exploded: about 18 times the VAE's
 # loss at initialisation (784 ln 2 = 543) and 10^4 times a GAN's (its losses stay near ln 2)
 EXPLODED = 1e4
-
-FINAL = ("diverged", "collapsed", "failed")  # statuses a run keeps: reopened, never trained again
 
 
 class Diverged(Exception):

@@ -18,8 +18,8 @@ from genlab.course.grids import (
     VAE_GRID,
     VAE_POINT,
 )
+from genlab.health import FINAL
 from genlab.runs import CHECKPOINT, Run, load_metrics, read_json, repo_root
-from genlab.train.loop import FINAL
 
 QUICK_EVAL_SAMPLES = 512  # at most this many images per metric with quick=True
 
