@@ -11,11 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def arguments(doc: str, repeats: int) -> argparse.Namespace:
-    """``--repeats`` and ``--out``, the script's first docstring line as its description."""
+def arguments(doc: str, repeats: int, extra: dict[str, str] | None = None) -> argparse.Namespace:
+    """``--repeats``, ``--out`` and an option ``--NAME`` for each of ``extra`` (its default),
+    the script's first docstring line as its description."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--out", default=None, help="also write the table to this file")
+    for name, default in (extra or {}).items():
+        parser.add_argument(f"--{name}", default=default)
     return parser.parse_args()
 
 

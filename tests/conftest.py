@@ -22,12 +22,12 @@ from threads import torch_threads
 LONGEST_FIRST = (
     "test_run_all.py",  # ./run_all.sh --quick over every grid point, then again, and Chromium
     "test_ray.py",  # a two-node Ray cluster and three grid runs on it
-    "test_faults.py",  # a three-node Ray cluster, two ./run_all.sh at once, full devices
     "test_run_integrity.py",  # kill -9 and Ctrl-C inside and between epochs, in fresh processes
     "test_provenance.py",  # restamp: two epochs under two codes, twice
+    "test_reference.py",  # a full Fashion-MNIST GAN epoch with another seed
+    "test_faults.py",  # a three-node Ray cluster, two ./run_all.sh at once, full devices
     "test_vae.py",
-    "test_packaging.py",  # pip install . into a fresh virtual environment
-    "test_reference.py",
+    "test_packaging.py",  # pip install . into a fresh virtual environment (uv: about 15 s)
     "test_compare.py",
     "test_committed_results.py",
     "test_gan.py",

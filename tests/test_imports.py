@@ -8,6 +8,10 @@ from __future__ import annotations
 import ast
 import graphlib
 import re
+import subprocess
+import sys
+
+import pytest
 
 from genlab.provenance import PACKAGE, graph, imports, modules
 
@@ -97,3 +101,26 @@ def test_the_layer_check_sees_an_upward_import(tmp_path):
     core.write_text("def f():\n    from genlab.course.grids import PROBLEMS\n")
     found = imports("genlab.runs", core.read_text(), {"genlab.course.grids", "genlab.runs"})
     assert [(layer("genlab.runs"), layer(t)) for t, _, _ in found] == [("core", "course")]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import genlab.course.pipeline",  # ./run_all.sh's planning, refusals and dry runs
+        "from genlab.cli import main; main(['data', 'fetch'])",  # every set-up call
+        "from genlab import VAEConfig; VAEConfig(epochs=2)",
+    ],
+)
+def test_what_plans_and_never_trains_imports_no_torch(code):
+    """``import torch`` costs about 1.7 s of CPU a process (bench/import_genlab.py)."""
+    check = f"import sys\n{code}\nassert 'torch' not in sys.modules, sorted(sys.modules)"
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_package_names_are_imported_when_used():
+    import genlab
+
+    assert genlab.VAEConfig is genlab.config.VAEConfig and "load_metrics" in dir(genlab)
+    with pytest.raises(AttributeError, match="no attribute 'VAEConfg'"):
+        genlab.VAEConfg  # noqa: B018
