@@ -53,3 +53,15 @@ def one_thread() -> Iterator[None]:
 def one_thread_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same for the processes the test starts (papermill's kernels, the command line)."""
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
+
+
+@pytest.fixture(scope="module")
+def one_thread_processes() -> Iterator[None]:
+    """The same for every process the test file starts, its module fixtures' included: two
+    workers whose processes each ran two threads on this 2-core CPU spun in each other's way
+    (test_reference.py beside a busy core: 125 s wall and 150 s of CPU on two threads, 52 s and
+    52 s on one)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OMP_NUM_THREADS", "1")
+        patch.setenv("MKL_NUM_THREADS", "1")
+        yield

@@ -13,6 +13,8 @@ from genlab.models.checkpoints import load_generator, load_vae
 from genlab.models.gan import Discriminator, Generator
 from genlab.models.vae import VAE
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 CONFIGS = {
     "vae": VAEConfig(latent_dim=8, hidden_dim=64),
     "gan": GANConfig(),

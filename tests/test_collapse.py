@@ -13,6 +13,8 @@ from genlab.health import COLLAPSE_EPOCHS, ONE_CLASS_SHARE, SPREAD_FLOOR, collap
 from genlab.runs import load_metrics
 from genlab.train.gan import GANTrainer, train_gan
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 ROOT = Path(__file__).resolve().parents[1]
 HEALTHY = {"class_histogram": [0.1] * 10, "within_class_variety": 0.85}
 

@@ -17,6 +17,8 @@ from genlab.data import DATASETS, load
 from genlab.evaluate import classifier
 from genlab.runs import load_metrics, read_json
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 # --- pieces without a classifier (the fast tier) ----------------------------------------------
 
 

@@ -17,6 +17,8 @@ from typing import Any
 import papermill
 import pytest
 
+pytestmark = pytest.mark.usefixtures("one_thread", "one_thread_kernels")
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--train-limit", "256", "--test-limit", "256", "--epochs", "1", "--eval-samples", "0"]
 

@@ -25,6 +25,7 @@ from genlab.runs import load_metrics, repo_root
 from genlab.train.gan import GANTrainer, train_gan
 from genlab.train.vae import train_vae
 
+pytestmark = pytest.mark.usefixtures("one_thread")
 T_975 = {1: 12.7062047, 2: 4.3026527, 4: 2.7764451, 9: 2.2621572}  # printed tables
 
 

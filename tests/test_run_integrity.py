@@ -22,6 +22,7 @@ from genlab.train.vae import train_vae
 GAN = {"train_limit": 1000, "batch_size": 50, "epochs": 2, "eval_samples": 0,
        "quality_samples": 200, "seed": 7, "log_interval": 5}  # fmt: skip
 TIMING = {"seconds", "images_per_second", "load_1min", "quality_seconds"}
+pytestmark = pytest.mark.usefixtures("one_thread_processes")
 RUN_TIMING = {"updated", "train_seconds", "threads", "cpus"}
 
 

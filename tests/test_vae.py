@@ -20,6 +20,8 @@ from genlab.models.vae import VAE, vae_loss
 from genlab.runs import EPOCH_IMAGE, atomic_write, kept_epochs, load_metrics
 from genlab.train.vae import VAETrainer, train_vae
 
+pytestmark = pytest.mark.usefixtures("one_thread", "one_thread_kernels")
+
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 
 TINY = dict(train_limit=1024, test_limit=256, batch_size=64, eval_samples=0)
