@@ -19,6 +19,8 @@ from collections.abc import Iterator
 import pytest
 from threads import torch_threads
 
+from genlab.course.executor import threads_env
+
 LONGEST_FIRST = (
     "test_run_all.py",  # ./run_all.sh --quick over every grid point, then again, and Chromium
     "test_ray.py",  # a two-node Ray cluster and three grid runs on it
@@ -52,7 +54,8 @@ def one_thread() -> Iterator[None]:
 @pytest.fixture
 def one_thread_kernels(monkeypatch: pytest.MonkeyPatch) -> None:
     """The same for the processes the test starts (papermill's kernels, the command line)."""
-    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    for name, value in threads_env(1).items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +65,6 @@ def one_thread_processes() -> Iterator[None]:
     (test_reference.py beside a busy core: 125 s wall and 150 s of CPU on two threads, 52 s and
     52 s on one)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("OMP_NUM_THREADS", "1")
-        patch.setenv("MKL_NUM_THREADS", "1")
+        for name, value in threads_env(1).items():
+            patch.setenv(name, value)
         yield

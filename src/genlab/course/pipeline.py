@@ -178,6 +178,7 @@ def run_points(
         def local(batch: list[Point], force: bool) -> list[Outcome]:
             return list(pool.map(lambda p: execute(p, threads, force), batch))
 
+        run = cluster.run if cluster is not None else local
         if cluster is None:  # the runs first, so that each notebook executes once
             todo = [p for p in first if clear(p, force)]
             train_first(todo, jobs, threads)
@@ -186,8 +187,7 @@ def run_points(
             outcomes += local(later, force)
         else:
             for batch in (first, later):
-                outcomes += cluster.run(batch, force)
-        run = cluster.run if cluster is not None else local
+                outcomes += run(batch, force)
         # answers quote other points' runs: a notebook executed before one of them finished
         # runs again on the finished folders (no training, its own run is complete)
         stale = [o for o in outcomes if o.status != "failed" and not is_complete(o.point)]
