@@ -45,8 +45,9 @@ def outputs(nb: nbformat.NotebookNode, kind: str) -> list[Any]:
             data = out.get("data", {})
             if kind == "text" and out.get("output_type") == "stream":
                 found.append(out["text"])
-            elif kind == "figures" and ("image/png" in data
-                                        or "data:image/png" in data.get("text/html", "")):
+            elif kind == "figures" and (
+                "image/png" in data or "data:image/png" in data.get("text/html", "")
+            ):
                 found.append(data)
             elif kind in out.get("data", {}):
                 found.append(out["data"][kind])

@@ -180,5 +180,3 @@ def test_every_committed_run_is_this_codes_result():
         metrics = json.loads(path.read_text())
         reason = stale_reason(metrics.get("code"), metrics["config"]["model"])
         assert reason is None, f"{path.parent.relative_to(RESULTS)}: {reason}; restamp or retrain"
-
-

@@ -169,8 +169,11 @@ def test_the_notebook_trains_what_is_missing_then_compares(tmp_path):
                  run_dir=str(out), quick=True, eval_samples=256, progress=False)  # fmt: skip
     text = "\n".join(outputs(nb, "text"))
     markdown = "\n".join(outputs(nb, "text/markdown"))
-    for label in [f"4.3/{compare.VAE_POINT}", *(f"5.3/{s}" for s in GAN_SETTINGS),
-                  f"5.5/{compare.CGAN_POINT}"]:
+    for label in [
+        f"4.3/{compare.VAE_POINT}",
+        *(f"5.3/{s}" for s in GAN_SETTINGS),
+        f"5.5/{compare.CGAN_POINT}",
+    ]:
         assert f"{label}" in text and (tmp_path / label / "metrics.json").exists()
         metrics = read_json(tmp_path / label / "metrics.json")
         assert metrics["status"] == "complete" and len(metrics["epochs"]) == 2

@@ -89,8 +89,7 @@ def inputs(point: Point) -> bytes:
         if not folder.is_dir():
             continue
         whole = (problem, name) == (point.problem, point.name) or problem in spec.needs
-        paths += [f for f in folder.rglob("*")
-                  if f.is_file() and (whole or f.name != CHECKPOINT)]  # fmt: skip
+        paths += [f for f in folder.rglob("*") if f.is_file() and (whole or f.name != CHECKPOINT)]
     return pack(point.out, paths)
 
 
@@ -138,14 +137,16 @@ class RayExecutor:
         # the driver's node, or, once that node is gone (a driver attached to a node that is
         # removed), another: restarted, it loses the lines in flight, never the grid
         survive = {"max_restarts": -1, "max_task_retries": -1}
-        self.progress = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here,
-                                             **survive})  # fmt: skip
+        self.progress = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here, **survive})
         self.data = {path: (ray.put(data), md5_bytes(data)) for path, data in data_files().items()}
         self.remote = ray.remote(run_point)
         self.attempts: dict[str, list[str]] = {}  # label -> where each attempt started
         gpus = int(self.resources.get("GPU", 0))
-        print(f"ray: {len(nodes)} nodes, {self.resources.get('CPU', 0):.0f} CPUs, {gpus} GPUs; "
-              f"{len(self.data)} data files offered to the nodes", flush=True)  # fmt: skip
+        print(
+            f"ray: {len(nodes)} nodes, {self.resources.get('CPU', 0):.0f} CPUs, {gpus} GPUs; "
+            f"{len(self.data)} data files offered to the nodes",
+            flush=True,
+        )
 
     def run(self, points: list[Point], force: bool) -> list[Outcome]:
         """Execute ``points`` on the cluster; a complete point (``executor.is_complete``, as
@@ -164,8 +165,12 @@ class RayExecutor:
             asks = resources(point, self.resources, self.cpus)
             threads = int(asks["num_cpus"]) if "num_gpus" not in asks else 1
             task = make_task(point, threads, self.digest)
-            options = {**asks, "max_retries": self.retries, "retry_exceptions": False,
-                       "scheduling_strategy": "SPREAD"}  # fmt: skip
+            options = {
+                **asks,
+                "max_retries": self.retries,
+                "retry_exceptions": False,
+                "scheduling_strategy": "SPREAD",
+            }
             ref = self.remote.options(**options).remote(task, self.data, self.progress)
             pending[ref] = (point, time.monotonic(), made_from(point))  # what the task gets
             self.attempts.pop(point.label, None)
@@ -204,9 +209,11 @@ class RayExecutor:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             detail = f"{type(e).__name__} after {len(tries)} attempt(s): {first}"[:300]
             where = "\n".join(f"  attempt {i}: {t}" for i, t in enumerate(tries, 1)) or "  none"
-            text = (f"{point.label}: the Ray task failed and was not retried further "
-                    f"({self.retries} retries allowed).\nattempts (a dead worker's partial log "
-                    f"stays on its node):\n{where}\n\n{e}\n")  # fmt: skip
+            text = (
+                f"{point.label}: the Ray task failed and was not retried further "
+                f"({self.retries} retries allowed).\nattempts (a dead worker's partial log "
+                f"stays on its node):\n{where}\n\n{e}\n"
+            )
             point.log.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(point.log, lambda f: f.write(text.encode()))
             say(f"[failed] {point.label}  {seconds:.0f} s  {detail}")
@@ -225,9 +232,19 @@ def make_task(point: Point, threads: int, digest: str) -> PointTask:
     root = repo_root()
     out = point.out.resolve()
     results = os.path.relpath(out, root) if out.is_relative_to(root) else None
-    return PointTask(point.label, point.problem, point.name, dict(point.parameters), notebook,
-                     (NOTEBOOKS / notebook).read_text(), results, portable(point.notebook, root),
-                     inputs(point), threads, digest)  # fmt: skip
+    return PointTask(
+        point.label,
+        point.problem,
+        point.name,
+        dict(point.parameters),
+        notebook,
+        (NOTEBOOKS / notebook).read_text(),
+        results,
+        portable(point.notebook, root),
+        inputs(point),
+        threads,
+        digest,
+    )
 
 
 def keep_unchanged_times(fresh: Path, current: Path) -> None:

@@ -25,8 +25,9 @@ def cell(grid, row: int, column: int):  # noqa: ANN001, ANN201 (an image array)
     return grid[top : top + SIDE, left : left + SIDE]
 
 
-def reconstruction_crops(out: Path, problem: str = VAE_GRID,
-                         columns: Sequence[int] = (LOGO, PLAID)) -> Path | None:  # fmt: skip
+def reconstruction_crops(
+    out: Path, problem: str = VAE_GRID, columns: Sequence[int] = (LOGO, PLAID)
+) -> Path | None:
     """``out/<problem>/crops.png``: the test images of ``columns`` and each grid point's last
     reconstruction of them (seed 1, the run shown); None until every point has finished."""
     import matplotlib.image as mpimg
@@ -54,8 +55,9 @@ def reconstruction_crops(out: Path, problem: str = VAE_GRID,
             ax.set_yticks([])
             if i == 0:
                 ax.set_title(name.replace(", ", ",\n"), fontsize=8)
-    fig.suptitle(f"{problem}: two test images and each setting's last reconstruction of them",
-                 fontsize=9)  # fmt: skip
+    fig.suptitle(
+        f"{problem}: two test images and each setting's last reconstruction of them", fontsize=9
+    )
     path = out / problem / "crops.png"
     save_figure(fig, path, dpi=110)
     return path

@@ -70,8 +70,11 @@ class Problem:
     def notebook_defaults(self) -> Config:
         """The config the notebook builds when nothing is injected: the config's defaults, the
         fixed values, and the values that all of the grid's points share."""
-        shared = {k: v for k, v in next(iter(self.points.values())).items()
-                  if all(p.get(k) == v for p in self.points.values())}  # fmt: skip
+        shared = {
+            k: v
+            for k, v in next(iter(self.points.values())).items()
+            if all(p.get(k) == v for p in self.points.values())
+        }
         return CONFIGS[self.model].from_dict({**self.fixed, **shared})
 
     def reads(self, problem_id: str) -> tuple[str, ...]:
@@ -122,7 +125,7 @@ LABELS = {
         f"4.3/bs{bs}_ep{ep}": f"batch size {bs}, {ep} epochs"
         for bs in (64, 128, 256)
         for ep in (10, 20, 50, 300)
-    },  # fmt: skip
+    },
     "5.3/equal_lr": "equal rates (0.0002 each)",
     "5.3/g_faster": "generator faster (lr_g 0.002, lr_d 0.0002)",
     "5.3/d_faster": "discriminator faster (lr_g 0.0002, lr_d 0.002)",
@@ -141,7 +144,7 @@ SHORT = {
         f"4.3/bs{bs}_ep{ep}": f"batch {bs}, {ep} epochs"
         for bs in (64, 128, 256)
         for ep in (10, 20, 50, 300)
-    },  # fmt: skip
+    },
     "5.3/equal_lr": "equal rates",
     "5.3/g_faster": "generator faster",
     "5.3/d_faster": "discriminator faster",
@@ -186,7 +189,7 @@ PROBLEMS: dict[str, Problem] = {
                 for bs, ep in [(64, 10), (128, 10), (256, 10), (64, 20), (64, 50), (128, 300)]
             ],
             SEEDS,
-        ),  # fmt: skip
+        ),
     ),
     GAN_GRID: Problem(
         "5.3_gan_fashion_mnist.ipynb",
@@ -198,7 +201,7 @@ PROBLEMS: dict[str, Problem] = {
             **dict.fromkeys(GAN_SETTINGS, SEEDS),
             "equal_lr": HEADLINE_SEEDS,
             "d_faster": HEADLINE_SEEDS,
-        },  # fmt: skip
+        },
     ),
     CGAN_GRID: Problem(
         "5.5_cgan_fashion_mnist.ipynb",
@@ -209,7 +212,7 @@ PROBLEMS: dict[str, Problem] = {
         {
             "course": {},
             "improved": CGAN_CHANGES,
-        },  # fmt: skip
+        },
         key_image="sample_{last}.png",
         compares_with=(GAN_GRID,),  # its answer quotes the GANs
         fixed={"conditional": True},

@@ -116,11 +116,14 @@ def run_point(task: PointTask, data: dict[str, tuple[Any, str]], progress: Any) 
         returncode = papermill(task, scratch, executed, log)
         run_dir = results / task.problem / task.name
         return PointResult(
-            returncode, node, time.monotonic() - t0,
-            executed.read_bytes() if executed.exists() else None, log.read_bytes(),
+            returncode,
+            node,
+            time.monotonic() - t0,
+            executed.read_bytes() if executed.exists() else None,
+            log.read_bytes(),
             pack(results, [run_dir]) if run_dir.exists() else None,
             "" if returncode == 0 else f"on {node}: {last_error(log)}",
-        )  # fmt: skip
+        )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -129,8 +132,9 @@ def papermill(task: PointTask, scratch: Path, executed: Path, log: Path) -> int:
     """Execute the notebook as the local executor does, from ``scratch`` instead of the
     repository; the executed copy records the driver's parameters and path."""
     parameters = local_parameters(task, scratch)
-    cmd, env = papermill_command(task.notebook, str(executed.relative_to(scratch)), parameters,
-                                 task.threads)  # fmt: skip
+    cmd, env = papermill_command(
+        task.notebook, str(executed.relative_to(scratch)), parameters, task.threads
+    )
     returncode = run_logged(cmd, env, scratch, log, preexec_fn=_die_with_parent)
     if executed.exists() and parameters != task.parameters:
         restore_parameters(executed, task.parameters, task.output_path)
@@ -145,8 +149,10 @@ def local_parameters(task: PointTask, scratch: Path) -> dict[str, Any]:
     base = scratch / "notebooks"
     results = scratch / "results"
     mapped = {"run_dir": results / task.problem / task.name, "results_dir": results}
-    return {k: os.path.relpath(mapped[k], base) if k in mapped and v is not None else v
-            for k, v in task.parameters.items()}  # fmt: skip
+    return {
+        k: os.path.relpath(mapped[k], base) if k in mapped and v is not None else v
+        for k, v in task.parameters.items()
+    }
 
 
 def restore_parameters(executed: Path, parameters: dict[str, Any], output_path: str) -> None:
@@ -179,8 +185,11 @@ def ensure_data(data: dict[str, tuple[Any, str]]) -> None:
     expected = {f"{s.folder}/raw/{n}": m for s in SPECS.values() for n, m in s.md5.items()}
 
     def missing() -> list[str]:
-        return [p for p in data if not (root / p).is_file()
-                or (p in expected and md5_file(root / p) != expected[p])]  # fmt: skip
+        return [
+            p
+            for p in data
+            if not (root / p).is_file() or (p in expected and md5_file(root / p) != expected[p])
+        ]
 
     if not missing():
         return
@@ -188,8 +197,12 @@ def ensure_data(data: dict[str, tuple[Any, str]]) -> None:
     with FileLock(root / ".genlab-ray.lock", thread_local=False):
         for path in missing():  # the node's other tasks waited, and find fewer or none
             ref, checksum = data[path]
-            install_file(ray.get(ref), root / path, expected.get(path, checksum),
-                         f"the driver's {path}, through Ray's object store")  # fmt: skip
+            install_file(
+                ray.get(ref),
+                root / path,
+                expected.get(path, checksum),
+                f"the driver's {path}, through Ray's object store",
+            )
 
 
 def _die_with_parent() -> None:

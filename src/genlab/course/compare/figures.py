@@ -35,8 +35,10 @@ def comparison_figure(sources: Sequence[Source], path: Path | None = None):
     split = cols - 1 if cols % 2 else cols  # reconstructions on the left, the cGAN on the right
     axes.append(fig.add_subplot(grid[1, :split]))
     axes.append(fig.add_subplot(grid[1, split:]))
-    panels = top + [(vae, "reconstruction", "VAE reconstructions (top: test images)"),
-                    (cgan, "sample", "cGAN, one row per class")]  # fmt: skip
+    panels = top + [
+        (vae, "reconstruction", "VAE reconstructions (top: test images)"),
+        (cgan, "sample", "cGAN, one row per class"),
+    ]
     for ax, (source, kind, title) in zip(axes, panels, strict=True):
         ax.axis("off")
         if source is None:
@@ -46,13 +48,21 @@ def comparison_figure(sources: Sequence[Source], path: Path | None = None):
         image = source.run.path / f"{kind}_{last}.png"
         status = source.metrics["status"]
         caption = f"{title}\n{source.label}, epoch {last}" + (
-            "" if status == "complete" else f", {status}")  # fmt: skip
+            "" if status == "complete" else f", {status}"
+        )
         ax.set_title(caption.replace("`", ""), fontsize=9)
         if last and image.exists():
             ax.imshow(plt.imread(image), cmap="gray", interpolation="nearest")
         else:
-            ax.text(0.5, 0.5, "no image: no epoch finished", ha="center", va="center",
-                    transform=ax.transAxes, fontsize=9)  # fmt: skip
+            ax.text(
+                0.5,
+                0.5,
+                "no image: no epoch finished",
+                ha="center",
+                va="center",
+                transform=ax.transAxes,
+                fontsize=9,
+            )
     fig.suptitle("VAE versus GAN on Fashion-MNIST: the runs' last epochs")
     fig.tight_layout()
     if path is not None:
@@ -67,9 +77,12 @@ def histogram_figure(rows: Sequence[Row], path: Path | None = None):
     from matplotlib.figure import Figure
 
     p = pick(rows)
-    series = [("real images", p.real, "0.75"), ("VAE", p.vae, "tab:blue"),
-              (f"GAN ({p.gan.point})" if p.gan else "GAN", p.gan, "tab:orange"),
-              ("cGAN", p.cgan, "tab:green")]  # fmt: skip
+    series = [
+        ("real images", p.real, "0.75"),
+        ("VAE", p.vae, "tab:blue"),
+        (f"GAN ({p.gan.point})" if p.gan else "GAN", p.gan, "tab:orange"),
+        ("cGAN", p.cgan, "tab:green"),
+    ]
     series = [(label, row, color) for label, row, color in series if row and row.histogram]
     fig = Figure(figsize=(11, 4.2))
     ax = fig.add_subplot()

@@ -70,8 +70,9 @@ class Source:
         return f"{self.model:4} {self.label:16} {self.action}: {self.run.path} ({done}{note})"
 
 
-def open_point(problem: str, point: str, run_dir: Path, config: Config,
-               progress: bool = True) -> Source:  # fmt: skip
+def open_point(
+    problem: str, point: str, run_dir: Path, config: Config, progress: bool = True
+) -> Source:
     """Reuse, resume or train the run folder ``run_dir`` of a grid point whose config is
     ``config``.
 
@@ -86,8 +87,11 @@ def open_point(problem: str, point: str, run_dir: Path, config: Config,
         identity = {k: v for k, v in read_json(saved).items() if k != "model"}
         config = type(grid).from_dict({**grid.to_dict(), **identity})
         wanted = grid.identity()
-        differ = [f"{k} = {v!r} (grid: {wanted.get(k)!r})" for k, v in identity.items()
-                  if wanted.get(k) != v]  # fmt: skip
+        differ = [
+            f"{k} = {v!r} (grid: {wanted.get(k)!r})"
+            for k, v in identity.items()
+            if wanted.get(k) != v
+        ]
         if differ:
             note = "trained with other parameters than the grid point's: " + ", ".join(differ)
     run = Run.open(run_dir, config)
@@ -117,6 +121,5 @@ def locate(
         config = PROBLEMS[problem].config(name, quick)
         if no_cuda:
             config = config.replace(no_cuda=True)
-        sources.append(open_point(problem, name, Path(results) / problem / name, config,
-                                  progress))  # fmt: skip
+        sources.append(open_point(problem, name, Path(results) / problem / name, config, progress))
     return sources

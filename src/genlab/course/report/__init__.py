@@ -39,8 +39,10 @@ def source_markdown(*objects: Any) -> str:
     blocks = []
     for obj in objects:
         path = Path(inspect.getsourcefile(obj)).resolve().relative_to(PACKAGE.parent)
-        blocks.append(f"`{path.as_posix()}`: `{obj.__qualname__}`\n\n```python\n"
-                      f"{textwrap.dedent(inspect.getsource(obj)).rstrip()}\n```")  # fmt: skip
+        blocks.append(
+            f"`{path.as_posix()}`: `{obj.__qualname__}`\n\n```python\n"
+            f"{textwrap.dedent(inspect.getsource(obj)).rstrip()}\n```"
+        )
     return "\n\n".join(blocks)
 
 
@@ -56,8 +58,10 @@ def ablation_markdown(path: Path | None = None, seeds: Path | None = None) -> st
     if seeds.exists():  # its introduction and result; how the result was reached stays there
         intro, rest = seeds.read_text().split("\n", 1)[1].split("## Result", 1)
         result = rest.split("## How it was measured")[0]
-        text += (f"\n\n### The weight average over four seeds\n{intro}{result.strip()}\n\n"
-                 f"(`{seeds.relative_to(root).as_posix()}` says how it was measured.)")
+        text += (
+            f"\n\n### The weight average over four seeds\n{intro}{result.strip()}\n\n"
+            f"(`{seeds.relative_to(root).as_posix()}` says how it was measured.)"
+        )
     return text
 
 

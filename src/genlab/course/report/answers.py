@@ -42,8 +42,9 @@ def _is_committed(problem: str, results: Path, current: Path) -> bool:
     return current.resolve() in {(results / problem / r).resolve() for r in spec.run_names()}
 
 
-def _student_run(problem: str, results: str | Path, current: str | Path | None
-                 ) -> tuple[dict[str, Any], str | None] | None:  # fmt: skip
+def _student_run(
+    problem: str, results: str | Path, current: str | Path | None
+) -> tuple[dict[str, Any], str | None] | None:
     """A notebook's own run folder that is not a committed one: its metrics and the grid
     point whose setting it shares (None when none), or None for no such run."""
     if current is None or not PROBLEMS[problem].model:
@@ -56,8 +57,9 @@ def _student_run(problem: str, results: str | Path, current: str | Path | None
     return metrics, setting_of(problem, metrics)
 
 
-def student_numbers(problem: str, results: str | Path, current: str | Path | None,
-                    found: Numbers) -> tuple[Numbers, str, dict[str, Any]] | None:  # fmt: skip
+def student_numbers(
+    problem: str, results: str | Path, current: str | Path | None, found: Numbers
+) -> tuple[Numbers, str, dict[str, Any]] | None:
     """For a notebook whose finished, unbroken run is not a committed one and shares a grid
     point's setting: the committed numbers with that run in place of the setting's seeds, the
     setting and the run's metrics; else None."""
@@ -71,8 +73,9 @@ def student_numbers(problem: str, results: str | Path, current: str | Path | Non
     return mine, setting, metrics
 
 
-def your_run(problem: str, results: str | Path, current: str | Path | None,
-             committed: Numbers) -> str:  # fmt: skip
+def your_run(
+    problem: str, results: str | Path, current: str | Path | None, committed: Numbers
+) -> str:
     """For a notebook whose run is not a committed one: which of the answer's claims hold
     with that run in place of its setting's committed seeds."""
     student = _student_run(problem, results, current)
@@ -81,14 +84,18 @@ def your_run(problem: str, results: str | Path, current: str | Path | None,
     metrics, setting = student
     name = f"`{Path(current).name}`"
     if setting is None:
-        return (f"\n\n### Your run\n\nYour run {name} is not one of the settings the answer "
-                "compares (its parameters differ from every grid point's beyond the seed), so "
-                "the answer's claims are about the committed runs alone.")  # fmt: skip
+        return (
+            f"\n\n### Your run\n\nYour run {name} is not one of the settings the answer "
+            "compares (its parameters differ from every grid point's beyond the seed), so "
+            "the answer's claims are about the committed runs alone."
+        )
     numbers_with_it = student_numbers(problem, results, current, committed)
     if numbers_with_it is None:  # not complete, or broken
         state = metrics.get("status") if metrics.get("status") != "complete" else "broken"
-        return (f"\n\n### Your run\n\nYour run {name} has status **{state}**: "
-                "its numbers are not compared with the committed runs.")  # fmt: skip
+        return (
+            f"\n\n### Your run\n\nYour run {name} has status **{state}**: "
+            "its numbers are not compared with the committed runs."
+        )
     mine = numbers_with_it[0]
     _, before = render(problem, committed, strict=False)
     _, after = render(problem, mine, strict=False, min_seeds=1)
@@ -102,8 +109,9 @@ def your_run(problem: str, results: str | Path, current: str | Path | None,
     )
 
 
-def answer_markdown(problem: str, results: str | Path | None = None,
-                    current: str | Path | None = None) -> str:  # fmt: skip
+def answer_markdown(
+    problem: str, results: str | Path | None = None, current: str | Path | None = None
+) -> str:
     """The answer to ``problem`` from the runs under ``results`` (default: the committed
     ``results/``); every check strict (a claim that fails raises ``ClaimFailed``).
     ``current``: a notebook's own run folder."""
@@ -119,8 +127,9 @@ def answer_checks(problem: str, results: str | Path | None = None) -> str:
     return checks_markdown(render(problem, numbers(committed(results)))[1])
 
 
-def writeup_table(problem: str, results: str | Path | None = None,
-                  current: str | Path | None = None) -> str:  # fmt: skip
+def writeup_table(
+    problem: str, results: str | Path | None = None, current: str | Path | None = None
+) -> str:
     """The course write-up's claims about ``problem`` judged on the committed runs under
     ``results`` (default: ``results/``). ``current``, a notebook's own run of a grid point's
     setting that is not a committed one, gets a column of its own verdicts, on the claims

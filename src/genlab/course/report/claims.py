@@ -19,13 +19,15 @@ from genlab.course.report import capitalize
 from genlab.course.report.stats import Numbers, Spread, setting_label, statistic, threshold
 
 MIN_SEEDS = 3
-RULE = (f"two settings differ when the ranges of a statistic over their seeds (at least "
-        f"{MIN_SEEDS} each) do not overlap; otherwise they are indistinguishable at that many "
-        "seeds. A threshold word holds when every seed lies on its side. The rule is strict "
-        "but not proof: two settings that do not differ at all still give ranges apart 1 time "
-        "in 10 with 3 seeds each (2 of the 20 equally likely ways to split 6 runs into two "
-        "groups of 3), 1 in 35 with 4 and 1 in 126 with 5. A statement about one seed says "
-        "\"seed 1\".")  # fmt: skip
+RULE = (
+    f"two settings differ when the ranges of a statistic over their seeds (at least "
+    f"{MIN_SEEDS} each) do not overlap; otherwise they are indistinguishable at that many "
+    "seeds. A threshold word holds when every seed lies on its side. The rule is strict "
+    "but not proof: two settings that do not differ at all still give ranges apart 1 time "
+    "in 10 with 3 seeds each (2 of the 20 equally likely ways to split 6 runs into two "
+    "groups of 3), 1 in 35 with 4 and 1 in 126 with 5. A statement about one seed says "
+    '"seed 1".'
+)
 
 
 class ClaimFailed(AssertionError):
@@ -44,8 +46,9 @@ class Checker:
     """The checks an answer template calls, over ``numbers``; each records a ``Check``. With
     ``strict``, the first that fails raises ``ClaimFailed``."""
 
-    def __init__(self, numbers: Numbers, strict: bool = True, where: str = "",
-                 min_seeds: int = MIN_SEEDS) -> None:  # fmt: skip
+    def __init__(
+        self, numbers: Numbers, strict: bool = True, where: str = "", min_seeds: int = MIN_SEEDS
+    ) -> None:
         self.numbers, self.strict, self.where = numbers, strict, where
         self.min_seeds = min_seeds
         self.cited: set[tuple[str, str]] = set()  # (setting, statistic) of every number read
@@ -58,8 +61,10 @@ class Checker:
         self.cited.add((setting, stat))
         found = self.numbers.get(setting, {}).get(stat)
         if found is None:
-            raise ClaimFailed(f"{self.where}: no {stat!r} for {setting!r} (run missing or not "
-                              "measured); ./run_all.sh trains and measures it")  # fmt: skip
+            raise ClaimFailed(
+                f"{self.where}: no {stat!r} for {setting!r} (run missing or not "
+                "measured); ./run_all.sh trains and measures it"
+            )
         return found
 
     def n(self, setting: str, stat: str) -> str:
@@ -78,17 +83,25 @@ class Checker:
 
     # checks
 
-    def _record(self, claim: str, holds: bool, settings: Sequence[str], stat: str,
-                decided: bool = True, stats: Sequence[str] = ()) -> str:  # fmt: skip
+    def _record(
+        self,
+        claim: str,
+        holds: bool,
+        settings: Sequence[str],
+        stat: str,
+        decided: bool = True,
+        stats: Sequence[str] = (),
+    ) -> str:
         stats = list(stats) or [stat] * len(settings)
-        numbers = "; ".join(f"{setting_label(s)} {self.spread(s, t).text(statistic(t).fmt)}"
-                            for s, t in zip(settings, stats, strict=True))  # fmt: skip
+        numbers = "; ".join(
+            f"{setting_label(s)} {self.spread(s, t).text(statistic(t).fmt)}"
+            for s, t in zip(settings, stats, strict=True)
+        )
         words = sorted({statistic(t).word for t in stats})
         check = Check(claim, holds, f"{' / '.join(words)}: {numbers}", decided or holds)
         self.checks.append(check)
         if self.strict and not holds:
-            raise ClaimFailed(f"{self.where}: the claim \"{claim}\" does not hold: "
-                              f"{check.numbers}")  # fmt: skip
+            raise ClaimFailed(f'{self.where}: the claim "{claim}" does not hold: {check.numbers}')
         return ""
 
     def _seeded(self, *spreads: Spread) -> bool:
@@ -105,27 +118,46 @@ class Checker:
         sa, sb = self.spread(a, stat), self.spread(b, stat_b)
         claim = f"{setting_label(a)}: lower {statistic(stat).word} than {setting_label(b)}"
         if stat_b != stat:
-            claim = (f"{setting_label(a)}: lower {statistic(stat).word} than the "
-                     f"{statistic(stat_b).word} of {setting_label(b)}")  # fmt: skip
-        return self._record(claim, self._apart(sa, sb) and sa.hi < sb.lo, (a, b), stat,
-                            self._apart(sa, sb), (stat, stat_b))  # fmt: skip
+            claim = (
+                f"{setting_label(a)}: lower {statistic(stat).word} than the "
+                f"{statistic(stat_b).word} of {setting_label(b)}"
+            )
+        return self._record(
+            claim,
+            self._apart(sa, sb) and sa.hi < sb.lo,
+            (a, b),
+            stat,
+            self._apart(sa, sb),
+            (stat, stat_b),
+        )
 
     def higher(self, stat: str, a: str, b: str) -> str:
         sa, sb = self.spread(a, stat), self.spread(b, stat)
-        return self._record(f"{setting_label(a)}: higher {statistic(stat).word} than "
-                            f"{setting_label(b)}", self._apart(sa, sb) and sa.lo > sb.hi,
-                            (a, b), stat, self._apart(sa, sb))  # fmt: skip
+        return self._record(
+            f"{setting_label(a)}: higher {statistic(stat).word} than {setting_label(b)}",
+            self._apart(sa, sb) and sa.lo > sb.hi,
+            (a, b),
+            stat,
+            self._apart(sa, sb),
+        )
 
     def lowest(self, stat: str, a: str, among: Sequence[str], highest: bool = False) -> str:
         """``a`` lower (with ``highest``: higher) than every other setting of ``among``."""
         others = [s for s in among if s != a]
         sa = self.spread(a, stat)
         apart = [self._apart(sa, self.spread(o, stat)) for o in others]
-        beyond = [sa.lo > self.spread(o, stat).hi if highest else sa.hi < self.spread(o, stat).lo
-                  for o in others]  # fmt: skip
+        beyond = [
+            sa.lo > self.spread(o, stat).hi if highest else sa.hi < self.spread(o, stat).lo
+            for o in others
+        ]
         word = "highest" if highest else "lowest"
-        return self._record(f"{setting_label(a)}: the {word} {statistic(stat).word} of all",
-                            all(apart) and all(beyond), (a, *others), stat, all(apart))  # fmt: skip
+        return self._record(
+            f"{setting_label(a)}: the {word} {statistic(stat).word} of all",
+            all(apart) and all(beyond),
+            (a, *others),
+            stat,
+            all(apart),
+        )
 
     def highest(self, stat: str, a: str, among: Sequence[str]) -> str:
         return self.lowest(stat, a, among, highest=True)
@@ -135,11 +167,13 @@ class Checker:
         spreads = [self.spread(s, stat) for s in settings]
         holds = all(not (a.hi < b.lo or b.hi < a.lo) for a in spreads for b in spreads)
         names = ", ".join(setting_label(s) for s in settings)
-        return self._record(f"{names}: indistinguishable by {statistic(stat).word}", holds,
-                            settings, stat)  # fmt: skip
+        return self._record(
+            f"{names}: indistinguishable by {statistic(stat).word}", holds, settings, stat
+        )
 
-    def word(self, stat: str, settings: str | Sequence[str], word: str,
-             negated: bool = False) -> str:  # fmt: skip
+    def word(
+        self, stat: str, settings: str | Sequence[str], word: str, negated: bool = False
+    ) -> str:
         """Every seed of each of ``settings`` on the side of the threshold ``word`` of ``stat``
         (with ``negated``: no seed is)."""
         settings = [settings] if isinstance(settings, str) else list(settings)
@@ -173,13 +207,18 @@ def template(problem: str):  # noqa: ANN201 (a jinja2 Template)
     """The authored answer of ``problem``."""
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    env = Environment(loader=FileSystemLoader(ANSWERS), undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)  # fmt: skip
+    env = Environment(
+        loader=FileSystemLoader(ANSWERS),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env.get_template(f"{problem}.md")
 
 
-def render(problem: str, numbers: Numbers, strict: bool = True,
-           min_seeds: int = MIN_SEEDS) -> tuple[str, list[Check]]:  # fmt: skip
+def render(
+    problem: str, numbers: Numbers, strict: bool = True, min_seeds: int = MIN_SEEDS
+) -> tuple[str, list[Check]]:
     """The answer to ``problem`` from its template, and the checks it made. With ``strict``, a
     claim that fails raises ``ClaimFailed``; ``min_seeds``: the seeds a side a comparison
     needs (1 sets a student's one run against the committed ranges)."""
@@ -188,8 +227,9 @@ def render(problem: str, numbers: Numbers, strict: bool = True,
     return text.strip(), checker.checks
 
 
-def checks_markdown(checks: Sequence[Check], other: Sequence[Check] | None = None,
-                    other_name: str = "") -> str:  # fmt: skip
+def checks_markdown(
+    checks: Sequence[Check], other: Sequence[Check] | None = None, other_name: str = ""
+) -> str:
     """The checks as a table: claim, numbers, holds (and a second column of verdicts)."""
     head = "| claim | numbers | holds |" + (f" {other_name} |" if other is not None else "")
     rows = [head, "| --- | --- | --- |" + (" --- |" if other is not None else "")]

@@ -44,8 +44,12 @@ def glossary_markdown(problem: str | None = None, results: str | Path | None = N
     shown = set(STATISTICS)
     if problem is not None:
         runs = read_runs(committed(results))
-        shown = cited(problem) | {name for key, m in runs.items() if key.startswith(f"{problem}/")
-                                  for name in run_values(m)}  # fmt: skip
+        shown = cited(problem) | {
+            name
+            for key, m in runs.items()
+            if key.startswith(f"{problem}/")
+            for name in run_values(m)
+        }
     lines = []
     for s in STATISTICS.values():
         if s.name not in shown:
@@ -55,9 +59,11 @@ def glossary_markdown(problem: str | None = None, results: str | Path | None = N
         lines.append(f"- **{s.word}**{unit}: {s.measures}" + (f" Words: {words}." if words else ""))
     lines.append(f"- **differ / indistinguishable**: {RULE}")
     if problem is None or PROBLEMS[problem].model:  # where a notebook trains a run of its own
-        lines.append(f"- **inside / outside** (your run against the committed runs): inside the "
-                     f"{CONFIDENCE:.0%} prediction interval for one new run of the setting, mean "
-                     "± t·s·√(1 + 1/n) over its n committed seeds (t: Student's, n − 1 degrees "
-                     "of freedom): consistent with them; outside: something differs.")  # fmt: skip
+        lines.append(
+            f"- **inside / outside** (your run against the committed runs): inside the "
+            f"{CONFIDENCE:.0%} prediction interval for one new run of the setting, mean "
+            "± t·s·√(1 + 1/n) over its n committed seeds (t: Student's, n − 1 degrees "
+            "of freedom): consistent with them; outside: something differs."
+        )
         lines += [f"- **broken** ({rule.name}): {rule.text}" for rule in HEALTH]
     return "\n".join(lines)

@@ -42,12 +42,21 @@ from genlab.health import at_epoch, broken
 # count measures it (a run measured on other counts is not compared on it: a Fréchet distance
 # of fewer samples is larger)
 COMPARED: dict[str, tuple[tuple[str, str | None], ...]] = {
-    "vae": (("test_loss", None), ("recon_distance", "eval_samples"),
-            ("sample_distance", "eval_samples")),
-    "gan": (("distance", "quality_samples"), ("generator_loss", None),
-            ("discriminator_loss", None), ("d_fake", None), ("sample_distance", "eval_samples"),
-            ("variety", "eval_samples"), ("conditional_accuracy", "eval_samples")),
-}  # fmt: skip
+    "vae": (
+        ("test_loss", None),
+        ("recon_distance", "eval_samples"),
+        ("sample_distance", "eval_samples"),
+    ),
+    "gan": (
+        ("distance", "quality_samples"),
+        ("generator_loss", None),
+        ("discriminator_loss", None),
+        ("d_fake", None),
+        ("sample_distance", "eval_samples"),
+        ("variety", "eval_samples"),
+        ("conditional_accuracy", "eval_samples"),
+    ),
+}
 # config fields (and notebook parameters) that do not change what a run computes, or that a
 # student's run may vary while staying the same setting (genlab.course.report.answers)
 RUN_ONLY = {"seed", "run_dir", "log_interval", "no_cuda", "device", "cuda_graph", "progress"}
@@ -126,8 +135,7 @@ def prediction_interval(values: tuple[float, ...]) -> tuple[float, float]:
 
 def setting_differences(config: dict[str, Any], point_config: dict[str, Any]) -> list[str]:
     """The setting fields on which a run's config differs from a grid point's."""
-    return [k for k, v in point_config.items()
-            if k not in NOT_SETTING and config.get(k, v) != v]  # fmt: skip
+    return [k for k, v in point_config.items() if k not in NOT_SETTING and config.get(k, v) != v]
 
 
 def _ordinal(k: int) -> str:
@@ -156,8 +164,9 @@ def references(problem: str, metrics: Metrics, results: Path) -> list[Reference]
         names = [f"{problem}/{point}", *(f"{problem}/{r}" for r in spec.replicas(point))]
         seeds = [runs[n] for n in names if n in runs]
         if seeds:
-            found.append(Reference(point, config, seeds, setting_differences(metrics["config"],
-                                                                             config)))  # fmt: skip
+            found.append(
+                Reference(point, config, seeds, setting_differences(metrics["config"], config))
+            )
     return sorted(found, key=lambda r: len(r.differs))
 
 
@@ -188,9 +197,12 @@ def placement(value: float, spread: Spread, fmt: str) -> tuple[str, str]:
 
 def _table(rows: list[tuple[str, float, Spread]], with_rank: bool) -> tuple[list[str], list[str]]:
     """Markdown rows and the statistics outside their interval."""
-    head = ["| statistic | your run | committed seeds | " + ("rank | " if with_rank else "")
-            + f"{CONFIDENCE:.0%} interval for one new run | your run is |",
-            "| --- | --- | --- | " + ("--- | " if with_rank else "") + "--- | --- |"]  # fmt: skip
+    head = [
+        "| statistic | your run | committed seeds | "
+        + ("rank | " if with_rank else "")
+        + f"{CONFIDENCE:.0%} interval for one new run | your run is |",
+        "| --- | --- | --- | " + ("--- | " if with_rank else "") + "--- | --- |",
+    ]
     outside = []
     for stat, value, spread in rows:
         s = STATISTICS[stat]
@@ -199,8 +211,10 @@ def _table(rows: list[tuple[str, float, Spread]], with_rank: bool) -> tuple[list
             outside.append(s.word)
         rank = sum(v < value for v in spread.values) + 1
         rank_cell = f"{_ordinal(rank)} of {spread.seeds + 1} | " if with_rank else ""
-        head.append(f"| {s.word} | {s.format(value)} | {spread.text(s.fmt)} | {rank_cell}"
-                    f"{interval} | {where} |")  # fmt: skip
+        head.append(
+            f"| {s.word} | {s.format(value)} | {spread.text(s.fmt)} | {rank_cell}"
+            f"{interval} | {where} |"
+        )
     return head, outside
 
 
@@ -211,9 +225,11 @@ def reference_markdown(problem: str, run_dir: str | Path, results: str | Path | 
     if not spec.model:
         return ""
     if run_dir.resolve() in {(results / problem / r).resolve() for r in spec.run_names()}:
-        return ("This is one of the committed runs: the answer below is about it and the other "
-                "seeds of its setting. Change a parameter, the seed or the code and run the "
-                "notebook again to see your run placed here against them.")  # fmt: skip
+        return (
+            "This is one of the committed runs: the answer below is about it and the other "
+            "seeds of its setting. Change a parameter, the seed or the code and run the "
+            "notebook again to see your run placed here against them."
+        )
     metrics = json.loads((run_dir / "metrics.json").read_text())
     if reason := failure(metrics):
         return f"**Your run is broken:** {reason}. It is not compared."
@@ -227,9 +243,12 @@ def reference_markdown(problem: str, run_dir: str | Path, results: str | Path | 
     near = [r for r in kept if len(r.differs) == len(kept[0].differs)][:NEAREST] if kept else []
     rows = {r.point: compared(metrics, r, min(epochs, r.config["epochs"])) for r in near}
     if not any(rows.values()):
-        why = (f"your run differs from every committed setting of {problem} in "
-               f"{', '.join(f'`{k}`' for k in refs[0].differs)}" if refs else
-               f"{problem} has no committed runs")  # fmt: skip
+        why = (
+            f"your run differs from every committed setting of {problem} in "
+            f"{', '.join(f'`{k}`' for k in refs[0].differs)}"
+            if refs
+            else f"{problem} has no committed runs"
+        )
         if refs and not near:
             why += f" (another {' or '.join(sorted(INCOMPARABLE & set(refs[0].differs)))})"
         elif refs:
@@ -243,37 +262,49 @@ def _same_setting(problem: str, metrics: Metrics, same: list[Reference], epochs:
     ref = min(same, key=lambda r: (r.config["epochs"] < epochs, abs(r.config["epochs"] - epochs)))
     at = min(epochs, ref.config["epochs"])
     seeds = ", ".join(str(m["config"]["seed"]) for m in ref.runs)
-    text = (f"Your run has the setting {label(problem, ref.point)} with seed "
-            f"{metrics['config']['seed']}; its committed runs have seeds {seeds}.")  # fmt: skip
+    text = (
+        f"Your run has the setting {label(problem, ref.point)} with seed "
+        f"{metrics['config']['seed']}; its committed runs have seeds {seeds}."
+    )
     if at < ref.config["epochs"]:
-        text += (f" It stopped at epoch {at} of their {ref.config['epochs']}, so they are read at "
-                 f"epoch {at}.")  # fmt: skip
+        text += (
+            f" It stopped at epoch {at} of their {ref.config['epochs']}, so they are read at "
+            f"epoch {at}."
+        )
     elif at < epochs:
         text += f" They stop at epoch {at}, so your run is read at epoch {at}."
     table, outside = _table(compared(metrics, ref, at), with_rank=True)
     if not outside:
-        verdict = ("Every statistic lies inside its interval: **consistent with the committed "
-                   "runs**.")  # fmt: skip
+        verdict = (
+            "Every statistic lies inside its interval: **consistent with the committed runs**."
+        )
     else:
         its = "its" if len(outside) == 1 else "their"
-        verdict = (f"{', '.join(outside).capitalize()} outside {its}"
-                   " interval: **something differs** from the committed runs (a parameter, the "
-                   "code or the data).")  # fmt: skip
+        verdict = (
+            f"{', '.join(outside).capitalize()} outside {its}"
+            " interval: **something differs** from the committed runs (a parameter, the "
+            "code or the data)."
+        )
     return "\n\n".join([text, "\n".join(table), verdict])
 
 
-def _other_setting(problem: str, metrics: Metrics, near: list[Reference],
-                   rows: dict[str, list], epochs: int) -> str:  # fmt: skip
+def _other_setting(
+    problem: str, metrics: Metrics, near: list[Reference], rows: dict[str, list], epochs: int
+) -> str:
     config = metrics["config"]
     fields = dict.fromkeys(k for r in near for k in r.differs)
-    differs = [f"`{k}` {config[k]} instead of " + either(dict.fromkeys(r.config[k] for r in near))
-               for k in fields]  # fmt: skip
+    differs = [
+        f"`{k}` {config[k]} instead of " + either(dict.fromkeys(r.config[k] for r in near))
+        for k in fields
+    ]
     longest = {r.config["epochs"] for r in near}
     if epochs not in longest:
         unit = "epoch" if epochs == 1 else "epochs"
         differs.append(f"{epochs} {unit} instead of {either(sorted(longest))}")
-    parts = [f"Your run's setting is none of the committed ones: {'; '.join(differs)}. Against "
-             "the nearest committed settings, read at the same epoch as your run:"]  # fmt: skip
+    parts = [
+        f"Your run's setting is none of the committed ones: {'; '.join(differs)}. Against "
+        "the nearest committed settings, read at the same epoch as your run:"
+    ]
     for ref in near:
         if not rows[ref.point]:
             continue

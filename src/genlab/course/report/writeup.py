@@ -63,8 +63,13 @@ def defaults(c: Checker) -> str:
     config = PROBLEMS[MNIST_VAE].config("default")
     course = {"batch_size": 128, "epochs": 10, "seed": 1, "log_interval": 10, "no_cuda": False}
     ours = {k: getattr(config, k) for k in course}
-    c.checks.append(Check("4.2 trains with the course's defaults", ours == course,
-                          ", ".join(f"{k} {v}" for k, v in ours.items())))  # fmt: skip
+    c.checks.append(
+        Check(
+            "4.2 trains with the course's defaults",
+            ours == course,
+            ", ".join(f"{k} {v}" for k, v in ours.items()),
+        )
+    )
     return ""
 
 
@@ -73,8 +78,10 @@ def batch_64(c: Checker) -> str:
     c.lower("shoe_loss", TEN_EPOCHS[0], TEN_EPOCHS[2])
     c.same("test_loss", *TEN_EPOCHS)
     losses = [c.spread(p, "test_loss").mean for p in TEN_EPOCHS]
-    return (f"The three test losses lie within {max(losses) - min(losses):.2f} nats per image "
-            f"of each other, {(max(losses) - min(losses)) / min(losses):.1%} of the loss.")
+    return (
+        f"The three test losses lie within {max(losses) - min(losses):.2f} nats per image "
+        f"of each other, {(max(losses) - min(losses)) / min(losses):.1%} of the loss."
+    )
 
 
 def best_setting(c: Checker) -> str:
@@ -119,7 +126,7 @@ def g_steps3(c: Checker) -> str:
 
 
 def cgan_fuzzy(c: Checker) -> str:
-    """"Very fuzzy" and "less clear" are one rule: a larger distance than the GAN's."""
+    """The words "very fuzzy" and "less clear" are one rule: a larger distance than the GAN's."""
     c.higher("distance", COURSE_CGAN, EQUAL)
     return ""
 
@@ -146,25 +153,36 @@ def vae_clearer(c: Checker) -> str:
     """Judged as what it compares: the VAE's reconstructions against the GAN's samples."""
     c.lower("recon_distance", VAE, EQUAL, stat_b="sample_distance")
     samples = c.n(VAE, "sample_distance")
-    return (f"This sets reconstructions, which copy a given test image, beside samples, which "
-            f"copy none. The VAE's own samples are at {samples}.")  # fmt: skip
+    return (
+        f"This sets reconstructions, which copy a given test image, beside samples, which "
+        f"copy none. The VAE's own samples are at {samples}."
+    )
 
 
 def gan_details(c: Checker) -> str:
     sharp = [f"{setting_label(s)} {c.v(s, 'neighbour_difference')}" for s in (EQUAL, REAL)]
-    return ("Cannot tell: the only measure, the sharpness (" + ", ".join(sharp) + "), counts "
-            "detail and speckle alike.")  # fmt: skip
+    return (
+        "Cannot tell: the only measure, the sharpness (" + ", ".join(sharp) + "), counts "
+        "detail and speckle alike."
+    )
 
 
 def gan_background(c: Checker) -> str:
     grey = threshold("background_dark", "grey")
     gap = c.spread(REAL, "background_dark").mean - c.spread(EQUAL, "background_dark").mean
-    c.checks.append(Check(f"{setting_label(EQUAL)}: {grey.word} ({grey.bound()})",
-                          grey.holds(gap), f"dark corners, seed 1: the GAN "
-                          f"{c.v(EQUAL, 'background_dark')}, real images "
-                          f"{c.v(REAL, 'background_dark')}"))  # fmt: skip
-    return ("Judged on the GAN's part: the VAE's corners, like its sharpness, were not "
-            "measured, since its seed-1 checkpoint is not kept.")
+    c.checks.append(
+        Check(
+            f"{setting_label(EQUAL)}: {grey.word} ({grey.bound()})",
+            grey.holds(gap),
+            f"dark corners, seed 1: the GAN "
+            f"{c.v(EQUAL, 'background_dark')}, real images "
+            f"{c.v(REAL, 'background_dark')}",
+        )
+    )
+    return (
+        "Judged on the GAN's part: the VAE's corners, like its sharpness, were not "
+        "measured, since its seed-1 checkpoint is not kept."
+    )
 
 
 def cgan_category(c: Checker) -> str:
@@ -174,44 +192,97 @@ def cgan_category(c: Checker) -> str:
 
 
 CLAIMS = (
-    Claim(MNIST_VAE, "Problem 4 default hyperparameters: batch size 128, epochs 10, no-CUDA False, "
-          "seed 1, log interval 10.", defaults),
-    Claim(VAE_GRID, "We can see that when batch size = 64, it is slight better on the shoe "
-          "reconstruction. But all the batch sizes we used gave more or less similar results.",
-          batch_64),
-    Claim(VAE_GRID, "It seems the batch size of 64 with 50 epochs performs the best. This can be "
-          "seen in the logo of the shirt being reconstructed.", best_setting),
-    Claim(VAE_GRID, "The bags and shoes don't seem to be great in any of the examples.",
-          bags_and_shoes),
-    Claim(GAN_GRID, "GAN equal LR - We see pixelated outlines of some of the clothing items. Most "
-          "are shirts, dresses and in some cases pants.", equal_lr_classes),
+    Claim(
+        MNIST_VAE,
+        "Problem 4 default hyperparameters: batch size 128, epochs 10, no-CUDA False, "
+        "seed 1, log interval 10.",
+        defaults,
+    ),
+    Claim(
+        VAE_GRID,
+        "We can see that when batch size = 64, it is slight better on the shoe "
+        "reconstruction. But all the batch sizes we used gave more or less similar results.",
+        batch_64,
+    ),
+    Claim(
+        VAE_GRID,
+        "It seems the batch size of 64 with 50 epochs performs the best. This can be "
+        "seen in the logo of the shirt being reconstructed.",
+        best_setting,
+    ),
+    Claim(
+        VAE_GRID,
+        "The bags and shoes don't seem to be great in any of the examples.",
+        bags_and_shoes,
+    ),
+    Claim(
+        GAN_GRID,
+        "GAN equal LR - We see pixelated outlines of some of the clothing items. Most "
+        "are shirts, dresses and in some cases pants.",
+        equal_lr_classes,
+    ),
     Claim(GAN_GRID, "[GAN equal LR] seems to be the most optimal training setup.", equal_lr_best),
-    Claim(GAN_GRID, "GAN Generator LR (0.002) > Discriminator LR (0.0002) - The generator loss was "
-          "very high and it seems like it was never able to learn to “trick” the "
-          "discriminator.", g_faster),
-    Claim(GAN_GRID, "GAN Generator LR (0.0002) < Discriminator LR (0.002) - The generator loss was "
-          "always 0 and the discriminator loss was very high. It seems like the discriminator "
-          "was unable to determine what was real and fake, so the generator was able to create "
-          "blobs and “fool” the discriminator.", d_faster),
-    Claim(GAN_GRID, "GAN Generator training 3x for each Discriminator train - There is an outline "
-          "of a blob forming, but the generator loss was too high whereas the discriminator "
-          "loss was near 0.", g_steps3),
-    Claim(CGAN_GRID, "CGAN - We see very fuzzy images [...]. The images seem to be less clear than "
-          "the vanilla GAN.", cgan_fuzzy),
+    Claim(
+        GAN_GRID,
+        "GAN Generator LR (0.002) > Discriminator LR (0.0002) - The generator loss was "
+        "very high and it seems like it was never able to learn to “trick” the "
+        "discriminator.",
+        g_faster,
+    ),
+    Claim(
+        GAN_GRID,
+        "GAN Generator LR (0.0002) < Discriminator LR (0.002) - The generator loss was "
+        "always 0 and the discriminator loss was very high. It seems like the discriminator "
+        "was unable to determine what was real and fake, so the generator was able to create "
+        "blobs and “fool” the discriminator.",
+        d_faster,
+    ),
+    Claim(
+        GAN_GRID,
+        "GAN Generator training 3x for each Discriminator train - There is an outline "
+        "of a blob forming, but the generator loss was too high whereas the discriminator "
+        "loss was near 0.",
+        g_steps3,
+    ),
+    Claim(
+        CGAN_GRID,
+        "CGAN - We see very fuzzy images [...]. The images seem to be less clear than "
+        "the vanilla GAN.",
+        cgan_fuzzy,
+    ),
     Claim(CGAN_GRID, "CGAN - We see [...] images with matching labels.", cgan_labels),
-    Claim(CGAN_GRID, "In the vanilla GAN, there were only shirts, dresses, and trousers.",
-          gan_three_classes),
-    Claim(CGAN_GRID, "It does seem like the CGAN was able to get a better distribution of "
-          "products.", cgan_better_spread),
-    Claim(VAE_VS_GAN, "The images reconstructed from the VAE seem to be much more clear.",
-          vae_clearer),
-    Claim(VAE_VS_GAN, "However, with the GANs we can see a design starting to form in the "
-          "clothing, something that the VAE doesn't do particularly well.", gan_details),
-    Claim(VAE_VS_GAN, "In the case of the GAN, it seems even the background is not learned to "
-          "be a solid color, which is something the VAE does very well.", gan_background),
-    Claim(VAE_VS_GAN, "If one is trying to get new clothing ideas, a GAN would be better, "
-          "particularly a cGAN, as you can specify the category to create.", cgan_category),
-)  # fmt: skip
+    Claim(
+        CGAN_GRID,
+        "In the vanilla GAN, there were only shirts, dresses, and trousers.",
+        gan_three_classes,
+    ),
+    Claim(
+        CGAN_GRID,
+        "It does seem like the CGAN was able to get a better distribution of products.",
+        cgan_better_spread,
+    ),
+    Claim(
+        VAE_VS_GAN, "The images reconstructed from the VAE seem to be much more clear.", vae_clearer
+    ),
+    Claim(
+        VAE_VS_GAN,
+        "However, with the GANs we can see a design starting to form in the "
+        "clothing, something that the VAE doesn't do particularly well.",
+        gan_details,
+    ),
+    Claim(
+        VAE_VS_GAN,
+        "In the case of the GAN, it seems even the background is not learned to "
+        "be a solid color, which is something the VAE does very well.",
+        gan_background,
+    ),
+    Claim(
+        VAE_VS_GAN,
+        "If one is trying to get new clothing ideas, a GAN would be better, "
+        "particularly a cGAN, as you can specify the category to create.",
+        cgan_category,
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -235,8 +306,9 @@ def judged(problem: str, numbers: Numbers, min_seeds: int = MIN_SEEDS) -> list[J
             out.append(Judged(claim, (), f"Not measured yet ({e}).", CANNOT_TELL))
             continue
         checks, settings = tuple(checker.checks), frozenset(s for s, _ in checker.cited)
-        out.append(Judged(claim, checks, note, verdict(checks) if checks else CANNOT_TELL,
-                          settings))  # fmt: skip
+        out.append(
+            Judged(claim, checks, note, verdict(checks) if checks else CANNOT_TELL, settings)
+        )
     return out
 
 
@@ -245,8 +317,9 @@ def _part(check: Check) -> str:
     return capitalize(f"{check.claim}: *{mark}*; {check.numbers}")
 
 
-def writeup_markdown(problem: str, numbers: Numbers, mine: Numbers | None = None,
-                     setting: str = "") -> str:  # fmt: skip
+def writeup_markdown(
+    problem: str, numbers: Numbers, mine: Numbers | None = None, setting: str = ""
+) -> str:
     """The table "the write-up says / we measured / verdict" of one problem, judged on the
     committed runs' ``numbers``. With ``mine`` (the same numbers with a student's run in place
     of its ``setting``'s seeds), a last column judges again each claim about that setting."""
@@ -255,8 +328,10 @@ def writeup_markdown(problem: str, numbers: Numbers, mine: Numbers | None = None
         return "The course write-up makes no claim about this problem."
     yours = judged(problem, mine, min_seeds=1) if mine is not None else None
     head = "| the write-up says | we measured (the committed runs) | verdict |"
-    lines = [head + (" with your run |" if yours else ""),
-             "| --- | --- | --- |" + (" --- |" if yours else "")]  # fmt: skip
+    lines = [
+        head + (" with your run |" if yours else ""),
+        "| --- | --- | --- |" + (" --- |" if yours else ""),
+    ]
     for i, j in enumerate(rows):
         measured = "<br>".join([*(_part(c) for c in j.checks), *([j.note] if j.note else [])])
         line = f"| {j.claim.says} | {measured} | **{j.verdict}** |"
