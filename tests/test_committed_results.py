@@ -82,7 +82,7 @@ def test_the_committed_results_stay_small_enough_to_clone():
 def test_every_answer_renders_on_the_committed_results_with_every_check_holding(problem):
     """Rendering is strict: a claim that does not hold raises ClaimFailed naming it."""
     from genlab.course.report.claims import render
-    from genlab.course.report.stats import numbers
+    from genlab.course.report.values import numbers
 
     text, checks = render(problem, numbers(RESULTS))
     assert checks and all(c.holds for c in checks), problem
@@ -93,7 +93,7 @@ def test_every_setting_an_answer_compares_has_three_seeds():
     """No headline, "best" or verdict rests on one seed: every setting a check names (all of
     them are read from the committed runs) has at least three finished seeds."""
     from genlab.course.report.claims import MIN_SEEDS, Checker, template
-    from genlab.course.report.stats import numbers
+    from genlab.course.report.values import numbers
 
     found = numbers(RESULTS)
     for problem in PROBLEMS:
@@ -109,7 +109,7 @@ SEED_1_ONLY = {"background_dark", "neighbour_difference"}  # 5.6 measures these 
 
 
 def test_the_write_up_verdicts_on_the_committed_results_follow_their_parts():
-    from genlab.course.report.stats import numbers
+    from genlab.course.report.values import numbers
     from genlab.course.report.writeup import AGREE, CANNOT_TELL, PARTLY, judged
 
     found = numbers(RESULTS)

@@ -9,7 +9,7 @@ import torch
 from resume_utils import assert_same_results, ctrl_c_then_resume
 
 from genlab import ConfigError, GANConfig
-from genlab.course.report.stats import run_values
+from genlab.course.report.values import run_values
 from genlab.data import FASHION_CLASSES
 from genlab.models.gan import Discriminator, Generator, discriminator_loss, generator_loss
 from genlab.runs import load_metrics

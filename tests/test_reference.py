@@ -19,7 +19,7 @@ from genlab.course.report.reference import (
     run_status,
     t_quantile,
 )
-from genlab.course.report.stats import committed, read_runs
+from genlab.course.report.values import committed, read_runs
 from genlab.health import HEALTH, broken
 from genlab.runs import load_metrics, repo_root
 from genlab.train.gan import GANTrainer, train_gan
@@ -192,7 +192,7 @@ def test_a_healthy_gan_is_nearer_than_noise_after_32_steps_and_a_tinier_one_is_n
 
 
 def test_the_writeup_table_judges_a_students_run_only_on_claims_about_its_setting():
-    from genlab.course.report.stats import Spread, numbers
+    from genlab.course.report.values import Spread, numbers
     from genlab.course.report.writeup import writeup_markdown
 
     found = numbers(committed())

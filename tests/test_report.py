@@ -19,7 +19,8 @@ from genlab.course.grids import PROBLEMS
 from genlab.course.report import glossary
 from genlab.course.report.answers import answer_markdown, setting_of, writeup_table
 from genlab.course.report.claims import Check, Checker, ClaimFailed, render
-from genlab.course.report.stats import STATISTICS, Spread, Threshold, numbers
+from genlab.course.report.stats import STATISTICS, Threshold
+from genlab.course.report.values import Spread, numbers
 from genlab.course.report.writeup import AGREE, CANNOT_TELL, DISAGREE, PARTLY, verdict
 from genlab.health import HEALTH
 

@@ -223,7 +223,7 @@ def test_the_written_index_shows_every_problem_once_with_its_finding(site):
 
 
 def test_the_write_up_summary_counts_the_verdicts_of_its_claims():
-    from genlab.course.report.stats import numbers
+    from genlab.course.report.values import numbers
     from genlab.course.report.writeup import VERDICTS, judged
 
     for problem in PROBLEMS:

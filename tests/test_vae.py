@@ -14,7 +14,8 @@ from resume_utils import assert_same_results, ctrl_c_then_resume, kill_inside_se
 from threads import torch_threads
 
 from genlab import ConfigError, RunConflictError, VAEConfig
-from genlab.course.report.stats import class_losses, run_values
+from genlab.course.report.measures import class_losses
+from genlab.course.report.values import run_values
 from genlab.data import load
 from genlab.models.vae import VAE, vae_loss
 from genlab.runs import EPOCH_IMAGE, atomic_write, kept_epochs, load_metrics

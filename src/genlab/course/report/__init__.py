@@ -1,11 +1,11 @@
 """Every sentence and table a reader sees, built from runs' metrics.json.
 
-``stats``: every statistic, declared once, and its values per setting over seeds (the
-glossary is generated from the declarations); ``claims``: the checks an answer's comparisons
-carry, and the rendering of the authored answers (``genlab/course/answers/<problem>.md``);
-``writeup``: the course write-up's claims judged by the same checks; ``answers``: each
-problem's answer and write-up table from a results folder. This module: parameter tables,
-source listings, capitalisation, durations.
+``stats``: every statistic, declared once (``glossary`` is generated from the declarations);
+``measures``: how one run's value of each is computed; ``values``: their values per setting
+over seeds; ``claims``: the checks an answer's comparisons carry, and the rendering of the
+authored answers (``genlab/course/answers/<problem>.md``); ``writeup``: the course write-up's
+claims judged by the same checks; ``answers``: each problem's answer and write-up table from a
+results folder. This module: parameter tables, source listings, capitalisation, durations.
 """
 
 from __future__ import annotations

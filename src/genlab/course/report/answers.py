@@ -3,7 +3,7 @@
 The notebooks and ``results/index.html`` both call ``answer_markdown`` and ``writeup_table``,
 so they state the same numbers in the same words. An answer is its authored template
 (``genlab/course/answers/<problem>.md``) rendered on the numbers of the repository's
-``results/`` (``stats.numbers``), every check strict: the answers are about the committed runs,
+``results/`` (``values.numbers``), every check strict: the answers are about the committed runs,
 whatever folder a notebook's own run lies in. A notebook whose run is not a committed one gets,
 after the answer, the answer's checks evaluated again with its run in place of the committed
 seeds of its setting.
@@ -18,7 +18,8 @@ from typing import Any
 from genlab.course.grids import PROBLEMS, label
 from genlab.course.report.claims import checks_markdown, render
 from genlab.course.report.reference import RUN_ONLY, failure
-from genlab.course.report.stats import STATISTICS, Numbers, Spread, committed, numbers, run_values
+from genlab.course.report.stats import STATISTICS
+from genlab.course.report.values import Numbers, Spread, committed, numbers, run_values
 from genlab.course.report.writeup import VERDICTS, judged, writeup_markdown
 
 

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from genlab.course.report import capitalize
-from genlab.course.report.stats import Numbers, Spread, setting_label, statistic, threshold
+from genlab.course.report.stats import statistic, threshold
+from genlab.course.report.values import Numbers, Spread, setting_label
 
 MIN_SEEDS = 3
 RULE = (

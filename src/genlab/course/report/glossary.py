@@ -8,14 +8,8 @@ from pathlib import Path
 from genlab.course.grids import PROBLEMS
 from genlab.course.report.claims import RULE, Checker, template
 from genlab.course.report.reference import CONFIDENCE
-from genlab.course.report.stats import (
-    STATISTICS,
-    Spread,
-    committed,
-    read_runs,
-    run_values,
-    statistic,
-)
+from genlab.course.report.stats import STATISTICS, statistic
+from genlab.course.report.values import Spread, committed, read_runs, run_values
 from genlab.course.report.writeup import CLAIMS
 from genlab.health import HEALTH
 

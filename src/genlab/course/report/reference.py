@@ -28,14 +28,9 @@ from pathlib import Path
 from typing import Any
 
 from genlab.course.grids import PROBLEMS, label
-from genlab.course.report.stats import (
-    STATISTICS,
-    Metrics,
-    Spread,
-    committed,
-    read_runs,
-    run_values,
-)
+from genlab.course.report.measures import Metrics
+from genlab.course.report.stats import STATISTICS
+from genlab.course.report.values import Spread, committed, read_runs, run_values
 from genlab.health import at_epoch, broken
 
 # the statistics a run is compared on, per model, each with the config field whose sample

@@ -23,7 +23,8 @@ from genlab.course.grids import (
 )
 from genlab.course.report import capitalize
 from genlab.course.report.claims import MIN_SEEDS, Check, Checker, ClaimFailed
-from genlab.course.report.stats import REAL, Numbers, setting_label, threshold
+from genlab.course.report.stats import threshold
+from genlab.course.report.values import REAL, Numbers, setting_label
 
 AGREE, PARTLY, DISAGREE, CANNOT_TELL = "agree", "partly", "disagree", "cannot tell"
 VERDICTS = (AGREE, PARTLY, DISAGREE, CANNOT_TELL)

@@ -1,0 +1,107 @@
+"""How one run's value of a statistic is computed from its ``metrics.json``: the functions the
+declarations of ``stats`` name (``Statistic.of``), each taking a run's metrics and returning its
+value, or None where the run lacks the record.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+from genlab.data import FASHION_CLASSES
+
+Metrics = dict[str, Any]  # a run's metrics.json
+LAST_EPOCHS = 5  # a GAN's distance: the median of its last 5 per-epoch measurements
+
+
+def last_epoch(key: str) -> Callable[[Metrics], float | None]:
+    return lambda m: m["epochs"][-1].get(key) if m.get("epochs") else None
+
+
+def evaluated(part: str, key: str) -> Callable[[Metrics], float | None]:
+    """``key`` of the run's final evaluation (10,000 images of its last epoch), of ``part``:
+    "samples" or "reconstructions"."""
+    return lambda m: ((m.get("evaluation") or {}).get(part) or {}).get(key)
+
+
+def measured_by_5_6(m: Metrics) -> None:
+    """Not a run's own record: 5.6 measures it on seed 1's samples and keeps it in its own
+    ``comparison.json`` (``values.numbers`` reads it from there)."""
+    return None
+
+
+def per_epoch_distance(m: Metrics) -> float | None:
+    """The median of the last ``LAST_EPOCHS`` per-epoch Fréchet distances (all, if fewer)."""
+    measured = [e["quality"]["frechet_distance"] for e in m.get("epochs", []) if "quality" in e]
+    return statistics.median(measured[-LAST_EPOCHS:]) if measured else None
+
+
+def class_losses(m: Metrics) -> dict[str, float]:
+    """The last epoch's test loss per class, by class name ({} when not recorded)."""
+    per = (m.get("epochs") or [{}])[-1].get("test_loss_per_class") or []
+    names = (
+        FASHION_CLASSES
+        if m["config"].get("dataset") == "fashion-mnist"
+        else [f"digit {i}" for i in range(10)]
+    )
+    return {n: v for n, v in zip(names, per, strict=False) if v is not None}
+
+
+SHOES = ("Sandal", "Sneaker", "Ankle boot")
+
+
+def shoe_loss(m: Metrics) -> float | None:
+    losses = class_losses(m)
+    return statistics.fmean(losses[c] for c in SHOES) if losses else None
+
+
+def worst_rank(*classes: str) -> Callable[[Metrics], float | None]:
+    """The rank by loss per class of the worst of ``classes`` among the ten (1: the worst)."""
+
+    def of(m: Metrics) -> float | None:
+        losses = class_losses(m)
+        if not losses:
+            return None
+        order = sorted(losses, key=lambda n: -losses[n])
+        return float(min(order.index(c) + 1 for c in classes))
+
+    return of
+
+
+def loss_fall(m: Metrics) -> float | None:
+    """How much the test loss falls over the second half of training, by its least-squares
+    slope, as a share of the half's mean (negative: rising)."""
+    half = [e["test_loss"] for e in m.get("epochs", [])][len(m.get("epochs", [])) // 2 :]
+    if len(half) < 2:
+        return None
+    n, mean_y = len(half), statistics.fmean(half)
+    mean_x = (n - 1) / 2
+    slope = sum((i - mean_x) * (y - mean_y) for i, y in enumerate(half)) / sum(
+        (i - mean_x) ** 2 for i in range(n)
+    )
+    return -slope * (n - 1) / mean_y
+
+
+def train_minutes(m: Metrics) -> float | None:
+    return sum(e["seconds"] for e in m["epochs"]) / 60 if m.get("epochs") else None
+
+
+def chance_gap(m: Metrics) -> float | None:
+    """The largest distance of D(x) or D(G(z)) from 1/2 over every epoch."""
+    epochs = m.get("epochs") or []
+    return max((max(abs(e["d_real"] - 0.5), abs(e["d_fake"] - 0.5)) for e in epochs), default=None)
+
+
+def class_share(*classes: str) -> Callable[[Metrics], float | None]:
+    def of(m: Metrics) -> float | None:
+        hist = evaluated("samples", "class_histogram")(m)
+        if not hist or m["config"].get("dataset") != "fashion-mnist":
+            return None
+        return sum(hist[FASHION_CLASSES.index(c)] for c in classes)
+
+    return of
+
+
+def lowest_generator_loss(m: Metrics) -> float | None:
+    return min((e["generator_loss"] for e in m.get("epochs", [])), default=None)
