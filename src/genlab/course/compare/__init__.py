@@ -15,7 +15,7 @@ The notebook ``5.6_vae_vs_gan.ipynb`` calls, in order:
   rows (real training images, uniform noise): ``genlab.evaluate.evaluate_run`` (Fréchet
   distance in the classifier's feature space, class histogram, classes covered, KL from
   uniform, a cGAN's conditional accuracy; a run without its checkpoint gives the evaluation its
-  ``metrics.json`` recorded) and ``image_stats`` of the same seeded samples (background and
+  ``metrics.json`` recorded) and ``pixels.image_stats`` of the same seeded samples (background and
   sharpness; without a checkpoint, those of ``previous``, the ``comparison.json`` 5.6 saved
   before). 5.6 writes only its own folder: never another problem's run.
 - ``table_markdown(rows)``, ``comparison_figure(sources, path)`` and ``histogram_figure(rows,
@@ -24,6 +24,7 @@ The notebook ``5.6_vae_vs_gan.ipynb`` calls, in order:
 """
 
 from genlab.course.compare.figures import comparison_figure, histogram_figure
+from genlab.course.compare.pixels import CORNER, DARK, image_stats, run_images
 from genlab.course.compare.runs import (
     QUICK_EVAL_SAMPLES,
     Source,
@@ -36,19 +37,15 @@ from genlab.course.compare.runs import (
 from genlab.course.compare.table import (
     CLASSES,
     COLUMNS,
-    CORNER,
-    DARK,
     Picked,
     Row,
     fmt_distance,
     fmt_kl,
     fmt_pixel,
     fmt_share,
-    image_stats,
     measure,
     pick,
     reference_rows,
-    run_images,
     save_rows,
     source_rows,
     table_markdown,

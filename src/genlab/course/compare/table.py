@@ -1,5 +1,5 @@
-"""Problem 5.6's numbers: one row per run (the evaluation and image statistics of the same
-seeded samples), the reference rows, and the table."""
+"""Problem 5.6's numbers: one row per run (the evaluation and the image statistics, from
+``pixels``, of the same seeded samples), the reference rows, and the table."""
 
 from __future__ import annotations
 
@@ -12,6 +12,14 @@ from typing import Any
 import torch
 
 from genlab.config import GANConfig
+from genlab.course.compare.pixels import (
+    CORNER,
+    DARK,
+    STAT_KEYS,
+    image_stats,
+    recorded_stats,
+    run_images,
+)
 from genlab.course.compare.runs import Source
 from genlab.course.grids import CGAN_CHANGES, GAN_POINT
 from genlab.course.report import duration, train_seconds
@@ -20,66 +28,16 @@ from genlab.evaluate import (
     EVAL_SEED,
     coverage,
     evaluate_run,
-    gan_images,
     is_current,
     load_classifier,
-    load_generator,
-    load_vae,
     reference_distances,
-    vae_images,
 )
-from genlab.runs import CHECKPOINT, load_metrics, read_json, write_json
+from genlab.runs import CHECKPOINT, load_metrics, write_json
 
-STAT_KEYS = ("background_mean", "background_dark", "neighbour_difference")  # image_stats' keys
-
-CORNER = 4  # the background is measured on the four CORNER x CORNER corners of an image
-DARK = 0.1  # a pixel below this value counts as black background
 CLASSES = FASHION_CLASSES
 
 
 # --- the numbers ------------------------------------------------------------------------------
-
-
-def image_stats(images: torch.Tensor) -> dict[str, float]:
-    """Background and sharpness of images (N, 1, 28, 28) in [0, 1].
-
-    ``background_mean``: the mean of the pixels of the four ``CORNER`` x ``CORNER`` corners
-    (Fashion-MNIST's background is black, 0, and its clothes seldom reach the corners, while
-    trousers and dresses touch the top and bottom edges); ``background_dark``: the share of
-    those pixels below ``DARK``; ``neighbour_difference``: the mean absolute difference
-    between horizontally and vertically adjacent pixels (lower than real images': smoother,
-    blurred; higher: harder edges or speckle).
-    """
-    x = images.detach().reshape(len(images), 28, 28).double().cpu().nan_to_num(0.5).clamp(0, 1)
-    c = CORNER
-    corners = torch.zeros(28, 28, dtype=torch.bool)
-    corners[:c, :c] = corners[:c, -c:] = corners[-c:, :c] = corners[-c:, -c:] = True
-    background = x[:, corners]
-    dx = (x[:, :, 1:] - x[:, :, :-1]).abs().mean()
-    dy = (x[:, 1:, :] - x[:, :-1, :]).abs().mean()
-    return {
-        "background_mean": float(background.mean()),
-        "background_dark": float((background < DARK).double().mean()),
-        "neighbour_difference": float((dx + dy) / 2),
-    }
-
-
-@torch.no_grad()
-def run_images(
-    run_dir: Path, n: int, device: torch.device | str = "cpu"
-) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """The seeded samples of a run's checkpoint that ``evaluate_run`` measures (and for a VAE
-    its reconstructions of the first n test images), in [0, 1], on the CPU."""
-    from genlab.device import resolve_device
-
-    device = resolve_device(device) if isinstance(device, str) else device
-    config = load_metrics(run_dir)["config"]
-    state = torch.load(Path(run_dir) / CHECKPOINT, map_location="cpu", weights_only=False)
-    if config["model"] == "vae":
-        vae = load_vae(config, state["trainer"], device)
-        test = load(config["dataset"], "test").pixels()[:n]
-        return vae_images(vae, n, test)
-    return gan_images(load_generator(config, state["trainer"], device), n)[0], None
 
 
 @dataclass
@@ -145,8 +103,9 @@ def _status(metrics: dict[str, Any]) -> str:
     return status
 
 
-def source_rows(source: Source, n: int, device: str = "auto",
-                previous: dict[str, Any] | None = None) -> list[Row]:  # fmt: skip
+def source_rows(
+    source: Source, n: int, device: str = "auto", previous: dict[str, Any] | None = None
+) -> list[Row]:
     """The row of a run (two for a VAE: its samples and its reconstructions); ``previous``:
     its image statistics as 5.6 recorded them before (``recorded_stats``)."""
     metrics = source.metrics
@@ -174,8 +133,8 @@ def source_rows(source: Source, n: int, device: str = "auto",
         return rows
     row.add_metrics(evaluation["samples"])
     if stats is None:
-        row.note = "; ".join(filter(None, [row.note, "background and sharpness not measured: "
-                                           "no checkpoint (train the run again)"]))  # fmt: skip
+        unmeasured = "background and sharpness not measured: no checkpoint (train the run again)"
+        row.note = "; ".join(filter(None, [row.note, unmeasured]))
     else:
         row.add_stats(stats["samples"])
     if "reconstructions" in evaluation:
@@ -187,8 +146,9 @@ def source_rows(source: Source, n: int, device: str = "auto",
     return rows
 
 
-def _measured(run_dir: Path, n: int, device: str, previous: dict[str, Any] | None = None
-              ) -> tuple[dict[str, Any], dict[str, Any] | None]:  # fmt: skip
+def _measured(
+    run_dir: Path, n: int, device: str, previous: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The run's evaluation and the image statistics of the same samples, measured from its
     checkpoint, or, when the checkpoint is gone (git keeps none: a fresh clone), its recorded
     evaluation and the statistics 5.6 recorded before (``previous``, from its own
@@ -198,29 +158,16 @@ def _measured(run_dir: Path, n: int, device: str, previous: dict[str, Any] | Non
     if not (run_dir / CHECKPOINT).exists():
         if is_current(recorded, n):
             return recorded, previous if previous and previous.get("n") == n else None
-        raise FileNotFoundError(f"no checkpoint in {run_dir.name}/ and no recorded evaluation "
-                                f"of {n} samples: train the run again to measure it")  # fmt: skip
+        raise FileNotFoundError(
+            f"no checkpoint in {run_dir.name}/ and no recorded evaluation "
+            f"of {n} samples: train the run again to measure it"
+        )
     evaluation = evaluate_run(run_dir, n=n, device=device, write=False)
     samples, recons = run_images(run_dir, n, device)
     stats = {"n": n, "samples": image_stats(samples)}
     if recons is not None:
         stats["reconstructions"] = image_stats(recons)
     return evaluation, stats
-
-
-def recorded_stats(path: Path) -> dict[str, dict[str, Any]]:
-    """The image statistics of each run in a ``comparison.json`` 5.6 saved before: run ->
-    ``{"n", "samples", "reconstructions"}`` (those measured)."""
-    if not path.exists():
-        return {}
-    found: dict[str, dict[str, Any]] = {}
-    for row in read_json(path):
-        if not row.get("run") or row.get("background_dark") is None:
-            continue
-        part = "reconstructions" if row["model"].endswith("reconstructions") else "samples"
-        entry = found.setdefault(row["run"], {"n": row["n"]})
-        entry[part] = {k: row[k] for k in STAT_KEYS}
-    return found
 
 
 def reference_rows(dataset: str, n: int, device: str = "auto") -> list[Row]:
@@ -234,20 +181,23 @@ def reference_rows(dataset: str, n: int, device: str = "auto") -> list[Row]:
     real_images = train.pixels()[torch.randperm(len(train), generator=generator)[:n]]
     noise_images = torch.rand(n, 1, 28, 28, generator=generator)
     clf = load_classifier(dataset, device)
-    real = Row("real images", setting=f"{dataset} training split", n=n,
-               frechet=refs["train_vs_test"])  # fmt: skip
+    real = Row(
+        "real images", setting=f"{dataset} training split", n=n, frechet=refs["train_vs_test"]
+    )
     cov = coverage(clf.embed(real_images)[1])
     real.classes_covered, real.kl = cov["classes_covered"], cov["kl_from_uniform"]
     real.histogram = cov["class_histogram"]
     real.add_stats(image_stats(real_images))
-    noise = Row("uniform noise", setting="pixels uniform in [0, 1]", n=n,
-                frechet=refs["noise_vs_test"])  # fmt: skip
+    noise = Row(
+        "uniform noise", setting="pixels uniform in [0, 1]", n=n, frechet=refs["noise_vs_test"]
+    )
     noise.add_stats(image_stats(noise_images))
     return [real, noise]
 
 
-def measure(sources: Sequence[Source], n: int, device: str = "auto",
-            previous: Path | None = None) -> list[Row]:  # fmt: skip
+def measure(
+    sources: Sequence[Source], n: int, device: str = "auto", previous: Path | None = None
+) -> list[Row]:
     """The table's rows: real images, every compared run (the VAE's reconstructions after its
     samples), uniform noise. ``previous``: the ``comparison.json`` saved before, whose image
     statistics stand in for those of runs without a checkpoint."""
@@ -295,10 +245,21 @@ def top_class(row: Row) -> tuple[str, float] | None:
 
 
 COLUMNS = (
-    "model", "run", "setting", "epochs", "training time", "status", "Fréchet distance",
-    "classes covered", "KL from uniform", "most frequent class", "conditional accuracy",
-    "background near black", "background mean", "neighbour difference",
-)  # fmt: skip
+    "model",
+    "run",
+    "setting",
+    "epochs",
+    "training time",
+    "status",
+    "Fréchet distance",
+    "classes covered",
+    "KL from uniform",
+    "most frequent class",
+    "conditional accuracy",
+    "background near black",
+    "background mean",
+    "neighbour difference",
+)
 
 
 def table_markdown(rows: Sequence[Row]) -> str:
@@ -311,12 +272,21 @@ def table_markdown(rows: Sequence[Row]) -> str:
         run = f"`{r.run}` ({r.action})" if r.run else "–"
         status = "; ".join(filter(None, [r.status, r.note])) or "–"
         cells = [
-            f"**{r.model}**", run, r.setting or "–", epochs, time, status,
-            _f(r.frechet, fmt_distance), _f(r.classes_covered, str), _f(r.kl, fmt_kl),
+            f"**{r.model}**",
+            run,
+            r.setting or "–",
+            epochs,
+            time,
+            status,
+            _f(r.frechet, fmt_distance),
+            _f(r.classes_covered, str),
+            _f(r.kl, fmt_kl),
             f"{top[0]} ({fmt_share(top[1])})" if top else "–",
-            _f(r.conditional_accuracy, fmt_share), _f(r.background_dark, fmt_share),
-            _f(r.background_mean, fmt_pixel), _f(r.neighbour_difference, fmt_pixel),
-        ]  # fmt: skip
+            _f(r.conditional_accuracy, fmt_share),
+            _f(r.background_dark, fmt_share),
+            _f(r.background_mean, fmt_pixel),
+            _f(r.neighbour_difference, fmt_pixel),
+        ]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     n = next((r.n for r in rows if r.n), None)
     lines += [
@@ -366,5 +336,12 @@ def pick(rows: Sequence[Row]) -> Picked:
         gan = min(evaluated, key=lambda r: r.frechet)
     if gan is None and gans:
         gan = gans[0]
-    return Picked(first("real images"), first("uniform noise"), first("VAE"),
-                  first("VAE reconstructions"), gan, first("cGAN"), gans)  # fmt: skip
+    return Picked(
+        first("real images"),
+        first("uniform noise"),
+        first("VAE"),
+        first("VAE reconstructions"),
+        gan,
+        first("cGAN"),
+        gans,
+    )
