@@ -8,7 +8,7 @@ figures and a link to the problem's page; then the glossary. ``<problem>/index.h
 problem's figures and one card per grid point (headline figures, images, a link to the executed
 notebook beside it). This module gathers what the pages show; their structure and style are in
 ``templates/``. Every image is shown at its natural size, small sample grids at twice it
-(pixelated), and opens alone when clicked.
+(pixelated), and opens alone when clicked (``page_images``: which images, at what size).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import struct
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +31,15 @@ from genlab.course.grids import (
     VAE_VS_GAN,
     Problem,
     label,
+)
+from genlab.course.page_images import (
+    ENLARGED_BELOW,
+    caption,
+    card_images,
+    is_sample_grid,
+    key_image,
+    png_size,
+    shown,
 )
 from genlab.course.report import capitalize, duration, train_seconds
 from genlab.course.report.answers import answer_markdown, verdict_counts, writeup_table
@@ -49,8 +57,11 @@ EPOCH_HEADLINES = {
     "d_real": ("D(x)", "{:.2f}"),
     "d_fake": ("D(G(z))", "{:.2f}"),
 }
-EVALUATION_FORMATS = {"frechet_distance": "{:.1f}", "classes_covered": "{} of 10",
-                      "conditional_accuracy": "{:.1%}"}  # fmt: skip
+EVALUATION_FORMATS = {
+    "frechet_distance": "{:.1f}",
+    "classes_covered": "{} of 10",
+    "conditional_accuracy": "{:.1%}",
+}
 EVALUATION_HEADLINES = {
     "frechet_distance": "Fréchet distance of samples",
     "classes_covered": "classes covered",
@@ -122,12 +133,6 @@ def _flat_evaluation(evaluation: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-def key_image(problem: Problem, run_dir: Path, metrics: dict[str, Any] | None) -> Path | None:
-    last = len(metrics["epochs"]) if metrics and metrics.get("epochs") else 0
-    path = run_dir / problem.key_image.format(last=last)
-    return path if path.exists() else None
-
-
 def notebook_html(notebook: Path, out: Path) -> Path | None:
     """The notebook as HTML beside it (nbconvert), rebuilt only when the notebook whose digest
     it records (in a ``<meta>``) is not this one: clocks decide nothing.
@@ -188,8 +193,9 @@ def grid_summary(out: Path, problem_id: str) -> Path | None:
         image = key_image(problem, run_dir, metrics)
         if image is not None:
             facts = headlines(metrics)
-            lines = [label(problem_id, name)] + [f"{k}: {v}" for k, v in facts.items()
-                                                 if k not in ("epochs", "status")]  # fmt: skip
+            lines = [label(problem_id, name)] + [
+                f"{k}: {v}" for k, v in facts.items() if k not in ("epochs", "status")
+            ]
             panels.append((image, "\n".join(lines)))
     if len(panels) < 2:
         return None
@@ -230,21 +236,26 @@ def write_site(out: Path) -> Path:
         figures = [p for p in figures if p is not None and p.exists()]
         cards = [card(out, problem_id, problem, name) for name in problem.points]
         about = {"id": problem_id, "title": problem.title, "finding": finding(answer)}
-        page = env.get_template("problem.html.j2").render(root="../", problem={
-            **about,
-            "figures": [shown(p, folder) for p in figures],
-            "cards": cards,
-        })  # fmt: skip
+        page = env.get_template("problem.html.j2").render(
+            root="../",
+            problem={
+                **about,
+                "figures": [shown(p, folder) for p in figures],
+                "cards": cards,
+            },
+        )
         atomic_write(folder / "index.html", lambda f, page=page: f.write(page.encode()))
-        problems.append({
-            **about,
-            "answer": Markup(_markdown(answer)),
-            "writeup": Markup(_markdown(writeup)),
-            "tally": verdict_counts(problem_id),
-            "figures": key_figures(out, problem_id, figures),
-            "page": f"{problem_id}/index.html",
-            "troubles": [f"{c['title']}: {c['trouble']}" for c in cards if c["trouble"]],
-        })  # fmt: skip
+        problems.append(
+            {
+                **about,
+                "answer": Markup(_markdown(answer)),
+                "writeup": Markup(_markdown(writeup)),
+                "tally": verdict_counts(problem_id),
+                "figures": key_figures(out, problem_id, figures),
+                "page": f"{problem_id}/index.html",
+                "troubles": [f"{c['title']}: {c['trouble']}" for c in cards if c["trouble"]],
+            }
+        )
     page = env.get_template("index.html.j2").render(
         root="", problems=problems, glossary=Markup(_markdown(glossary_markdown()))
     )
@@ -262,8 +273,12 @@ def write_site(out: Path) -> Path:
 def _environment():
     from jinja2 import Environment, PackageLoader, StrictUndefined
 
-    return Environment(loader=PackageLoader("genlab.course"), autoescape=True,
-                       undefined=StrictUndefined, keep_trailing_newline=True)  # fmt: skip
+    return Environment(
+        loader=PackageLoader("genlab.course"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 # the point whose key images stand for a problem without a grid summary (else its first one)
@@ -309,58 +324,6 @@ def _markdown(text: str) -> str:
     import mistune
 
     return mistune.html(text)
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    """Width and height of a PNG, from its header."""
-    with open(path, "rb") as f:
-        head = f.read(24)
-    return struct.unpack(">II", head[16:24])
-
-
-def shown(path: Path, page: Path, caption: str = "", enlarge: bool = False) -> dict[str, Any]:
-    """An image as a page in the folder ``page`` shows it: at its natural size, or a sample grid
-    at twice it."""
-    width, height = png_size(path)
-    scale = 2 if enlarge else 1
-    return {"src": Path(os.path.relpath(path, page)).as_posix(), "alt": path.stem.replace("_", " "),
-            "caption": caption, "width": width * scale, "height": height * scale,
-            "enlarged": enlarge}  # fmt: skip
-
-
-def card_images(problem: Problem, run_dir: Path, metrics: dict[str, Any] | None) -> list[Path]:
-    """The images a grid point's card shows: first and last epoch where the course asks for
-    both (the VAE's reconstructions), else the key image; then the loss curves."""
-    if not problem.model:
-        return []  # 5.6: its figures stand full width under its answer, once
-    last = len(metrics["epochs"]) if metrics and metrics.get("epochs") else 0
-    names = [problem.key_image.format(last=last)]
-    if problem.model == "vae" and last > 1:
-        names = [problem.key_image.format(last=1)] + names
-    names.append("loss_curves.png")
-    return [run_dir / n for n in names if (run_dir / n).exists()]
-
-
-def is_sample_grid(problem: Problem, image: Path) -> bool:
-    """A grid of 28 x 28 images as torchvision's ``save_image`` writes it (reconstructions,
-    unconditional samples): small and unlabelled, shown enlarged. The cGAN's labelled class
-    grid is a matplotlib figure with text, shown at its natural size."""
-    labelled = bool(problem.fixed.get("conditional"))
-    return image.name.startswith(("reconstruction_", "sample_")) and not labelled
-
-
-def caption(image: Path) -> str:
-    """ "reconstructions, epoch 1", "samples, epoch 40", "loss curves" from an image's name."""
-    kind, _, epoch = image.stem.rpartition("_")
-    if epoch.isdigit():
-        return f"{kind}s, epoch {epoch}"
-    return image.stem.replace("_", " ")
-
-
-# a sample grid at most this tall (the reconstructions' two rows) is shown at twice its size;
-# a taller one (64 samples) at its natural size beside its loss curves: the grid summary
-# shows those of every setting side by side, larger
-ENLARGED_BELOW = 128
 
 
 def card(out: Path, problem_id: str, problem: Problem, name: str) -> dict[str, Any]:
