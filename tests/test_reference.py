@@ -26,17 +26,28 @@ from genlab.train.gan import GANTrainer, train_gan
 from genlab.train.vae import train_vae
 
 pytestmark = pytest.mark.usefixtures("one_thread")
-T_975 = {1: 12.7062047, 2: 4.3026527, 4: 2.7764451, 9: 2.2621572}  # printed tables
+T_975 = {1: 12.7062047, 2: 4.3026527, 4: 2.7764451, 9: 2.2621572}  # printed tables, 7 decimals
 
 
 @pytest.mark.parametrize("df", sorted(T_975))
 def test_the_t_quantile_is_the_tables(df):
-    assert t_quantile(0.975, df) == pytest.approx(T_975[df], abs=1e-5)
+    assert t_quantile(0.975, df) == pytest.approx(T_975[df], abs=5e-4)  # tabulated to 3 decimals
+
+
+def test_the_t_quantile_of_3_and_5_seeds_is_what_the_answers_state():
+    assert t_quantile(0.975, 2) == 4.303 and f"{t_quantile(0.975, 2):.2f}" == "4.30"
+    assert t_quantile(0.975, 4) == 2.776
+
+
+@pytest.mark.parametrize(("p", "df"), [(0.95, 2), (0.9875, 2), (0.975, 0), (0.975, 31)])
+def test_the_t_quantile_refuses_what_its_table_does_not_hold(p, df):
+    with pytest.raises(ValueError, match="t quantile"):
+        t_quantile(p, df)
 
 
 def test_the_prediction_interval_is_mean_plus_minus_t_s_root_one_plus_one_over_n():
     values = (240.66, 240.81, 240.93)
-    half = T_975[2] * statistics.stdev(values) * math.sqrt(1 + 1 / 3)
+    half = 4.303 * statistics.stdev(values) * math.sqrt(1 + 1 / 3)  # t for 2 degrees of freedom
     lo, hi = prediction_interval(values)
     assert lo == pytest.approx(statistics.fmean(values) - half)
     assert hi == pytest.approx(statistics.fmean(values) + half)
@@ -52,7 +63,7 @@ def committed_at(problem: str, point: str, epoch: int, key: str) -> list[float]:
 
 def interval_text(values: list[float], fmt: str) -> str:
     n, mean = len(values), statistics.fmean(values)
-    half = T_975[n - 1] * statistics.stdev(values) * math.sqrt(1 + 1 / n)
+    half = t_quantile(0.975, n - 1) * statistics.stdev(values) * math.sqrt(1 + 1 / n)
     return f"{mean - half:{fmt}}–{mean + half:{fmt}}"
 
 
