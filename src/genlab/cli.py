@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
     except user_errors() as e:  # a bug anywhere else shows its traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
+    if run.metrics["epochs"]:  # the curves, drawn from the records (training draws none)
+        from genlab.plots import run_curves
+
+        run_curves(run)
     print(f"{run.path}: {run.status}")
     return 0 if run.status == "complete" else 1
 

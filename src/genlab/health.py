@@ -1,6 +1,6 @@
 """Whether a finished run can be used: collapse and the other ways a run ends broken.
 
-``genlab.train.loop.fit`` judges a run once its last epoch is done. A run whose samples
+``genlab.train.common.finish`` judges a run once its last epoch is done. A run whose samples
 ``collapse`` ends ``collapsed``; one that ``broken`` names a reason for ends ``failed``; both
 keep every epoch, and neither is ``complete``. Each threshold is declared here once, with the
 committed runs' figures that place it; the pages' glossary quotes the same objects.
@@ -73,8 +73,14 @@ class Health:
 
 
 # an epoch mean loss above this many nats per image has run away: the largest of any committed
-# GAN run (every seed, every epoch, generator or discriminator) is 1.55
+# GAN run (every seed, every epoch, generator or discriminator) is 1.55. Judged once a run has
+# finished: it ends ``failed``.
 RUNAWAY_LOSS = 10.0
+# an epoch mean loss beyond this many nats per image has exploded, and training stops at once
+# (``diverged``, like a NaN): about 18 times the VAE's loss at initialisation (784 ln 2 = 543)
+# and 10^4 times a GAN's (its losses stay near ln 2). Far above RUNAWAY_LOSS on purpose: a
+# GAN above RUNAWAY_LOSS may still come back, so it trains to its end and is judged there.
+EXPLODED_LOSS = 1e4
 GREY_LOSS = 784 * math.log(2)  # a VAE that outputs grey for every pixel: 543.4 nats per image
 # a GAN is judged against noise from this many Adam steps on: before, its samples may still be
 # farther (12 steps of equal rates: 204); a run with equal rates is nearer after 32 steps

@@ -1,4 +1,8 @@
-"""Figures: loss curves of a run, image grids shown inline, side-by-side summaries."""
+"""Figures drawn from a run's records (loss and quality curves), and image grids shown inline.
+
+The curves are drawn from ``metrics.json`` when a notebook shows them (``run_curves``), not
+by training: an edit here redraws figures and retrains nothing (``genlab.provenance``).
+"""
 
 from __future__ import annotations
 
@@ -44,6 +48,24 @@ def loss_curves(
     return path
 
 
+def run_curves(run: Run) -> list[Path]:
+    """Draw ``run``'s curves from its records into its folder: the losses per epoch
+    (``loss_curves.png``) and, for a GAN that measured its samples, their quality
+    (``quality_curves.png``); the paths drawn."""
+    if run.config.model == "vae":
+        series = [("train_loss", "train"), ("test_loss", "test")]
+        return [loss_curves(run, series, ylabel="loss per image (nats)")]
+    losses = loss_curves(
+        run,
+        [("generator_loss", "generator"), ("discriminator_loss", "discriminator")],
+        ylabel="loss per image (nats, mean BCE)",
+        extra=[("d_real", "D(x), real images"), ("d_fake", "D(G(z)), generated")],
+        extra_ylabel="mean discriminator output",
+    )
+    quality = quality_curves(run)
+    return [losses] if quality is None else [losses, quality]
+
+
 def show_images(paths: Sequence[Path | str], titles: Sequence[str] | None = None) -> None:
     """Show saved PNGs side by side (inline in a notebook), each at its own resolution under
     its title: the files themselves, never redrawn."""
@@ -64,40 +86,6 @@ def show_images(paths: Sequence[Path | str], titles: Sequence[str] | None = None
 
 def show_image(path: Path | str, title: str = "") -> None:
     show_images([path], [title or Path(path).stem])
-
-
-def class_grid(images: Sequence, classes: Sequence[str], path: Path | str, title: str = "") -> Path:
-    """Save a grid with one row per class, each row labelled with its class name.
-
-    ``images`` holds ``len(classes)`` rows of equally many images, row after row, as a
-    tensor or array of shape (rows * columns, 1, 28, 28) (or (.., 28, 28)) with pixels in
-    [0, 1]. The figure is written atomically as PNG to ``path``.
-    """
-    import numpy as np
-
-    pixels = np.asarray(images.detach().cpu() if hasattr(images, "detach") else images)
-    rows = len(classes)
-    pixels = pixels.reshape(rows, -1, *pixels.shape[-2:])
-    cols, h, w = pixels.shape[1:]
-    # one image: rows of tiles separated by a 2-pixel white gap
-    gap = 2
-    canvas = np.ones((rows * (h + gap) - gap, cols * (w + gap) - gap), dtype=np.float32)
-    for r in range(rows):
-        for c in range(cols):
-            top, left = r * (h + gap), c * (w + gap)
-            canvas[top : top + h, left : left + w] = pixels[r, c]
-    fig = Figure(figsize=(0.55 * cols + 1.6, 0.55 * rows + (0.5 if title else 0.1)))
-    ax = fig.add_subplot(1, 1, 1)
-    ax.imshow(canvas.clip(0, 1), cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_yticks([r * (h + gap) + h / 2 for r in range(rows)], labels=list(classes))
-    ax.set_xticks([])
-    ax.tick_params(length=0)
-    for side in ax.spines.values():
-        side.set_visible(False)
-    if title:
-        ax.set_title(title)
-    save_figure(fig, path)
-    return Path(path)
 
 
 def show_epochs(

@@ -5,12 +5,14 @@ import, directly or not (found in the sources with ``ast``, imports inside funct
 nothing imported), digests each, and adds the versions of the libraries that change numbers
 (``LIBRARIES``). Everything that records what made it uses this one function:
 
-- a run folder records ``code = code_record(model)``: the closure of its trainer module
-  (``RUN_ENTRIES``), which takes in the model, its loss, the loop, the run folder and resume
-  (``genlab.runs``), the data pipeline and the classifier behind every per-epoch distance. A
-  run whose record differs from this checkout's is never reopened as this code's result
-  (``genlab.runs.Run.open``); its default folder name includes the digest, so changed code
-  trains in a new folder;
+- a run folder records ``code = code_record(model)``: the modules that compute its numbers,
+  found by following its trainer's imports (``RUN_ENTRIES``) except into ``NOT_RUN_CODE``: the
+  model, its loss, its training loop, the run folder and resume (``genlab.runs``), the data
+  pipeline, the config and the evaluation that measures it; not the other model, the plots
+  (figures drawn from ``metrics.json`` when a notebook runs), the memory estimate, this module
+  or the course layer. A run whose recorded modules differ from this checkout's is never
+  reopened as this code's result (``genlab.runs.Run.open``); its default folder name includes
+  the digest, so changed code trains in a new folder;
 - an executed notebook records the fingerprint of the modules its cells import
   (``genlab.course.executor.made_from``), as text: a notebook may show the code it runs;
 - a Ray node is refused when its fingerprint of the whole package differs from the driver's.
@@ -34,6 +36,20 @@ from typing import Any, Literal
 PACKAGE = Path(__file__).resolve().parent  # src/genlab
 LIBRARIES = ("torch", "torchvision", "torchmetrics", "numpy")  # their versions change numbers
 RUN_ENTRIES = {"vae": "genlab.train.vae", "gan": "genlab.train.gan"}
+# What computes none of a run's numbers: its fingerprint does not follow imports into these
+# (a module and everything under it). An edit to them retrains nothing.
+NOT_RUN_CODE = {
+    "vae": ("genlab.models.gan", "genlab.train.gan"),  # the other model
+    "gan": ("genlab.models.vae", "genlab.train.vae"),
+}
+NO_NUMBERS = (
+    "genlab.plots",
+    "genlab.memory",
+    "genlab.provenance",
+    "genlab.restamp",
+    "genlab.cli",
+    "genlab.course",
+)
 
 Form = Literal["syntax", "text"]
 
@@ -96,15 +112,17 @@ def graph(package: Path = PACKAGE) -> dict[str, set[str]]:
                 if t != m} for m, p in mods.items()}  # fmt: skip
 
 
-def closure(entries: Iterable[str]) -> list[str]:
-    """The entry modules and every package module they import, directly or not. Importing
+def closure(entries: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
+    """The entry modules and every package module they import, directly or not, except the
+    modules of ``exclude`` and those under them (their imports are not followed). Importing
     ``a.b.c`` runs ``a/__init__`` and ``a/b/__init__`` too, so those count."""
     edges = graph()
+    excluded = tuple(exclude)
     seen: set[str] = set()
     todo = list(entries)
     while todo:
         name = todo.pop()
-        if name in seen:
+        if name in seen or any(name == x or name.startswith(f"{x}.") for x in excluded):
             continue
         if name not in edges:
             raise ValueError(f"{name!r} is not a module of genlab")
@@ -152,10 +170,13 @@ def library_versions() -> dict[str, str]:
     return found
 
 
-def fingerprint(entries: Iterable[str] | None = None, form: Form = "syntax") -> dict[str, Any]:
-    """What made a number: the digest of every module in ``closure(entries)`` (every module of
-    the package when ``entries`` is None), the library versions, and one digest of them all."""
-    names = closure(entries) if entries is not None else sorted(modules())
+def fingerprint(
+    entries: Iterable[str] | None = None, form: Form = "syntax", exclude: Iterable[str] = ()
+) -> dict[str, Any]:
+    """What made a number: the digest of every module in ``closure(entries, exclude)`` (every
+    module of the package when ``entries`` is None), the library versions, and one digest of
+    them all."""
+    names = closure(entries, exclude) if entries is not None else sorted(modules())
     digests = {name: module_digest(name, form) for name in names}
     libraries = library_versions()
     combined = repr((sorted(digests.items()), sorted(libraries.items())))
@@ -163,19 +184,25 @@ def fingerprint(entries: Iterable[str] | None = None, form: Form = "syntax") -> 
             "modules": digests, "libraries": libraries}  # fmt: skip
 
 
+def run_modules(model: str) -> list[str]:
+    """The modules that compute the numbers of a ``model`` run (the module docstring)."""
+    return closure([RUN_ENTRIES[model]], (*NOT_RUN_CODE[model], *NO_NUMBERS))
+
+
 def code_record(model: str) -> dict[str, Any]:
-    """What a run's ``metrics.json`` records under ``code``: the fingerprint of its trainer."""
-    return fingerprint([RUN_ENTRIES[model]])
+    """What a run's ``metrics.json`` records under ``code``: the fingerprint of the modules
+    that compute its numbers (``run_modules``)."""
+    return fingerprint([RUN_ENTRIES[model]], exclude=(*NOT_RUN_CODE[model], *NO_NUMBERS))
 
 
 def changes(recorded: dict[str, Any] | None, now: dict[str, Any]) -> list[str] | None:
-    """What differs between two fingerprints (modules, then libraries with both versions),
-    ``[]`` when nothing does, or ``None`` when nothing was recorded."""
+    """What differs between two fingerprints (the modules of ``now``, then libraries with both
+    versions), ``[]`` when nothing does, or ``None`` when nothing was recorded. A module that
+    ``recorded`` holds and ``now`` does not is no part of what ``now`` computes: not compared."""
     if not recorded:
         return None
     before = recorded.get("modules", {})
-    found = [name for name in sorted({*before, *now["modules"]})
-             if before.get(name) != now["modules"].get(name)]  # fmt: skip
+    found = [name for name in sorted(now["modules"]) if before.get(name) != now["modules"][name]]
     libraries = recorded.get("libraries", {})
     found += [f"{lib} {libraries.get(lib, 'unrecorded')} -> {version}"
               for lib, version in now["libraries"].items()

@@ -40,7 +40,7 @@ import torch
 
 from genlab.datasets import data_root
 from genlab.provenance import PACKAGE, code_record, module_name, source_digest, stale_reason
-from genlab.runs import load_metrics, write_json
+from genlab.runs import EPOCH_IMAGE, load_metrics, write_json
 
 REPLAY_EPOCHS = 2
 # not numbers of a run: when and how fast it ran
@@ -134,7 +134,9 @@ def replay(src: Path, fields: dict[str, Any], threads: int, out: Path) -> dict[s
     metrics = json.loads((out / "metrics.json").read_text())
     made = {key: metrics.get(key) for key in COMPARED}
     made["checkpoint"] = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
-    made["images"] = {p.name: p.read_bytes() for p in sorted(out.glob("*.png"))}
+    # the run's own images; the curves are drawn from metrics.json, which is compared above
+    images = [p for p in sorted(out.glob("*.png")) if EPOCH_IMAGE.match(p.name)]
+    made["images"] = {p.name: p.read_bytes() for p in images}
     return made
 
 

@@ -1,9 +1,11 @@
 """Run folders, shared by every model: atomic writes, metrics.json, checkpoints, resume.
 
 A run folder holds ``config.json`` (the parameters that decide the results), ``metrics.json``
-(the full config, the device, one record per epoch, the status), the images of each epoch,
-the loss-curve plot and ``checkpoint.pt`` (the state after the last complete epoch). Every
+(the full config, the code that made it, the device, one record per epoch, the status), the
+images of each epoch and ``checkpoint.pt`` (the state after the last complete epoch). Every
 file is written to a temporary name and renamed, so a killed run never leaves half a file.
+A ``Run`` is the folder alone: the checks that come before training (memory, data, the code
+that made the records) are the training's (``genlab.train.common.open_run``).
 """
 
 from __future__ import annotations
@@ -19,14 +21,19 @@ import torch
 
 from genlab.atomic import NoSpaceError, atomic_write, read_json, write_json
 from genlab.config import Config
-from genlab.data import fetch, repo_root
-from genlab.memory import check_fits
-from genlab.provenance import StaleCodeError, code_record, stale_reason
+from genlab.datasets import repo_root
 from genlab.rngs import rng_state, set_rng_state
 
 CHECKPOINT = "checkpoint.pt"
 EPOCH_IMAGE = re.compile(r"^(sample|reconstruction)_(\d+)\.png$")  # an image of one epoch
-__all__ = ["atomic_write", "read_json", "rng_state", "set_rng_state", "write_json"]  # re-exported
+__all__ = [  # re-exported
+    "atomic_write",
+    "read_json",
+    "repo_root",
+    "rng_state",
+    "set_rng_state",
+    "write_json",
+]
 
 
 class RunConflictError(ValueError):
@@ -53,17 +60,12 @@ class Run:
         self.path, self.config, self.metrics = path, config, metrics
 
     @classmethod
-    def open(cls, path: Path | str | None, config: Config) -> Run:
-        """Open (creating or resuming) the run folder ``path`` for ``config``.
-
-        ``None`` picks ``results/runs/<model>-<dataset>-<hash>`` at the repository root.
-        Everything is checked before the first write (the config checked its values when it
-        was built): that the run fits in memory, the folder's own records (``config.json``, or
-        the config ``metrics.json`` records when ``config.json`` is gone; the code; a finished
-        run's checkpoint) and, for a run that will train, the data.
-        """
-        check_fits(config)
-        path = Path(path) if path is not None else default_run_dir(config)
+    def read(cls, path: Path | str, config: Config) -> Run:
+        """The run folder ``path`` for ``config``, its records read and checked; nothing is
+        written. Its parameters must be ``config``'s (``config.json``, or the config
+        ``metrics.json`` records when ``config.json`` is gone): another run's folder is a
+        ``RunConflictError``, an unreadable record a ``RunFileError``."""
+        path = Path(path)
         saved, metrics_path = path / "config.json", path / "metrics.json"
         # without its records a checkpoint is not used (load_checkpoint): the run starts over
         again = "delete it to train this run again from epoch 1, to the same figures"
@@ -76,24 +78,24 @@ class Run:
             check_same_run(path, read_run_json(saved, start_over), config, saved.name)
         elif isinstance(metrics.get("config"), dict):  # config.json lost: metrics.json says
             check_same_run(path, metrics["config"], config, "metrics.json")
-        reason = stale_reason(metrics.get("code"), config.model) if metrics["epochs"] else None
-        if reason:  # its numbers are another code's: never reopened or resumed as this one's
-            raise StaleCodeError(
-                f"run folder {path} is not this code's result: {reason}; delete the folder to "
-                "train it again, or, if the change alters no number, check that and record it: "
-                f"python -m genlab restamp {path}"
-            )
-        finished = metrics.get("status") == "complete" and len(metrics["epochs"]) >= config.epochs
-        if finished:
-            check_checkpoint(path, metrics)
-        else:
-            fetch(config.dataset)  # the data verified (or provided, and said so) first
-        if not saved.exists():  # new, or restored from metrics.json (the same run's)
-            write_json(saved, config.identity())
-        metrics["code"] = code_record(config.model)
-        metrics["config"] = {"model": config.model, **config.to_dict()}
-        metrics.setdefault("status", "running")
         return cls(path, config, metrics)
+
+    def start(self, code: dict[str, Any] | None = None) -> None:
+        """Write ``config.json`` (new, or restored from ``metrics.json``: the same run's) and
+        note in the records the config and ``code``, the fingerprint of the code that trains."""
+        if not (self.path / "config.json").exists():
+            write_json(self.path / "config.json", self.config.identity())
+        if code is not None:
+            self.metrics["code"] = code
+        self.metrics["config"] = {"model": self.config.model, **self.config.to_dict()}
+        self.metrics.setdefault("status", "running")
+
+    @classmethod
+    def open(cls, path: Path | str, config: Config) -> Run:
+        """``read`` the run folder ``path`` for ``config``, then ``start`` it."""
+        run = cls.read(path, config)
+        run.start()
+        return run
 
     # --- metrics ---------------------------------------------------------------------
     @property
@@ -107,6 +109,11 @@ class Run:
     @property
     def complete(self) -> bool:
         return self.status == "complete" and self.epochs_done >= self.config.epochs
+
+    @property
+    def finished(self) -> bool:
+        """Complete, as its records say before ``start`` (a new run has no status yet)."""
+        return self.metrics.get("status") == "complete" and self.complete
 
     def update(self, **fields: Any) -> None:
         self.metrics.update(fields)
@@ -134,8 +141,10 @@ class Run:
         return [e[key] for e in self.metrics["epochs"]]
 
     # --- checkpoints -----------------------------------------------------------------
-    def save_checkpoint(self, state: dict[str, Any]) -> None:
-        """Write ``checkpoint.pt``, then record its size and SHA-256 in ``metrics.json``."""
+    def save_checkpoint(self, epoch: int, trainer: dict[str, Any], rng: dict[str, Any]) -> None:
+        """Write ``checkpoint.pt`` (after ``epoch``: the ``trainer``'s state and every random
+        generator's, ``rng``), then record its size and SHA-256 in ``metrics.json``."""
+        state = {"epoch": epoch, "trainer": trainer, "rng": rng}
         buffer = io.BytesIO()
         torch.save(state, buffer)
         data = buffer.getvalue()
@@ -144,8 +153,8 @@ class Run:
         except NoSpaceError as e:
             self.stopped_by(e)
             raise
-        self.update(checkpoint={"epoch": state["epoch"], "bytes": len(data),
-                                "sha256": hashlib.sha256(data).hexdigest()})  # fmt: skip
+        digest = hashlib.sha256(data).hexdigest()
+        self.update(checkpoint={"epoch": epoch, "bytes": len(data), "sha256": digest})
 
     def load_checkpoint(self, map_location: torch.device | str = "cpu") -> dict[str, Any] | None:
         """The last checkpoint; metrics of epochs after it (a run killed mid-save) are dropped.
@@ -168,25 +177,7 @@ class Run:
             self.metrics.pop("checkpoint", None)
         else:
             del self.metrics["epochs"][state["epoch"] :]
-        self._align_classifier_draw()
         return state
-
-    def _align_classifier_draw(self) -> None:
-        """Put the sample-quality classifier where this run's random stream expects it.
-
-        Building the classifier's network draws its (then overwritten) initial weights from
-        the global generator, and a process builds it once. A run that measures its quality
-        therefore draws them at its first measurement; a resumed run, whose random state is
-        restored from the checkpoint next, must not draw them again if that measurement came
-        before the checkpoint, and must draw them at it if it comes later. Either way the run
-        ends bit-identical to an uninterrupted one, whatever the process did before.
-        """
-        if not getattr(self.config, "quality_samples", 0):
-            return
-        from genlab.evaluate.classifier import classifier_drawn
-
-        measured = any("quality" in e for e in self.metrics["epochs"])
-        classifier_drawn(self.config.dataset, measured)
 
     def compact_images(self) -> None:
         """Keep the per-epoch images of ``kept_epochs`` only (a finished long run's folder
@@ -273,15 +264,6 @@ def kept_epochs(last: int) -> set[int]:
     if last <= 10:
         return set(range(1, last + 1))
     return {1, last // 2 + 1, last} | {2**k for k in range(1, last.bit_length())}
-
-
-def default_run_dir(config: Config) -> Path:
-    """``results/runs/<model>-<dataset>-<hash>``, the hash of the config and of the code that
-    trains it (``genlab.provenance``): changed code trains in a new folder."""
-    code = code_record(config.model)["digest"]
-    digest = hashlib.sha256(f"{config.digest()} {code}".encode()).hexdigest()[:10]
-    name = f"{config.model}-{getattr(config, 'dataset', 'data')}-{digest}"
-    return repo_root() / "results" / "runs" / name
 
 
 def load_metrics(path: Path | str) -> dict[str, Any]:

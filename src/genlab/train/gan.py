@@ -1,9 +1,13 @@
 """Training the GAN and the conditional GAN on whole tensors, in a run folder.
 
-``GANTrainer.train_step`` is the step of PyTorch's DCGAN example, with the course's
-generator steps: the discriminator on the real batch and on a generated one (``detach``ed),
-then the generator ``g_steps`` times, the first time on the batch the discriminator just saw,
-then on fresh noise; the discriminator's weights need no gradient while the generator learns.
+``train_gan`` is the epoch loop, as in PyTorch's examples: for each epoch ``train_epoch``
+(every batch through ``train_step``) and ``end_epoch`` (the sample grid of fixed noise and the
+sample quality), around which the run folder records the epoch and keeps a checkpoint
+(``genlab.train.common``). ``GANTrainer.train_step`` is the step of PyTorch's DCGAN example,
+with the course's generator steps: the discriminator on the real batch and on a generated one
+(``detach``ed), then the generator ``g_steps`` times, the first time on the batch the
+discriminator just saw, then on fresh noise; the discriminator's weights need no gradient
+while the generator learns.
 With ``ema_decay`` the samples come from an exponential moving average of the generator's
 weights (Yazıcı et al., 2019), updated after every step. Losses are binary cross-entropies
 computed from logits, the generator's the non-saturating -log D(G(z)). As for the VAE, speed
@@ -23,19 +27,76 @@ import torch
 from genlab.config import GANConfig
 from genlab.data import load, shuffled_batches
 from genlab.device import seed_everything
-from genlab.images import save_image
+from genlab.evaluate.classifier import classifier_drawn
+from genlab.health import FINAL
+from genlab.images import class_grid, save_image
 from genlab.models.build import architecture, build_models
 from genlab.models.gan import Generator, discriminator_loss, generator_loss
-from genlab.plots import class_grid, loss_curves, quality_curves
 from genlab.runs import Run
+from genlab.train.common import (
+    Diverged,
+    diverged,
+    epoch_means,
+    epoch_record,
+    progress_bar,
+    recorded_interrupt,
+    resume,
+    save_epoch,
+)
 from genlab.train.cuda_graph import adam, use_cuda_graph, wrap
-from genlab.train.loop import Progress, train, train_batches
+from genlab.train.entry import evaluate_finished, finish, open_run, reopened
+from genlab.train.progress import Progress
 
 SAMPLES = 64  # fixed noise vectors of the GAN's 8 x 8 grid
 COLUMNS_PER_CLASS = 10  # fixed noise vectors of the cGAN's grid, the same in every class row
 STATS = ("generator_loss", "discriminator_loss", "d_real", "d_fake")
-QUALITY_KEYS = ("frechet_distance", "classes_covered", "class_histogram", "kl_from_uniform",
-                "within_class_variety", "conditional_accuracy")  # fmt: skip
+QUALITY_KEYS = (
+    "frechet_distance",
+    "classes_covered",
+    "class_histogram",
+    "kl_from_uniform",
+    "within_class_variety",
+    "conditional_accuracy",
+)
+
+
+def train_gan(
+    config: GANConfig | None = None,
+    run_dir: str | Path | None = None,
+    progress: bool = True,
+    **overrides: Any,
+) -> Run:
+    """Train (or resume, or just reopen when complete) a GAN or cGAN run; returns its folder.
+
+    ``overrides`` replace fields of ``config`` (default: ``GANConfig()``, the GAN with equal
+    learning rates; ``conditional=True`` for the cGAN).
+    """
+    config = (config or GANConfig()).replace(**overrides)
+    run, device = open_run(run_dir, config)  # every check before the first write
+    if run.complete:
+        reopened(run)
+    elif run.status not in FINAL:  # a diverged, collapsed or failed run has ended for good
+        trainer = GANTrainer(config, device)
+        state = run.load_checkpoint()
+        if config.quality_samples:  # see classifier_drawn: where the run's stream draws it
+            measured = any("quality" in e for e in run.metrics["epochs"])
+            classifier_drawn(config.dataset, measured)
+        start = resume(run, trainer, state)
+        bar = progress_bar(run, trainer.batches_per_epoch, start, progress, STATS)
+        with recorded_interrupt(run, bar):
+            for epoch in range(start, config.epochs + 1):
+                t0 = time.perf_counter()
+                try:
+                    losses = trainer.train_epoch(epoch, bar)
+                except Diverged as stop:
+                    return diverged(run, epoch, stop, bar)
+                seconds = time.perf_counter() - t0
+                record = epoch_record(epoch, losses, seconds, trainer.images_per_epoch)
+                record.update(trainer.end_epoch(epoch, run))
+                save_epoch(run, record, trainer, bar)
+            finish(run, bar)
+    evaluate_finished(run, device, progress)
+    return run
 
 
 def sample_name(epoch: int) -> str:
@@ -145,12 +206,19 @@ class GANTrainer:
         for average, current in zip(self.G_average.buffers(), self.G.buffers(), strict=True):
             average.copy_(current)
 
-    def train_epoch(self, epoch: int, progress: Progress) -> dict[str, float]:
+    def train_epoch(self, epoch: int, bar: Progress) -> dict[str, float]:
+        """Every training image once, in a seeded order; the epoch's mean ``STATS``."""
         self.G.train()
         self.D.train()
-        batches = list(shuffled_batches(len(self.train_x), self.config.batch_size,
-                                        self.generator, self.device))  # fmt: skip
-        return train_batches(self.step, batches, STATS, progress)
+        batches = list(
+            shuffled_batches(len(self.train_x), self.config.batch_size, self.generator, self.device)
+        )
+        stats = torch.full((len(batches), len(STATS)), float("nan"), device=self.device)
+        for batch, index in enumerate(batches, start=1):
+            stats[batch - 1] = self.step(index)
+            if not bar.step(batch, stats[batch - 1]):
+                break  # a NaN read back: epoch_means names its batch
+        return epoch_means(stats, batches, STATS)
 
     @torch.no_grad()
     def samples(self) -> torch.Tensor:
@@ -191,32 +259,8 @@ class GANTrainer:
             record["quality_seconds"] = time.perf_counter() - t
         return record
 
-    def plot(self, run: Run) -> None:
-        loss_curves(
-            run,
-            [("generator_loss", "generator"), ("discriminator_loss", "discriminator")],
-            ylabel="loss per image (nats, mean BCE)",
-            extra=[("d_real", "D(x), real images"), ("d_fake", "D(G(z)), generated")],
-            extra_ylabel="mean discriminator output",
-        )
-        quality_curves(run)
-
 
 def sample_epochs(metrics: dict[str, Any]) -> list[int]:
     """The first, middle and last recorded epochs (fewer when fewer are recorded)."""
     done = [e["epoch"] for e in metrics["epochs"]]
     return sorted({done[0], done[len(done) // 2], done[-1]}) if done else []
-
-
-def train_gan(
-    config: GANConfig | None = None,
-    run_dir: str | Path | None = None,
-    progress: bool = True,
-    **overrides: Any,
-) -> Run:
-    """Train (or resume, or just reopen when complete) a GAN or cGAN run; returns its folder.
-
-    ``overrides`` replace fields of ``config`` (default: ``GANConfig()``, the GAN with equal
-    learning rates; ``conditional=True`` for the cGAN).
-    """
-    return train((config or GANConfig()).replace(**overrides), GANTrainer, run_dir, progress)

@@ -1,15 +1,19 @@
-"""Training the VAE: the classic example's step, on whole tensors, in a run folder.
+"""Training the VAE: the classic example's loop and step, on whole tensors, in a run folder.
 
-``VAETrainer.train_step`` is the training step of PyTorch's ``examples/vae/main.py``: the
-model, its loss (``genlab.models.vae.vae_loss``), ``backward`` and Adam. What makes it fast
-is around it, not in it: the data set is one tensor on the device, a batch is gathered by
-index from a seeded permutation, the loss is computed from logits, Adam is fused, the losses
-stay on the device (no host sync per batch) and, on a GPU, the whole step is replayed as a
-CUDA graph (``genlab.train.cuda_graph``).
+``train_vae`` is the loop of PyTorch's ``examples/vae/main.py``: for each epoch,
+``train_epoch`` (every batch through ``train_step``: the model, its loss
+``genlab.models.vae.vae_loss``, ``backward`` and Adam) and ``test_epoch`` (the test loss, a
+reconstruction and a sample grid), around which the run folder records the epoch and keeps a
+checkpoint (``genlab.train.common``). What makes it fast is around the step, not in it: the
+data set is one tensor on the device, a batch is gathered by index from a seeded permutation,
+the loss is computed from logits, Adam is fused, the losses stay on the device (no host sync
+per batch) and, on a GPU, the whole step is replayed as a CUDA graph
+(``genlab.train.cuda_graph``).
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,20 +22,69 @@ import torch
 from genlab.config import VAEConfig
 from genlab.data import load, shuffled_batches
 from genlab.device import seed_everything
+from genlab.health import FINAL
 from genlab.images import save_image
 from genlab.models.build import architecture, build_models
 from genlab.models.vae import per_image_loss, vae_loss
-from genlab.plots import loss_curves
 from genlab.runs import Run
+from genlab.train.common import (
+    Diverged,
+    diverged,
+    epoch_means,
+    epoch_record,
+    progress_bar,
+    recorded_interrupt,
+    resume,
+    save_epoch,
+)
 from genlab.train.cuda_graph import adam, use_cuda_graph, wrap
-from genlab.train.loop import Progress, train, train_batches
+from genlab.train.entry import evaluate_finished, finish, open_run, reopened
+from genlab.train.progress import Progress
 
 RECONSTRUCTIONS = 8  # test images in the top row of the reconstruction grid
 SAMPLES = 64  # fixed prior draws decoded every epoch
 EVAL_CHUNK = 2000
+LOSSES = ("train_loss",)
+
+
+def train_vae(
+    config: VAEConfig | None = None,
+    run_dir: str | Path | None = None,
+    progress: bool = True,
+    **overrides: Any,
+) -> Run:
+    """Train (or resume, or just reopen when complete) a VAE run; returns its run folder.
+
+    A complete run is evaluated once (``genlab.evaluate``, ``eval_samples`` samples).
+    ``overrides`` replace fields of ``config`` (default: the course's ``VAEConfig()``).
+    """
+    config = (config or VAEConfig()).replace(**overrides)
+    run, device = open_run(run_dir, config)  # every check before the first write
+    if run.complete:
+        reopened(run)
+    elif run.status not in FINAL:  # a diverged, collapsed or failed run has ended for good
+        trainer = VAETrainer(config, device)
+        start = resume(run, trainer, run.load_checkpoint())
+        bar = progress_bar(run, trainer.batches_per_epoch, start, progress, LOSSES)
+        with recorded_interrupt(run, bar):
+            for epoch in range(start, config.epochs + 1):
+                t0 = time.perf_counter()
+                try:
+                    losses = trainer.train_epoch(epoch, bar)
+                except Diverged as stop:
+                    return diverged(run, epoch, stop, bar)
+                seconds = time.perf_counter() - t0
+                record = epoch_record(epoch, losses, seconds, trainer.images_per_epoch)
+                record.update(trainer.test_epoch(epoch, run))
+                save_epoch(run, record, trainer, bar)
+            finish(run, bar)
+    evaluate_finished(run, device, progress)
+    return run
 
 
 class VAETrainer:
+    """The data, the model and its optimizer, one epoch of training and one of testing."""
+
     def __init__(self, config: VAEConfig, device: torch.device):
         self.config, self.device = config, device
         seed_everything(config.seed)
@@ -45,7 +98,7 @@ class VAETrainer:
         graphed = use_cuda_graph(config.cuda_graph, device)
         self.optimizer = adam(self.model.parameters(), device, graphed, lr=config.lr)
         self.step = wrap(self.train_step, config.cuda_graph, device)
-        self.generator = torch.Generator().manual_seed(config.seed)
+        self.generator = torch.Generator().manual_seed(config.seed)  # the shuffling
         fixed = torch.Generator().manual_seed(config.seed + 10_000)
         self.fixed_z = torch.randn(SAMPLES, config.latent_dim, generator=fixed).to(device)
         n, bs = len(self.train_x), config.batch_size
@@ -72,14 +125,23 @@ class VAETrainer:
         self.optimizer.step()
         return (loss.detach() / len(x)).reshape(1)
 
-    def train_epoch(self, epoch: int, progress: Progress) -> dict[str, float]:
+    def train_epoch(self, epoch: int, bar: Progress) -> dict[str, float]:
+        """Every training image once, in a seeded order; the epoch's mean loss per image."""
         self.model.train()
-        batches = list(shuffled_batches(len(self.train_x), self.config.batch_size,
-                                        self.generator, self.device))  # fmt: skip
-        return train_batches(self.step, batches, ("train_loss",), progress)
+        batches = list(
+            shuffled_batches(len(self.train_x), self.config.batch_size, self.generator, self.device)
+        )
+        losses = torch.full((len(batches), len(LOSSES)), float("nan"), device=self.device)
+        for batch, index in enumerate(batches, start=1):
+            losses[batch - 1] = self.step(index)
+            if not bar.step(batch, losses[batch - 1]):
+                break  # a NaN read back: epoch_means names its batch
+        return epoch_means(losses, batches, LOSSES)
 
     @torch.no_grad()
-    def end_epoch(self, epoch: int, run: Run) -> dict[str, Any]:
+    def test_epoch(self, epoch: int, run: Run) -> dict[str, Any]:
+        """The test loss (per image, and per class), and this epoch's images in ``run``: the
+        first test images above their reconstructions, and the fixed prior draws decoded."""
         self.model.eval()
         total = torch.zeros((), device=self.device)
         per_class = torch.zeros(len(self.test_counts), device=self.device)  # summed losses
@@ -99,22 +161,3 @@ class VAETrainer:
         counts = self.test_counts.tolist()  # a class without test images (test_limit): None
         per_class_mean = [m if n else None for m, n in zip(means, counts, strict=True)]
         return {"test_loss": total.item() / len(self.test_x), "test_loss_per_class": per_class_mean}
-
-    def plot(self, run: Run) -> None:
-        loss_curves(run, [("train_loss", "train"), ("test_loss", "test")],
-                    ylabel="loss per image (nats)")  # fmt: skip
-
-
-def train_vae(
-    config: VAEConfig | None = None,
-    run_dir: str | Path | None = None,
-    progress: bool = True,
-    **overrides: Any,
-) -> Run:
-    """Train (or resume, or just reopen when complete) a VAE run; returns its run folder.
-
-    A complete run is evaluated once (``genlab.evaluate``, ``eval_samples`` samples).
-
-    ``overrides`` replace fields of ``config`` (default: the course's ``VAEConfig()``).
-    """
-    return train((config or VAEConfig()).replace(**overrides), VAETrainer, run_dir, progress)
