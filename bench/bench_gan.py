@@ -44,12 +44,16 @@ LATENT = 100
 
 
 def products_per_batch() -> list[Products]:
-    g = [Products(i, o, BATCH_SIZE, input_grad=int(k > 0))
-         for k, (i, o) in enumerate(linear_layers(Generator(LATENT)))]  # fmt: skip
+    g = [
+        Products(i, o, BATCH_SIZE, input_grad=int(k > 0))
+        for k, (i, o) in enumerate(linear_layers(Generator(LATENT)))
+    ]
     # the discriminator: forward on real, generated, and generated again after its update;
     # weight gradients of the first two; input gradients of the third, back to the generator
-    d = [Products(i, o, BATCH_SIZE, forward=3, weight_grad=2)
-         for i, o in linear_layers(Discriminator())]  # fmt: skip
+    d = [
+        Products(i, o, BATCH_SIZE, forward=3, weight_grad=2)
+        for i, o in linear_layers(Discriminator())
+    ]
     return g + d
 
 
@@ -94,8 +98,9 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(__doc__.split("\n\n")[0], argv)
     ways = {"ours": ours(GANTrainer, GANConfig, batch_size=BATCH_SIZE)}
     if torch.device(args.device).type == "cuda":
-        ways["ours, no CUDA graph"] = ours(GANTrainer, GANConfig, batch_size=BATCH_SIZE,
-                                           cuda_graph="off")  # fmt: skip
+        ways["ours, no CUDA graph"] = ours(
+            GANTrainer, GANConfig, batch_size=BATCH_SIZE, cuda_graph="off"
+        )
         ways["ours, cGAN"] = ours(GANTrainer, GANConfig, batch_size=BATCH_SIZE, conditional=True)
     ways["conventional"] = conventional
     compare(f"GAN on Fashion-MNIST, batch size {BATCH_SIZE}", ways, products_per_batch(), args)

@@ -69,8 +69,9 @@ def main(argv: list[str] | None = None) -> None:
     batch = [Products(i, o, BATCH_SIZE, input_grad=int(k > 0)) for k, (i, o) in enumerate(layers)]
     ways = {"ours": ours(VAETrainer, VAEConfig, batch_size=BATCH_SIZE, test_limit=100)}
     if torch.device(args.device).type == "cuda":
-        ways["ours, no CUDA graph"] = ours(VAETrainer, VAEConfig, batch_size=BATCH_SIZE,
-                                           test_limit=100, cuda_graph="off")  # fmt: skip
+        ways["ours, no CUDA graph"] = ours(
+            VAETrainer, VAEConfig, batch_size=BATCH_SIZE, test_limit=100, cuda_graph="off"
+        )
     ways["conventional"] = conventional
     compare(f"VAE on MNIST, batch size {BATCH_SIZE}", ways, batch, args)
 

@@ -49,8 +49,9 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def product_seconds(rows: int, n_in: int, n_out: int, device: torch.device,
-                    repeats: int = 200) -> tuple[float, float, float]:  # fmt: skip
+def product_seconds(
+    rows: int, n_in: int, n_out: int, device: torch.device, repeats: int = 200
+) -> tuple[float, float, float]:
     """Seconds of the forward, weight-gradient and input-gradient products of one layer.
 
     Each product runs ``repeats`` times back to back with one sync at the end, the best of
@@ -89,8 +90,7 @@ def ours(trainer_class: type, config_class: type, **fields: Any) -> Epochs:
     image limit, seed and device."""
 
     def epochs(limit: int, seed: int, device: torch.device, n: int) -> list[float]:
-        config = config_class(epochs=n, train_limit=limit, seed=seed, device=device.type,
-                              **fields)  # fmt: skip
+        config = config_class(epochs=n, train_limit=limit, seed=seed, device=device.type, **fields)
         return epoch_seconds(trainer_class(config, device), n, device)
 
     return epochs
@@ -106,8 +106,9 @@ def torchvision_loader(dataset: str, transform: Any, limit: int, batch_size: int
 
     fetch(dataset)
     name = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}[dataset]
-    images = getattr(datasets, name)(str(data_root()), train=True, download=False,
-                                     transform=transform)  # fmt: skip
+    images = getattr(datasets, name)(
+        str(data_root()), train=True, download=False, transform=transform
+    )
     if limit:
         images = Subset(images, range(limit))
     return DataLoader(images, batch_size=batch_size, shuffle=True)
@@ -115,7 +116,7 @@ def torchvision_loader(dataset: str, transform: Any, limit: int, batch_size: int
 
 def epoch_seconds(trainer: Any, epochs: int, device: torch.device) -> list[float]:
     """Seconds of each of ``epochs`` training epochs of a genlab trainer (no progress bar)."""
-    from genlab.train.loop import Progress
+    from genlab.train.progress import Progress
 
     seconds = []
     for epoch in range(1, epochs + 1):
@@ -141,8 +142,9 @@ def parse(doc: str, argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def compare(title: str, ways: dict[str, Epochs], products: Sequence[Products],
-            args: argparse.Namespace) -> dict[str, float]:  # fmt: skip
+def compare(
+    title: str, ways: dict[str, Epochs], products: Sequence[Products], args: argparse.Namespace
+) -> dict[str, float]:
     """Run ``ways`` alternately and print the table, with the share of the compute floor of
     ``products`` per batch; returns each way's best later epoch."""
     device = torch.device(args.device)
@@ -155,11 +157,16 @@ def compare(title: str, ways: dict[str, Epochs], products: Sequence[Products],
             seconds = way(args.limit, args.seed, device, args.epochs)
             first[name].append(seconds[0])
             later[name].extend(seconds[1:] or seconds[:1])
-    where = (torch.cuda.get_device_name() if device.type == "cuda"
-             else f"CPU, {torch.get_num_threads()} threads")  # fmt: skip
+    where = (
+        torch.cuda.get_device_name()
+        if device.type == "cuda"
+        else f"CPU, {torch.get_num_threads()} threads"
+    )
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    print(f"{title}: one epoch of {images} images on {where}, torch {torch.__version__}, "
-          f"load average {load}")  # fmt: skip
+    print(
+        f"{title}: one epoch of {images} images on {where}, torch {torch.__version__}, "
+        f"load average {load}"
+    )
     print(f"compute floor (the linear layers' products at their own shapes): {floor:.3f} s/epoch")
     best = {name: min(ts) for name, ts in later.items()}
     reference = next(iter(ways))
@@ -170,6 +177,8 @@ def compare(title: str, ways: dict[str, Epochs], products: Sequence[Products],
     print("| --- | --- | --- | --- | --- |")
     for name in ways:
         ratio = best[name] / best[reference]
-        print(f"| {name} | {min(first[name]):.3f} | {best[name]:.3f} | {ratio:.2f}x | "
-              f"{floor / best[name]:.1%} |")  # fmt: skip
+        print(
+            f"| {name} | {min(first[name]):.3f} | {best[name]:.3f} | {ratio:.2f}x | "
+            f"{floor / best[name]:.1%} |"
+        )
     return best

@@ -31,8 +31,9 @@ COMMANDS = {
 
 def cpu_seconds(argv: list[str], env: dict[str, str]) -> float:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run([sys.executable, *argv], env=env, check=True, cwd=ROOT,
-                   stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [sys.executable, *argv], env=env, check=True, cwd=ROOT, stdout=subprocess.DEVNULL
+    )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
@@ -40,11 +41,14 @@ def cpu_seconds(argv: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     args = arguments(__doc__, repeats=7, extra={"before": "30c7a97"})
     with tempfile.TemporaryDirectory(prefix="genlab-before-") as old:
-        archive = subprocess.run(["git", "archive", args.before, "src/genlab"], cwd=ROOT,
-                                 check=True, capture_output=True).stdout  # fmt: skip
+        archive = subprocess.run(
+            ["git", "archive", args.before, "src/genlab"], cwd=ROOT, check=True, capture_output=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", old], input=archive, check=True)
-        envs = {"now": dict(os.environ),
-                "before": {**os.environ, "PYTHONPATH": str(Path(old) / "src")}}  # fmt: skip
+        envs = {
+            "now": dict(os.environ),
+            "before": {**os.environ, "PYTHONPATH": str(Path(old) / "src")},
+        }
         for way, env in envs.items():  # each arm imports the genlab it names
             where = subprocess.run(
                 [sys.executable, "-c", "import genlab; print(genlab.__file__)"],
@@ -57,11 +61,15 @@ def main() -> None:
             assert Path(where.stdout.strip()).is_relative_to(old) == (way == "before"), where
         lines = [f"CPU seconds, median of {args.repeats} fresh interpreters, on {machine()}"]
         for name, argv in COMMANDS.items():
-            times = alternate({way: functools.partial(cpu_seconds, argv, env)
-                               for way, env in envs.items()}, args.repeats)  # fmt: skip
+            times = alternate(
+                {way: functools.partial(cpu_seconds, argv, env) for way, env in envs.items()},
+                args.repeats,
+            )
             now, before = medians(times)
-            lines += [f"  {name}: {before:.2f} s with {args.before}'s genlab, {now:.2f} s now"
-                      f" ({before / now:.1f}x)"]  # fmt: skip
+            lines += [
+                f"  {name}: {before:.2f} s with {args.before}'s genlab, {now:.2f} s now"
+                f" ({before / now:.1f}x)"
+            ]
     show(lines, args.out)
 
 

@@ -32,17 +32,25 @@ def seconds(env: dict[str, str]) -> float:
 def main() -> None:
     args = arguments(__doc__, repeats=7)
     with tempfile.TemporaryDirectory(prefix="jsonschema-") as newer:
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target",
-                        newer, *NEWER], check=True, stderr=subprocess.DEVNULL)  # fmt: skip
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", newer, *NEWER],
+            check=True,
+            stderr=subprocess.DEVNULL,
+        )
         envs = {"locked": dict(os.environ), "4.26": {**os.environ, "PYTHONPATH": newer}}
-        times = alternate({way: functools.partial(seconds, env) for way, env in envs.items()},
-                          args.repeats)  # fmt: skip
+        times = alternate(
+            {way: functools.partial(seconds, env) for way, env in envs.items()}, args.repeats
+        )
     locked, newest = medians(times)
-    show([f"import nbformat, median of {args.repeats} fresh interpreters, on {machine()}",
-          f"  jsonschema as locked (<4.25): {locked:.2f} s",
-          f"  jsonschema 4.26 + rfc3987-syntax: {newest:.2f} s",
-          f"  saved per process: {newest - locked:.2f} s ({newest / locked:.1f}x)"],
-         args.out)  # fmt: skip
+    show(
+        [
+            f"import nbformat, median of {args.repeats} fresh interpreters, on {machine()}",
+            f"  jsonschema as locked (<4.25): {locked:.2f} s",
+            f"  jsonschema 4.26 + rfc3987-syntax: {newest:.2f} s",
+            f"  saved per process: {newest - locked:.2f} s ({newest / locked:.1f}x)",
+        ],
+        args.out,
+    )
 
 
 if __name__ == "__main__":

@@ -52,14 +52,18 @@ def main() -> None:
     args = arguments(__doc__, repeats=2)
     if not UV.exists():
         sys.exit(f"{UV} is missing: run ./scripts/setup.sh first")
-    times = alternate({way: functools.partial(install, way) for way in ("pip", "uv")},
-                      args.repeats)  # fmt: skip
+    times = alternate({way: functools.partial(install, way) for way in ("pip", "uv")}, args.repeats)
     pip, uv = medians(times)
     each = {w: ", ".join(f"{t:.0f}" for t in times[w]) for w in times}
-    show([f"requirements.txt into a fresh venv, median of {args.repeats}, on {machine()}",
-          f"  pip install -r requirements.txt: {pip:.0f} s ({each['pip']})",
-          f"  uv (scripts/install.sh), empty cache: {uv:.0f} s ({each['uv']})",
-          f"  saved: {pip - uv:.0f} s ({pip / uv:.1f}x)"], args.out)  # fmt: skip
+    show(
+        [
+            f"requirements.txt into a fresh venv, median of {args.repeats}, on {machine()}",
+            f"  pip install -r requirements.txt: {pip:.0f} s ({each['pip']})",
+            f"  uv (scripts/install.sh), empty cache: {uv:.0f} s ({each['uv']})",
+            f"  saved: {pip - uv:.0f} s ({pip / uv:.1f}x)",
+        ],
+        args.out,
+    )
 
 
 if __name__ == "__main__":

@@ -62,9 +62,11 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=ROOT / "results")
     parser.add_argument("--machines", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument(
-        "--speedup", type=float, default=1.0,
+        "--speedup",
+        type=float,
+        default=1.0,
         help="how many times faster each machine trains than the results' machine did",
-    )  # fmt: skip
+    )
     args = parser.parse_args()
     times = point_seconds(args.results, args.speedup)
     total, longest = sum(times.values()), max(times.values())
@@ -77,8 +79,10 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- |")
     for k in args.machines:
         span = makespan(times, k)
-        print(f"| {k} | {span:.0f} s | {span / 3600:.2f} | {one / span:.2f}x | "
-              f"{total / (k * span):.0%} |")  # fmt: skip
+        print(
+            f"| {k} | {span:.0f} s | {span / 3600:.2f} | {one / span:.2f}x | "
+            f"{total / (k * span):.0%} |"
+        )
 
 
 if __name__ == "__main__":

@@ -22,8 +22,9 @@ from genlab.train.gan import GANTrainer
 
 
 def steps(trainer: GANTrainer, n: int) -> None:
-    for index in torch.randint(len(trainer.train_x), (n, trainer.config.batch_size),
-                               device=trainer.device):  # fmt: skip
+    for index in torch.randint(
+        len(trainer.train_x), (n, trainer.config.batch_size), device=trainer.device
+    ):
         trainer.step(index)
 
 
@@ -42,8 +43,10 @@ def main(argv: list[str] | None = None) -> None:
     steps(graphed, 500)
     torch.cuda.synchronize()
     replay_us = (time.perf_counter() - t) / 500 * 1e6
-    print(f"torch {torch.__version__} on {torch.cuda.get_device_name()}, "
-          f"{'cGAN' if args.conditional else 'GAN'}, batch {base.batch_size}")  # fmt: skip
+    print(
+        f"torch {torch.__version__} on {torch.cuda.get_device_name()}, "
+        f"{'cGAN' if args.conditional else 'GAN'}, batch {base.batch_size}"
+    )
     print(
         f"replayed CUDA-graph step: {replay_us:.0f} us "
         f"({replay_us * 938 / 1e6:.3f} s for the 938 steps of an epoch)"

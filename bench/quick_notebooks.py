@@ -35,13 +35,21 @@ def main() -> None:
             if not spec.model:
                 params = {"run_dir": f"{tmp}/{problem}/out", "progress": False}
             t0 = time.perf_counter()
-            papermill.execute_notebook(str(ROOT / "notebooks" / spec.notebook),
-                                       f"{tmp}/{problem}.ipynb", parameters=params,
-                                       cwd=str(ROOT), progress_bar=False)  # fmt: skip
+            papermill.execute_notebook(
+                str(ROOT / "notebooks" / spec.notebook),
+                f"{tmp}/{problem}.ipynb",
+                parameters=params,
+                cwd=str(ROOT),
+                progress_bar=False,
+            )
             times[problem] = round(time.perf_counter() - t0, 1)
             print(f"{problem}: {times[problem]:.0f} s", flush=True)
-    record = {"setting": STUDENT_QUICK, "seconds": times, "cpus": os.cpu_count(),
-              "machine": platform.processor() or platform.machine()}  # fmt: skip
+    record = {
+        "setting": STUDENT_QUICK,
+        "seconds": times,
+        "cpus": os.cpu_count(),
+        "machine": platform.processor() or platform.machine(),
+    }
     Path(args.out).write_text(json.dumps(record, indent=2) + "\n")
 
 

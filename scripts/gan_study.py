@@ -70,8 +70,11 @@ def seed_variants() -> dict[str, dict[str, Any]]:
     from genlab.course.grids import PROBLEMS
 
     point = {"conditional": True, **PROBLEMS["5.5"].points["equal_lr"]}
-    runs = {f"{name}_s{seed}": {**point, **change, "seed": seed}
-            for name, change in SEED_VARIANTS.items() for seed in SEEDS}  # fmt: skip
+    runs = {
+        f"{name}_s{seed}": {**point, **change, "seed": seed}
+        for name, change in SEED_VARIANTS.items()
+        for seed in SEEDS
+    }
     runs.update({f"gan_equal_lr_s{seed}": {"seed": seed} for seed in SEEDS[1:3]})
     return runs
 
@@ -88,8 +91,14 @@ def train_one(name: str, out: Path, epochs: int) -> None:
     from genlab.train.gan import GANTrainer, train_gan
 
     overrides = all_variants()[name]
-    run = train_gan(run_dir=out / name, epochs=epochs, quality_every=1, eval_samples=10_000,
-                    progress=False, **overrides)  # fmt: skip
+    run = train_gan(
+        run_dir=out / name,
+        epochs=epochs,
+        quality_every=1,
+        eval_samples=10_000,
+        progress=False,
+        **overrides,
+    )
     if run.status != "complete":
         return
     trainer = GANTrainer(run.config, torch.device(run.metrics["device"]))
@@ -106,8 +115,13 @@ def train_one(name: str, out: Path, epochs: int) -> None:
 
 
 def _compact(m: dict[str, Any]) -> dict[str, Any]:
-    keys = ("frechet_distance", "classes_covered", "class_histogram", "within_class_variety",
-            "conditional_accuracy")  # fmt: skip
+    keys = (
+        "frechet_distance",
+        "classes_covered",
+        "class_histogram",
+        "within_class_variety",
+        "conditional_accuracy",
+    )
     return {k: m[k] for k in keys if k in m}
 
 
@@ -117,8 +131,12 @@ def run_all(out: Path, epochs: int, parallel: int, study: str = "ablation") -> i
     failed = 0
     for start in range(0, len(names), parallel):
         group = names[start : start + parallel]
-        procs = [subprocess.Popen([sys.executable, __file__, "one", name, "--out", str(out),
-                                   "--epochs", str(epochs)]) for name in group]  # fmt: skip
+        procs = [
+            subprocess.Popen(
+                [sys.executable, __file__, "one", name, "--out", str(out), "--epochs", str(epochs)]
+            )
+            for name in group
+        ]
         for name, proc in zip(group, procs, strict=True):
             code = proc.wait()
             print(f"{name}: exit {code}", flush=True)
@@ -133,10 +151,12 @@ def flattening_epoch(epochs: list[int], distances: list[float], tolerance: float
 
 
 def table(out: Path) -> str:
-    rows = ["| run | changes | epochs | Fréchet distance | conditional accuracy | classes covered "
-            "| smallest / largest class share | within-class variety | best distance (epoch) "
-            "| within 10% of best from epoch | train-mode BN: distance, accuracy |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    rows = [
+        "| run | changes | epochs | Fréchet distance | conditional accuracy | classes covered "
+        "| smallest / largest class share | within-class variety | best distance (epoch) "
+        "| within 10% of best from epoch | train-mode BN: distance, accuracy |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for name, overrides in variants().items():
         path = out / name / "metrics.json"
         if not path.exists():
@@ -178,10 +198,13 @@ def final_quality(m: dict[str, Any]) -> dict[str, Any] | None:
 def meets_targets(q: dict[str, Any]) -> bool:
     low, high = TARGETS["share"]
     shares = q["class_histogram"]
-    return (q.get("conditional_accuracy", 0) >= TARGETS["conditional_accuracy"]
-            and min(shares) >= low and max(shares) <= high
-            and q["within_class_variety"] >= TARGETS["variety"]
-            and q["frechet_distance"] <= TARGETS["distance"])  # fmt: skip
+    return (
+        q.get("conditional_accuracy", 0) >= TARGETS["conditional_accuracy"]
+        and min(shares) >= low
+        and max(shares) <= high
+        and q["within_class_variety"] >= TARGETS["variety"]
+        and q["frechet_distance"] <= TARGETS["distance"]
+    )
 
 
 def seeds_table(out: Path) -> str:
@@ -189,9 +212,12 @@ def seeds_table(out: Path) -> str:
     meet every target of the committed cGAN run."""
     import statistics
 
-    rows = ["| variant | changes | seeds | Fréchet distance: mean (min-max) | conditional "
-            "accuracy | smallest class share | largest class share | within-class variety "
-            "| seeds meeting every target |", "| --- " * 9 + "|"]  # fmt: skip
+    rows = [
+        "| variant | changes | seeds | Fréchet distance: mean (min-max) | conditional "
+        "accuracy | smallest class share | largest class share | within-class variety "
+        "| seeds meeting every target |",
+        "| --- " * 9 + "|",
+    ]
     groups = list(SEED_VARIANTS) + ["gan_equal_lr"]
     for group in groups:
         qs = []
@@ -205,8 +231,10 @@ def seeds_table(out: Path) -> str:
             continue
 
         def cell(values: list[float], fmt: str) -> str:
-            return (f"{format(statistics.mean(values), fmt)} "
-                    f"({format(min(values), fmt)}-{format(max(values), fmt)})")  # fmt: skip
+            return (
+                f"{format(statistics.mean(values), fmt)} "
+                f"({format(min(values), fmt)}-{format(max(values), fmt)})"
+            )
 
         acc = [q["conditional_accuracy"] for q in qs if "conditional_accuracy" in q]
         changes = ", ".join(f"{k}={v}" for k, v in SEED_VARIANTS.get(group, {}).items())

@@ -19,7 +19,7 @@ from collections.abc import Iterator
 import pytest
 from threads import torch_threads
 
-from genlab.course.executor import threads_env
+from genlab.course.processes import threads_env
 
 LONGEST_FIRST = (
     "test_run_all.py",  # ./run_all.sh --quick over every grid point, then again, and Chromium

@@ -19,8 +19,11 @@ def clean_notebook(path: Path) -> tuple[nbformat.NotebookNode, nbformat.Notebook
     results/) and that exactly one cell, a code cell, is tagged ``parameters``.
     """
     nb = nbformat.read(path, as_version=4)
-    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
-             and (c.outputs or c.execution_count is not None)]  # fmt: skip
+    dirty = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (c.outputs or c.execution_count is not None)
+    ]
     assert not dirty, f"{path.name}: cells {dirty} have outputs; executed copies go to results/"
     tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1 and tagged[0].cell_type == "code", f"{path.name}: parameters cells"
@@ -30,9 +33,13 @@ def clean_notebook(path: Path) -> tuple[nbformat.NotebookNode, nbformat.Notebook
 def execute(name: str, out: Path, **parameters: Any) -> nbformat.NotebookNode:
     """Execute ``notebooks/<name>`` with ``parameters`` into ``out``; return the executed copy."""
     papermill.execute_notebook(
-        str(NOTEBOOKS / name), str(out), parameters=parameters, kernel_name="python3",
-        cwd=str(NOTEBOOKS), progress_bar=False,
-    )  # fmt: skip
+        str(NOTEBOOKS / name),
+        str(out),
+        parameters=parameters,
+        kernel_name="python3",
+        cwd=str(NOTEBOOKS),
+        progress_bar=False,
+    )
     return nbformat.read(out, as_version=4)
 
 

@@ -18,9 +18,15 @@ import torch
 from genlab.runs import Run, load_metrics
 
 
-def ctrl_c_then_resume(monkeypatch: pytest.MonkeyPatch, train: Callable[..., Run],
-                       trainer: type, run_dir: Path, *, batch: int | None = None,
-                       **config: Any) -> Run:  # fmt: skip
+def ctrl_c_then_resume(
+    monkeypatch: pytest.MonkeyPatch,
+    train: Callable[..., Run],
+    trainer: type,
+    run_dir: Path,
+    *,
+    batch: int | None = None,
+    **config: Any,
+) -> Run:
     """``train(run_dir=run_dir, **config)`` with Ctrl-C in epoch 2 (at its start, or at its
     batch ``batch``), checks that the run was left ``interrupted`` after epoch 1, then trains
     again and returns the resumed run."""

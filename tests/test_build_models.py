@@ -30,8 +30,10 @@ def constructed_by_hand(config) -> list[torch.nn.Module]:
     if config.model == "vae":
         return [VAE(config.latent_dim, config.hidden_dim)]
     classes = 10 if config.conditional else 0
-    return [Generator(config.latent_dim, classes, config.embed_dim),
-            Discriminator(classes, config.embed_dim, config.d_dropout, config.d_label)]  # fmt: skip
+    return [
+        Generator(config.latent_dim, classes, config.embed_dim),
+        Discriminator(classes, config.embed_dim, config.d_dropout, config.d_label),
+    ]
 
 
 @pytest.mark.parametrize("name", CONFIGS)

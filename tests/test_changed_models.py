@@ -47,8 +47,9 @@ class DropoutDiscriminator(Discriminator):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         extra = nn.Linear(256, 256)
-        self.net = nn.Sequential(*self.net[:-1], extra, nn.LeakyReLU(0.2), nn.Dropout(0.4),
-                                 self.net[-1])  # fmt: skip
+        self.net = nn.Sequential(
+            *self.net[:-1], extra, nn.LeakyReLU(0.2), nn.Dropout(0.4), self.net[-1]
+        )
         self.initial_extra = extra.weight.detach().clone()
         DropoutDiscriminator.built.append(self)
 
@@ -56,8 +57,15 @@ class DropoutDiscriminator(Discriminator):
 def check_changed_vae(tmp_path, monkeypatch, device: str) -> None:
     """Editing the model is all it takes: training runs whatever ``VAE`` now is."""
     monkeypatch.setattr(vae_module, "VAE", DeeperVAE)
-    run = train_vae(run_dir=tmp_path / "vae", train_limit=2048, test_limit=256, epochs=2,
-                    eval_samples=0, progress=False, device=device)  # fmt: skip
+    run = train_vae(
+        run_dir=tmp_path / "vae",
+        train_limit=2048,
+        test_limit=256,
+        epochs=2,
+        eval_samples=0,
+        progress=False,
+        device=device,
+    )
     model = DeeperVAE.built[-1]
     assert run.status == "complete"
     assert model.fc_extra.weight.grad is not None and model.fc_extra.weight.grad.abs().sum() > 0

@@ -21,8 +21,10 @@ HEALTHY = {"class_histogram": [0.1] * 10, "within_class_variety": 0.85}
 
 def epochs(*qualities: dict | None) -> list[dict]:
     """Epoch records with these quality measurements (None: not measured that epoch)."""
-    return [{"epoch": i, "generator_loss": 0.7} | ({"quality": q} if q is not None else {})
-            for i, q in enumerate(qualities, start=1)]  # fmt: skip
+    return [
+        {"epoch": i, "generator_loss": 0.7} | ({"quality": q} if q is not None else {})
+        for i, q in enumerate(qualities, start=1)
+    ]
 
 
 def one_class(share: float) -> dict:
@@ -38,8 +40,9 @@ def test_one_class_holding_nearly_all_samples_on_both_sides_of_the_threshold():
     at, below = one_class(ONE_CLASS_SHARE), one_class(ONE_CLASS_SHARE - 1e-3)
     found = collapse(epochs(HEALTHY, at, at, at))
     assert found["rule"] == "one_class" and found["epochs"] == [2, 3, 4]
-    assert "one class holds at least 90% of the samples in each of epochs 2, 3, 4" in (
-        found["reason"])  # fmt: skip
+    assert (
+        "one class holds at least 90% of the samples in each of epochs 2, 3, 4" in (found["reason"])
+    )
     assert collapse(epochs(at, at, below)) is None  # every one of the last measurements
     assert collapse(epochs(below, below, below)) is None
     assert collapse(epochs(at, at, at, HEALTHY)) is None  # recovered: the last ones count
@@ -63,9 +66,13 @@ def test_fewer_measurements_than_the_window_are_not_judged():
 
 
 COMMITTED = sorted(
-    [*ROOT.glob("results/5.3/*/metrics.json"), *ROOT.glob("results/5.3/seeds/*/metrics.json"),
-     *ROOT.glob("results/5.5/*/metrics.json"), *ROOT.glob("results/5.5/seeds/*/metrics.json")]
-)  # fmt: skip
+    [
+        *ROOT.glob("results/5.3/*/metrics.json"),
+        *ROOT.glob("results/5.3/seeds/*/metrics.json"),
+        *ROOT.glob("results/5.5/*/metrics.json"),
+        *ROOT.glob("results/5.5/seeds/*/metrics.json"),
+    ]
+)
 
 
 def test_the_committed_gan_runs_stay_complete_with_a_margin():
@@ -97,8 +104,15 @@ def test_a_generator_that_gives_one_image_ends_collapsed_with_every_epoch(tmp_pa
             return images[:1].expand_as(images).clone()
 
     monkeypatch.setattr(GANTrainer, "sampler", property(lambda self: OneImage(self.G)))
-    config = dict(epochs=3, train_limit=256, batch_size=64, device="cpu", eval_samples=0,
-                  quality_samples=200, progress=False)  # fmt: skip
+    config = dict(
+        epochs=3,
+        train_limit=256,
+        batch_size=64,
+        device="cpu",
+        eval_samples=0,
+        quality_samples=200,
+        progress=False,
+    )
     run = train_gan(run_dir=tmp_path / "run", **config)
     metrics = load_metrics(run.path)
     assert run.status == metrics["status"] == "collapsed"

@@ -64,13 +64,19 @@ def test_the_committed_results_stay_small_enough_to_clone():
     for every notebook page (``git ls-files``: checkpoints are not committed). The records of
     the 14 seed runs trained on 2026-12-06 (every 4.3 point with 3 seeds, seeds 4 and 5 of the
     headline GAN settings) took it from 14.4 MB to about 15.2."""
-    listed = subprocess.run(["git", "ls-files", "-z", "results"], cwd=ROOT, capture_output=True,
-                            check=True).stdout.decode().split("\0")  # fmt: skip
+    listed = (
+        subprocess.run(
+            ["git", "ls-files", "-z", "results"], cwd=ROOT, capture_output=True, check=True
+        )
+        .stdout.decode()
+        .split("\0")
+    )
     files = [ROOT / name for name in listed if name]
     if not files:
         pytest.fail("no committed results/ in this checkout: ./run_all.sh makes them")
-    sizes = sorted(((p.stat().st_size, p.relative_to(ROOT).as_posix()) for p in files),
-                   reverse=True)  # fmt: skip
+    sizes = sorted(
+        ((p.stat().st_size, p.relative_to(ROOT).as_posix()) for p in files), reverse=True
+    )
     total = sum(size for size, _ in sizes)
     assert total <= 16_000_000, f"results/ holds {total / 1e6:.1f} MB; the largest: {sizes[:5]}"
 
@@ -100,8 +106,11 @@ def test_every_setting_an_answer_compares_has_three_seeds():
         checker = Checker(found, strict=True, where=problem)
         template(problem).render(**checker.context())
         compared = {s for s, stat in checker.cited if stat not in SEED_1_ONLY}
-        thin = {s: found[s][stat].seeds for s, stat in checker.cited
-                if stat not in SEED_1_ONLY and found[s][stat].seeds < MIN_SEEDS}  # fmt: skip
+        thin = {
+            s: found[s][stat].seeds
+            for s, stat in checker.cited
+            if stat not in SEED_1_ONLY and found[s][stat].seeds < MIN_SEEDS
+        }
         assert compared and not thin, (problem, thin)
 
 

@@ -14,7 +14,7 @@ from genlab.course import compare
 from genlab.course.compare import Row, table_markdown
 from genlab.course.executor import EXTRA_SEED_NOTEBOOK
 from genlab.course.grids import CGAN_CHANGES, GAN_SETTINGS, PROBLEMS, QUICK_OVERRIDES
-from genlab.course.pipeline import plan
+from genlab.course.planning import plan
 from genlab.runs import read_json, repo_root
 
 NOTEBOOK = "5.6_vae_vs_gan.ipynb"
@@ -36,41 +36,130 @@ def make_rows(**changes: dict) -> list[Row]:
     d_faster, g_steps3, cgan, noise) to the fields to replace."""
     common = dict(status="complete", epochs_done=10, epochs_planned=10, device="cpu", n=1000)
     rows = {
-        "real": Row("real images", setting="fashion-mnist training split", n=1000, frechet=2.5,
-                    classes_covered=10, kl=0.01, histogram=uniform(), background_mean=0.018,
-                    background_dark=0.964, neighbour_difference=0.078),
-        "vae": Row("VAE", run="4.3/bs128_ep10", train_seconds=60.0, frechet=40.0,
-                   classes_covered=8, kl=0.2, histogram=uniform(8, 0.3), background_mean=0.01,
-                   background_dark=0.99, neighbour_difference=0.04, **common),
-        "recon": Row("VAE reconstructions", run="4.3/bs128_ep10", train_seconds=60.0,
-                     frechet=15.0, classes_covered=10, kl=0.02, background_mean=0.01,
-                     background_dark=0.98, neighbour_difference=0.05, **common),
-        "gan": Row("GAN", run="5.3/equal_lr", train_seconds=240.0, frechet=20.0,
-                   classes_covered=4, kl=0.9, histogram=uniform(1, 0.4), background_mean=0.05,
-                   background_dark=0.80, neighbour_difference=0.09, **common),
-        "g_faster": Row("GAN", run="5.3/g_faster", train_seconds=240.0, frechet=90.0,
-                        classes_covered=2, kl=1.5, histogram=uniform(3, 0.6), **common),
-        "d_faster": Row("GAN", run="5.3/d_faster", train_seconds=240.0, frechet=70.0,
-                        classes_covered=3, kl=1.2, histogram=uniform(0, 0.5), **common),
-        "g_steps3": Row("GAN", run="5.3/g_steps3", train_seconds=600.0, frechet=50.0,
-                        classes_covered=5, kl=0.7, histogram=uniform(2, 0.4), **common),
-        "cgan": Row("cGAN", run="5.5/course", train_seconds=250.0, frechet=25.0,
-                    classes_covered=9, kl=0.05, histogram=uniform(), conditional_accuracy=0.72,
-                    background_mean=0.04, background_dark=0.85, neighbour_difference=0.095,
-                    **common),
-        "noise": Row("uniform noise", setting="pixels uniform in [0, 1]", n=1000, frechet=300.0,
-                     background_mean=0.5, background_dark=0.1, neighbour_difference=0.33),
-    }  # fmt: skip
+        "real": Row(
+            "real images",
+            setting="fashion-mnist training split",
+            n=1000,
+            frechet=2.5,
+            classes_covered=10,
+            kl=0.01,
+            histogram=uniform(),
+            background_mean=0.018,
+            background_dark=0.964,
+            neighbour_difference=0.078,
+        ),
+        "vae": Row(
+            "VAE",
+            run="4.3/bs128_ep10",
+            train_seconds=60.0,
+            frechet=40.0,
+            classes_covered=8,
+            kl=0.2,
+            histogram=uniform(8, 0.3),
+            background_mean=0.01,
+            background_dark=0.99,
+            neighbour_difference=0.04,
+            **common,
+        ),
+        "recon": Row(
+            "VAE reconstructions",
+            run="4.3/bs128_ep10",
+            train_seconds=60.0,
+            frechet=15.0,
+            classes_covered=10,
+            kl=0.02,
+            background_mean=0.01,
+            background_dark=0.98,
+            neighbour_difference=0.05,
+            **common,
+        ),
+        "gan": Row(
+            "GAN",
+            run="5.3/equal_lr",
+            train_seconds=240.0,
+            frechet=20.0,
+            classes_covered=4,
+            kl=0.9,
+            histogram=uniform(1, 0.4),
+            background_mean=0.05,
+            background_dark=0.80,
+            neighbour_difference=0.09,
+            **common,
+        ),
+        "g_faster": Row(
+            "GAN",
+            run="5.3/g_faster",
+            train_seconds=240.0,
+            frechet=90.0,
+            classes_covered=2,
+            kl=1.5,
+            histogram=uniform(3, 0.6),
+            **common,
+        ),
+        "d_faster": Row(
+            "GAN",
+            run="5.3/d_faster",
+            train_seconds=240.0,
+            frechet=70.0,
+            classes_covered=3,
+            kl=1.2,
+            histogram=uniform(0, 0.5),
+            **common,
+        ),
+        "g_steps3": Row(
+            "GAN",
+            run="5.3/g_steps3",
+            train_seconds=600.0,
+            frechet=50.0,
+            classes_covered=5,
+            kl=0.7,
+            histogram=uniform(2, 0.4),
+            **common,
+        ),
+        "cgan": Row(
+            "cGAN",
+            run="5.5/course",
+            train_seconds=250.0,
+            frechet=25.0,
+            classes_covered=9,
+            kl=0.05,
+            histogram=uniform(),
+            conditional_accuracy=0.72,
+            background_mean=0.04,
+            background_dark=0.85,
+            neighbour_difference=0.095,
+            **common,
+        ),
+        "noise": Row(
+            "uniform noise",
+            setting="pixels uniform in [0, 1]",
+            n=1000,
+            frechet=300.0,
+            background_mean=0.5,
+            background_dark=0.1,
+            neighbour_difference=0.33,
+        ),
+    }
     for key, fields in changes.items():
         rows[key] = dataclasses.replace(rows[key], **fields)
     return list(rows.values())
 
 
 def test_a_diverged_run_without_numbers_is_named_not_a_crash():
-    diverged = dict(status="diverged (epoch 1, batch 3)", note="not evaluated: no epoch finished",
-                    epochs_done=0, train_seconds=0.0, frechet=None, classes_covered=None, kl=None,
-                    histogram=None, background_mean=None, background_dark=None,
-                    neighbour_difference=None, conditional_accuracy=None)  # fmt: skip
+    diverged = dict(
+        status="diverged (epoch 1, batch 3)",
+        note="not evaluated: no epoch finished",
+        epochs_done=0,
+        train_seconds=0.0,
+        frechet=None,
+        classes_covered=None,
+        kl=None,
+        histogram=None,
+        background_mean=None,
+        background_dark=None,
+        neighbour_difference=None,
+        conditional_accuracy=None,
+    )
     rows = make_rows(gan=diverged, cgan=diverged)
     table = table_markdown(rows)
     assert "diverged (epoch 1, batch 3); not evaluated: no epoch finished" in table
@@ -109,14 +198,16 @@ def test_configs_are_the_grid_points_as_their_notebooks_build_them(tmp_path, qui
             grid, seed = point.name.removeprefix("seeds/").rsplit("-seed", 1)
             values = point.parameters["values"]
             assert problem.config(grid).replace(seed=int(seed)) == type(
-                problem.config(grid)).from_dict(values), point.label  # fmt: skip
+                problem.config(grid)
+            ).from_dict(values), point.label
             continue
         cls = type(problem.config(point.name))
         in_notebook = cls.from_values({**notebook_defaults(point.problem), **point.parameters})
         assert problem.config(point.name, quick) == in_notebook, point.label
     quick_vae = PROBLEMS["4.3"].config("bs128_ep10", quick=True)
-    assert quick_vae == VAEConfig(dataset="fashion-mnist", batch_size=128, epochs=2,
-                                  **QUICK_OVERRIDES["vae"])  # fmt: skip
+    assert quick_vae == VAEConfig(
+        dataset="fashion-mnist", batch_size=128, epochs=2, **QUICK_OVERRIDES["vae"]
+    )
     assert PROBLEMS["5.5"].config("course") == GANConfig(conditional=True)
     cgan = PROBLEMS["5.5"].config("improved")
     assert cgan == GANConfig(conditional=True, **CGAN_CHANGES)
@@ -152,8 +243,14 @@ def test_a_diverged_run_is_reused_and_reported_without_evaluation(tmp_path):
 
 def test_committed_without_outputs_and_with_one_parameters_cell():
     nb, tagged = clean_notebook(NOTEBOOKS / NOTEBOOK)
-    for line in ("results_dir = None", "run_dir = None", "quick = False", "eval_samples = 10000",
-                 "no_cuda = False", "progress = True"):  # fmt: skip
+    for line in (
+        "results_dir = None",
+        "run_dir = None",
+        "quick = False",
+        "eval_samples = 10000",
+        "no_cuda = False",
+        "progress = True",
+    ):
         assert f"\n{line}" in "\n" + tagged.source, line
     source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "from genlab" in source and "import torch" not in source
@@ -165,8 +262,15 @@ def test_committed_without_outputs_and_with_one_parameters_cell():
 def test_the_notebook_trains_what_is_missing_then_compares(tmp_path):
     out = tmp_path / "5.6" / "comparison"
     out.parent.mkdir()
-    nb = execute(NOTEBOOK, tmp_path / "5.6" / "comparison.ipynb", results_dir=str(tmp_path),
-                 run_dir=str(out), quick=True, eval_samples=256, progress=False)  # fmt: skip
+    nb = execute(
+        NOTEBOOK,
+        tmp_path / "5.6" / "comparison.ipynb",
+        results_dir=str(tmp_path),
+        run_dir=str(out),
+        quick=True,
+        eval_samples=256,
+        progress=False,
+    )
     text = "\n".join(outputs(nb, "text"))
     markdown = "\n".join(outputs(nb, "text/markdown"))
     for label in [

@@ -31,12 +31,20 @@ def test_a_new_field_reaches_the_cli_help_and_its_parsed_value():
 
 
 def test_a_new_field_reaches_a_notebooks_config_and_the_runs_config_json(tmp_path):
-    notebook_globals = {"batch_size": 64, "dropout": 0.25, "display": print, "run_dir": None,
-                        "overrides": {"train_limit": 256, "test_limit": 128}}  # fmt: skip
+    notebook_globals = {
+        "batch_size": 64,
+        "dropout": 0.25,
+        "display": print,
+        "run_dir": None,
+        "overrides": {"train_limit": 256, "test_limit": 128},
+    }
     config = VAEWithDropout.from_values(notebook_globals)
     assert (config.dropout, config.batch_size, config.train_limit) == (0.25, 64, 256)
-    run = train_vae(config.replace(epochs=1, eval_samples=0, device="cpu"),
-                    run_dir=tmp_path / "run", progress=False)  # fmt: skip
+    run = train_vae(
+        config.replace(epochs=1, eval_samples=0, device="cpu"),
+        run_dir=tmp_path / "run",
+        progress=False,
+    )
     saved = json.loads((run.path / "config.json").read_text())
     assert saved["dropout"] == 0.25 and saved["model"] == "vae"
     # a different value is a different run: its own hash, so never mixed up with this one

@@ -222,8 +222,14 @@ def test_evaluate_vae_run(tmp_path):
 def test_evaluate_gan_run(tmp_path, conditional):
     from genlab.train.gan import train_gan
 
-    config = GANConfig(epochs=1, train_limit=256, conditional=conditional, device="cpu",
-                       eval_samples=0, ema_decay=0.9 if conditional else 0.0)  # fmt: skip
+    config = GANConfig(
+        epochs=1,
+        train_limit=256,
+        conditional=conditional,
+        device="cpu",
+        eval_samples=0,
+        ema_decay=0.9 if conditional else 0.0,
+    )
     # evaluated below, by hand; the cGAN keeps a weight average, the GAN none
     run = train_gan(config, run_dir=tmp_path / "gan", progress=False)
     result = ev.evaluate_run(run.path, n=500, device="cpu")

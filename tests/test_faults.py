@@ -31,9 +31,22 @@ TINY = dict(train_limit=256, batch_size=64, device="cpu", eval_samples=0, qualit
 EPOCHS = 3
 SERIES = ("generator_loss", "discriminator_loss", "d_real", "d_fake")
 NETWORKS = ("generator", "discriminator", "generator_average")
-ARGS = ["gan", "--epochs", str(EPOCHS), "--train-limit", "256", "--batch-size", "64",
-        "--device", "cpu", "--eval-samples", "0", "--quality-samples", "0",
-        "--no-progress"]  # fmt: skip
+ARGS = [
+    "gan",
+    "--epochs",
+    str(EPOCHS),
+    "--train-limit",
+    "256",
+    "--batch-size",
+    "64",
+    "--device",
+    "cpu",
+    "--eval-samples",
+    "0",
+    "--quality-samples",
+    "0",
+    "--no-progress",
+]
 
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -42,8 +55,9 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Path:
     """The run none of the faults touched."""
-    run = train_gan(run_dir=tmp_path_factory.mktemp("reference") / "run", epochs=EPOCHS,
-                    progress=False, **TINY)  # fmt: skip
+    run = train_gan(
+        run_dir=tmp_path_factory.mktemp("reference") / "run", epochs=EPOCHS, progress=False, **TINY
+    )
     assert run.status == "complete"
     return run.path
 
@@ -236,13 +250,19 @@ def test_a_truncated_config_json_is_named_with_what_to_do(tmp_path, capsys):
 # --- two ./run_all.sh on one results folder -------------------------------------------------
 
 
-def pipeline(*args: str, env: dict[str, str] | None = None,
-             stderr: int = subprocess.PIPE) -> subprocess.Popen:  # fmt: skip
+def pipeline(
+    *args: str, env: dict[str, str] | None = None, stderr: int = subprocess.PIPE
+) -> subprocess.Popen:
     """``./run_all.sh ARGS`` (its Python part, this checkout's genlab) as a real process."""
     env = env or {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    return subprocess.Popen([sys.executable, "-m", "genlab.course.pipeline", *args], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, stderr=stderr,
-                            text=True)  # fmt: skip
+    return subprocess.Popen(
+        [sys.executable, "-m", "genlab.course.pipeline", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+    )
 
 
 def test_a_second_run_all_on_a_busy_results_folder_refuses_before_writing(tmp_path):
@@ -250,12 +270,18 @@ def test_a_second_run_all_on_a_busy_results_folder_refuses_before_writing(tmp_pa
     ./run_all.sh (its Python part) refuses at once, with exit status 2, writing nothing."""
     out = tmp_path / "results"
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from pathlib import Path; "
-         "from genlab.course.pipeline import holding\n"
-         "with holding(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(120)",
-         str(out)],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from pathlib import Path; "
+            "from genlab.course.pipeline import holding\n"
+            "with holding(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(120)",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
     try:
         assert holder.stdout.readline().strip() == "held"
         before = sorted(p.name for p in out.rglob("*"))
@@ -263,9 +289,11 @@ def test_a_second_run_all_on_a_busy_results_folder_refuses_before_writing(tmp_pa
         second = pipeline("--quick", "--only", "4.2", "--out", str(out))
         stdout, stderr = second.communicate(timeout=120)
         assert second.returncode == 2, stdout + stderr
-        assert stderr.strip() == (f"run_all: another ./run_all.sh is working on {out} (it holds "
-                                  f"{out / '.run_all.lock'}); wait for it to end, or give this "
-                                  "one another --out")  # fmt: skip
+        assert stderr.strip() == (
+            f"run_all: another ./run_all.sh is working on {out} (it holds "
+            f"{out / '.run_all.lock'}); wait for it to end, or give this "
+            "one another --out"
+        )
         assert "[start]" not in stdout and sorted(p.name for p in out.rglob("*")) == before
         assert time.monotonic() - t0 < 60  # refused, not waiting
     finally:
@@ -314,18 +342,33 @@ def test_a_ray_node_removed_mid_grid_has_its_point_run_again_elsewhere(tmp_path)
     from genlab.train import train_run
 
     scratch = {i: tmp_path / f"scratch-{i}" for i in range(2)}
-    nodes = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 0, "include_dashboard": False,
-        "env_vars": {"GENLAB_SCRATCH": str(tmp_path / "scratch-head")}})  # fmt: skip
+    nodes = Cluster(
+        initialize_head=True,
+        head_node_args={
+            "num_cpus": 0,
+            "include_dashboard": False,
+            "env_vars": {"GENLAB_SCRATCH": str(tmp_path / "scratch-head")},
+        },
+    )
     proc = None
     try:
-        workers = [nodes.add_node(num_cpus=1, env_vars={"GENLAB_SCRATCH": str(scratch[i])})
-                   for i in range(2)]  # fmt: skip
+        workers = [
+            nodes.add_node(num_cpus=1, env_vars={"GENLAB_SCRATCH": str(scratch[i])})
+            for i in range(2)
+        ]
         nodes.wait_for_nodes()
         out = tmp_path / "results"
-        proc = pipeline("--ray", nodes.address, "--quick", "--only", "4.2", "--out", str(out),
-                        env={**os.environ, "PYTHONPATH": str(ROOT / "src"),
-                             "GENLAB_RAY_RETRIES": "1"}, stderr=subprocess.STDOUT)  # fmt: skip
+        proc = pipeline(
+            "--ray",
+            nodes.address,
+            "--quick",
+            "--only",
+            "4.2",
+            "--out",
+            str(out),
+            env={**os.environ, "PYTHONPATH": str(ROOT / "src"), "GENLAB_RAY_RETRIES": "1"},
+            stderr=subprocess.STDOUT,
+        )
         lines, removed = [], None
         for line in proc.stdout:
             lines.append(line)
@@ -352,8 +395,9 @@ def test_a_ray_node_removed_mid_grid_has_its_point_run_again_elsewhere(tmp_path)
     assert re.search(r"\[done\] 4\.2/default .* after 1 retries", output), output
     metrics = load_metrics(out / "4.2" / "default")
     assert metrics["status"] == "complete"
-    here = train_run(PROBLEMS["4.2"].config("default", quick=True), tmp_path / "here",
-                     progress=False)  # fmt: skip
+    here = train_run(
+        PROBLEMS["4.2"].config("default", quick=True), tmp_path / "here", progress=False
+    )
     assert figures(metrics["epochs"]) == figures(here.metrics["epochs"])
     # the evaluation embeds images through the classifier's convolutions, whose sums depend on
     # the number of CPU threads (one on the node, two here): equal to float precision

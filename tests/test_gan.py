@@ -132,8 +132,9 @@ def test_a_few_steps_change_both_networks(conditional):
     assert all(not torch.equal(before_d[k], after_d[k]) for k in before_d)
     assert torch.isfinite(stats).all() and ((stats[:, 2:] > 0) & (stats[:, 2:] < 1)).all()
     if conditional:
-        assert not torch.equal(before["condition.embedding.weight"],
-                               after["condition.embedding.weight"])  # fmt: skip
+        assert not torch.equal(
+            before["condition.embedding.weight"], after["condition.embedding.weight"]
+        )
 
 
 def test_the_averaged_generator_moves_by_its_decay_and_makes_the_samples():
@@ -197,8 +198,9 @@ def test_with_g_steps_three_the_discriminator_still_learns_at_every_step():
     for i in range(3):  # batches 0-191; the held-out batch is 192-255
         before = [p.clone() for p in trainer.D.parameters()]
         trainer.train_step(torch.arange(i * 64, (i + 1) * 64))
-        assert all(not torch.equal(b, p) for b, p in zip(before, trainer.D.parameters(),
-                                                          strict=True))  # fmt: skip
+        assert all(
+            not torch.equal(b, p) for b, p in zip(before, trainer.D.parameters(), strict=True)
+        )
         losses.append(held_out_loss())
     assert all(a != b for a, b in zip(losses, losses[1:], strict=False))
     assert max(losses) - min(losses) > 1e-3
@@ -211,12 +213,19 @@ def test_run_folder_metrics_and_grids(tmp_path):
     metrics = load_metrics(run.path)
     assert metrics["device"] == "cpu" and metrics["config"]["lr_g"] == 2e-4
     for e in metrics["epochs"]:
-        for key in ("generator_loss", "discriminator_loss", "d_real", "d_fake", "seconds",
-                    "images_per_second"):  # fmt: skip
+        for key in (
+            "generator_loss",
+            "discriminator_loss",
+            "d_real",
+            "d_fake",
+            "seconds",
+            "images_per_second",
+        ):
             assert math.isfinite(e[key]) and e[key] > 0, key
         assert 0 < e["d_real"] < 1 and 0 < e["d_fake"] < 1
     files = {p.name for p in run.path.iterdir()}
-    assert {"sample_1.png", "sample_2.png", "loss_curves.png", "checkpoint.pt"} <= files
+    assert {"sample_1.png", "sample_2.png", "checkpoint.pt"} <= files
+    assert not {"loss_curves.png", "quality_curves.png"} & files  # drawn when shown
     assert not [f for f in files if f.endswith(".tmp")]
     assert sample_epochs(metrics) == [1, 2]
     values = run_values(metrics)
@@ -236,8 +245,9 @@ def test_the_fixed_noise_gives_the_same_grid_each_time(tmp_path):
 
 @pytest.mark.slow
 def test_an_absurd_learning_rate_diverges_cleanly(tmp_path):
-    run = train_gan(run_dir=tmp_path / "run", epochs=2, lr_g=1e30, lr_d=1e30, progress=False,
-                    **TINY)  # fmt: skip
+    run = train_gan(
+        run_dir=tmp_path / "run", epochs=2, lr_g=1e30, lr_d=1e30, progress=False, **TINY
+    )
     metrics = load_metrics(run.path)
     assert run.status == metrics["status"] == "diverged"
     d = metrics["diverged"]
@@ -249,8 +259,9 @@ def test_an_absurd_learning_rate_diverges_cleanly(tmp_path):
 
 def test_a_finite_but_exploding_loss_ends_the_run_diverged(tmp_path):
     """lr = 1e6: losses of 1e19 and more, all finite. The run stops within two epochs."""
-    run = train_gan(GANConfig(epochs=3, lr_g=1e6, lr_d=1e6, **TINY), run_dir=tmp_path / "run",
-                    progress=False)  # fmt: skip
+    run = train_gan(
+        GANConfig(epochs=3, lr_g=1e6, lr_d=1e6, **TINY), run_dir=tmp_path / "run", progress=False
+    )
     metrics = load_metrics(run.path)
     assert metrics["status"] == "diverged" and metrics["diverged"]["epoch"] <= 2
     assert "epoch mean loss above 10000" in metrics["diverged"]["reason"]
@@ -287,8 +298,9 @@ def test_divergence_in_a_later_epoch_keeps_the_earlier_ones(tmp_path, monkeypatc
 def test_ctrl_c_mid_epoch_then_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
     config = dict(epochs=2, conditional=True, progress=False, **TINY)
     reference = train_gan(run_dir=tmp_path / "reference", **config)
-    resumed = ctrl_c_then_resume(monkeypatch, train_gan, GANTrainer, tmp_path / "resumed",
-                                 batch=2, **config)  # fmt: skip
+    resumed = ctrl_c_then_resume(
+        monkeypatch, train_gan, GANTrainer, tmp_path / "resumed", batch=2, **config
+    )
     assert_same_results(reference.path, resumed.path, GAN_SERIES, GAN_NETWORKS)
 
 

@@ -8,8 +8,9 @@ import pytest
 from notebook_utils import NOTEBOOKS, clean_notebook, execute, outputs
 
 GAN, CGAN = "5.3_gan_fashion_mnist.ipynb", "5.5_cgan_fashion_mnist.ipynb"
-TINY = dict(train_limit=256, batch_size=64, device="cpu", progress=False,
-            overrides={"eval_samples": 0})  # fmt: skip
+TINY = dict(
+    train_limit=256, batch_size=64, device="cpu", progress=False, overrides={"eval_samples": 0}
+)
 
 
 pytestmark = pytest.mark.usefixtures("one_thread_kernels")
@@ -21,8 +22,19 @@ def test_committed_without_outputs_and_with_one_parameters_cell(name):
     code = [c for c in nb.cells if c.cell_type == "code"]
     source = "\n".join(c.source for c in code)
     assert "from genlab" in source and "nn." not in source and "import torch" not in source
-    for parameter in ("lr_g", "lr_d", "g_steps", "epochs", "batch_size", "seed",
-                      "train_limit", "no_cuda", "device", "run_dir", "progress"):  # fmt: skip
+    for parameter in (
+        "lr_g",
+        "lr_d",
+        "g_steps",
+        "epochs",
+        "batch_size",
+        "seed",
+        "train_limit",
+        "no_cuda",
+        "device",
+        "run_dir",
+        "progress",
+    ):
         assert f"\n{parameter} = " in tagged.source, parameter
     assert nb.cells[0].cell_type == "markdown" and "glossary_markdown(" in nb.cells[-1].source
 

@@ -11,7 +11,7 @@ from genlab import GANConfig, VAEConfig
 from genlab.device import resolve_device
 from genlab.train.cuda_graph import CUDAGraphStep
 from genlab.train.gan import GANTrainer, train_gan
-from genlab.train.loop import Progress
+from genlab.train.progress import Progress
 from genlab.train.vae import VAETrainer, train_vae
 
 pytestmark = [
@@ -35,8 +35,9 @@ def test_the_vae_step_is_captured_once_and_agrees_with_eager_and_the_cpu(tmp_pat
     assert cpu.metrics["device"] == "cpu"
     # same seed, same data order: the three agree up to floating-point differences
     for run in (eager, cpu):
-        assert graphed.series("test_loss")[-1] == pytest.approx(run.series("test_loss")[-1],
-                                                               rel=0.02)  # fmt: skip
+        assert graphed.series("test_loss")[-1] == pytest.approx(
+            run.series("test_loss")[-1], rel=0.02
+        )
 
 
 def test_the_graph_replays_full_batches_and_runs_the_last_one_eagerly():
@@ -58,8 +59,14 @@ def test_the_graph_replays_full_batches_and_runs_the_last_one_eagerly():
 
 def test_gan_and_cgan_train_on_the_gpu_with_the_graph(tmp_path):
     for conditional in (False, True):
-        run = train_gan(run_dir=tmp_path / f"gan{conditional}", conditional=conditional,
-                        train_limit=1024, epochs=2, eval_samples=256, progress=False)  # fmt: skip
+        run = train_gan(
+            run_dir=tmp_path / f"gan{conditional}",
+            conditional=conditional,
+            train_limit=1024,
+            epochs=2,
+            eval_samples=256,
+            progress=False,
+        )
         assert run.metrics["device"] == "cuda" and run.status == "complete"
         assert run.metrics["evaluation"]["samples"]["n"] == 256
         assert all(0 < e["d_real"] < 1 for e in run.metrics["epochs"])
@@ -72,8 +79,9 @@ def test_gan_and_cgan_train_on_the_gpu_with_the_graph(tmp_path):
 
 def test_an_interrupted_gpu_run_resumes_there(tmp_path, monkeypatch):
     reference = train_vae(run_dir=tmp_path / "reference", **TINY_VAE)
-    resumed = ctrl_c_then_resume(monkeypatch, train_vae, VAETrainer, tmp_path / "resumed",
-                                 **TINY_VAE)  # fmt: skip
+    resumed = ctrl_c_then_resume(
+        monkeypatch, train_vae, VAETrainer, tmp_path / "resumed", **TINY_VAE
+    )
     assert resumed.status == "complete"
     # within floating-point noise of the uninterrupted run (GPU kernels are not bit-exact)
     assert resumed.series("test_loss") == pytest.approx(reference.series("test_loss"), rel=1e-3)
@@ -88,8 +96,15 @@ def test_a_discriminator_with_dropout_trains_on_the_gpu(tmp_path, monkeypatch):
 
 
 def test_the_averaged_generator_is_updated_inside_the_graph(tmp_path):
-    config = GANConfig(conditional=True, ema_decay=0.9, train_limit=1024, epochs=1,
-                       eval_samples=0, quality_samples=0, cuda_graph="on")  # fmt: skip
+    config = GANConfig(
+        conditional=True,
+        ema_decay=0.9,
+        train_limit=1024,
+        epochs=1,
+        eval_samples=0,
+        quality_samples=0,
+        cuda_graph="on",
+    )
     trainer = GANTrainer(config, torch.device("cuda"))
     start = [p.clone() for p in trainer.G_average.parameters()]
     trainer.train_epoch(1, Progress(16, 0, 10, False, "test"))

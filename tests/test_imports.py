@@ -48,16 +48,21 @@ def test_the_graph_sees_imports_inside_functions():
 def test_no_private_name_is_imported_from_another_module():
     mods = modules()
     known = set(mods)
-    private = [f"{path.relative_to(PACKAGE.parent)}:{line}: {name} from {target}"
-               for module, path in mods.items()
-               for target, line, name in imports(module, path.read_text(), known, is_init(path))
-               if name.startswith("_") and target != module]  # fmt: skip
+    private = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: {name} from {target}"
+        for module, path in mods.items()
+        for target, line, name in imports(module, path.read_text(), known, is_init(path))
+        if name.startswith("_") and target != module
+    ]
     assert not private, "private names imported across modules:\n" + "\n".join(private)
 
 
 def test_every_module_is_under_400_lines():
-    long = {str(p.relative_to(PACKAGE.parent)): n for p in sorted(PACKAGE.rglob("*.py"))
-            if (n := len(p.read_text().splitlines())) >= MAX_LINES}  # fmt: skip
+    long = {
+        str(p.relative_to(PACKAGE.parent)): n
+        for p in sorted(PACKAGE.rglob("*.py"))
+        if (n := len(p.read_text().splitlines())) >= MAX_LINES
+    }
     assert not long, f"modules of {MAX_LINES} lines or more: {long}"
 
 
@@ -79,21 +84,60 @@ def test_the_core_never_imports_the_course_layer():
     mods = modules()
     course = {m.removeprefix(COURSE + ".") for m in mods if layer(m) == "course"}
     assert {"grids", "pipeline", "report", "site"} <= course, f"the course layer holds {course}"
-    upward = [f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}"
-              for module, path in mods.items() if layer(module) == "core"
-              for target, line, _ in imports(module, path.read_text(), set(mods), is_init(path))
-              if layer(target) == "course"]  # fmt: skip
+    upward = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}"
+        for module, path in mods.items()
+        if layer(module) == "core"
+        for target, line, _ in imports(module, path.read_text(), set(mods), is_init(path))
+        if layer(target) == "course"
+    ]
     assert not upward, "the core imports the course layer:\n" + "\n".join(upward)
 
 
 def test_the_core_names_no_problem():
     """The core knows nothing of problems 4.2-5.6: no string in it names one ("5.3", "4.3/...")."""
-    named = [f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {node.value!r}"
-             for module, path in modules().items() if layer(module) == "core"
-             for node in ast.walk(ast.parse(path.read_text()))
-             if isinstance(node, ast.Constant) and isinstance(node.value, str)
-             and re.match(r"[45]\.[0-9](/|$)", node.value)]  # fmt: skip
+    named = [
+        f"{path.relative_to(PACKAGE.parent)}:{node.lineno}: {node.value!r}"
+        for module, path in modules().items()
+        if layer(module) == "core"
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and re.match(r"[45]\.[0-9](/|$)", node.value)
+    ]
     assert not named, "the core names a problem:\n" + "\n".join(named)
+
+
+# The core's layers, lowest first: a module imports only modules of its own layer or below
+# (the package's ``__init__``, a facade of names imported when used, sits above the core).
+CORE_LAYERS = (
+    ("atomic", "datasets", "rngs", "provenance", "models.vae", "models.gan", "config", "fetch",
+     "data", "device", "images"),
+    ("models", "models.build", "models.checkpoints", "runs", "memory"),
+    ("evaluate", "evaluate.classifier", "evaluate.metrics", "evaluate.sampling"),
+    ("health",),
+    ("train", "train.cuda_graph", "train.progress", "train.common", "train.entry", "train.vae",
+     "train.gan"),
+    ("plots", "restamp", "cli", "__main__", ""),
+)  # fmt: skip
+
+
+def core_layer(module: str) -> int:
+    name = module.removeprefix("genlab").removeprefix(".")
+    found = [i for i, names in enumerate(CORE_LAYERS) if name in names]
+    assert found, f"{module} is in no layer of CORE_LAYERS: add it there"
+    return found[0]
+
+
+def test_no_core_module_imports_a_higher_layer():
+    mods = {m: p for m, p in modules().items() if layer(m) == "core"}
+    upward = [
+        f"{path.relative_to(PACKAGE.parent)}:{line}: imports {target}"
+        for module, path in mods.items()
+        for target, line, _ in imports(module, path.read_text(), set(mods), is_init(path))
+        if core_layer(target) > core_layer(module)
+    ]
+    assert not upward, "imports that climb a layer:\n" + "\n".join(upward)
 
 
 def test_the_layer_check_sees_an_upward_import(tmp_path):

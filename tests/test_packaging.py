@@ -51,10 +51,18 @@ def test_installed_without_extras_the_package_trains_and_evaluates_a_vae(tmp_pat
     python = venv / "bin" / "python"
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     install = subprocess.run(
-        [str(REPO / "scripts" / "install.sh"), str(python), "--constraint",
-         str(REPO / "requirements.txt"), str(package)],
-        capture_output=True, text=True, env=env, timeout=1800,
-    )  # fmt: skip
+        [
+            str(REPO / "scripts" / "install.sh"),
+            str(python),
+            "--constraint",
+            str(REPO / "requirements.txt"),
+            str(package),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1800,
+    )
     if install.returncode != 0 and any(s in install.stderr for s in OFFLINE):
         pytest.skip(f"no package index reachable for pip: {install.stderr.strip()[-500:]}")
     assert install.returncode == 0, install.stderr[-3000:]
@@ -68,16 +76,40 @@ def test_installed_without_extras_the_package_trains_and_evaluates_a_vae(tmp_pat
     env["GENLAB_DATA"] = str(data_root())  # the data sets and classifiers already verified
     where = subprocess.run(
         [str(python), "-c", "import genlab; print(genlab.__file__)"],
-        cwd=work, capture_output=True, text=True, env=env, check=True,
-    )  # fmt: skip
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
     assert Path(where.stdout.strip()).is_relative_to(venv), where.stdout
     run_dir = work / "run"
     done = subprocess.run(
-        [str(python), "-m", "genlab", "vae", "--epochs", "1", "--train-limit", "512",
-         "--test-limit", "512", "--eval-samples", "512", "--device", "cpu", "--no-progress",
-         "--run-dir", str(run_dir)],
-        cwd=work, capture_output=True, text=True, env=env, timeout=1200,
-    )  # fmt: skip
+        [
+            str(python),
+            "-m",
+            "genlab",
+            "vae",
+            "--epochs",
+            "1",
+            "--train-limit",
+            "512",
+            "--test-limit",
+            "512",
+            "--eval-samples",
+            "512",
+            "--device",
+            "cpu",
+            "--no-progress",
+            "--run-dir",
+            str(run_dir),
+        ],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=1200,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"{run_dir}: complete" in done.stdout
     metrics = load_metrics(run_dir)

@@ -23,7 +23,7 @@ import nbformat
 import pytest
 
 from genlab.course.cluster import inputs, make_task
-from genlab.course.pipeline import plan
+from genlab.course.planning import plan
 from genlab.course.ray_node import local_parameters, pack, restore_parameters, unpack
 from genlab.data import SPECS, raw_dir
 from genlab.fetch import check_files
@@ -48,8 +48,10 @@ def cluster(tmp_path_factory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("ray")
     head = {"GENLAB_SCRATCH": str(tmp / "scratch-head")}
     other = {"GENLAB_SCRATCH": str(tmp / "scratch-other"), "GENLAB_DATA": str(tmp / "data")}
-    nodes = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 1, "include_dashboard": False, "env_vars": head})  # fmt: skip
+    nodes = Cluster(
+        initialize_head=True,
+        head_node_args={"num_cpus": 1, "include_dashboard": False, "env_vars": head},
+    )
     try:
         nodes.add_node(num_cpus=1, env_vars=other)
         nodes.wait_for_nodes()
@@ -62,11 +64,20 @@ def run_killing(address: str, out: Path, kills: int, retries: int) -> dict[str, 
     """./run_all.sh --ray on POINTS, killing the worker that runs 4.2/default (SIGKILL, a few
     seconds into each attempt) ``kills`` times: its exit status, output, the killed pids and
     the processes still working in a killed attempt's scratch folder a while after."""
-    cmd = [str(PYTHON), "-m", "genlab.course.pipeline", "--ray", address, *POINTS,
-           "--out", str(out)]  # fmt: skip
+    cmd = [
+        str(PYTHON),
+        "-m",
+        "genlab.course.pipeline",
+        "--ray",
+        address,
+        *POINTS,
+        "--out",
+        str(out),
+    ]
     env = {**os.environ, "GENLAB_RAY_RETRIES": str(retries)}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, cwd=ROOT)  # fmt: skip
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=ROOT
+    )
     lines, killed, scratches, lefts = [], [], [], []
     for line in proc.stdout:
         lines.append(line)
@@ -107,7 +118,7 @@ import sys
 from pathlib import Path
 import torch
 from genlab.course.grids import PROBLEMS
-from genlab.course.pipeline import plan
+from genlab.course.planning import plan
 from genlab.train import train_run
 torch.set_num_threads(1)  # as each node, and each notebook of ./run_all.sh -j 2, trains
 for point in plan(Path(sys.argv[1]), ["4.2", "5.5"], quick=True):
@@ -154,8 +165,11 @@ def test_a_killed_worker_is_retried_then_reported_while_the_other_point_finishes
     assert first["left"] == []  # papermill and its kernel ended with their worker
     assert "(retry 1 of 1)" in output  # Ray's max_retries started it again, on some node
     summary = output[output.index("\ngrid point ") :]
-    rows = {line.split()[0]: line.split()[1] for line in summary.splitlines()[2:]
-            if line.startswith(("4.2/", "5.5/"))}  # fmt: skip
+    rows = {
+        line.split()[0]: line.split()[1]
+        for line in summary.splitlines()[2:]
+        if line.startswith(("4.2/", "5.5/"))
+    }
     assert rows == {"4.2/default": "failed", "5.5/course": "done", "5.5/improved": "done"}, summary
     assert "after 2 attempt(s)" in summary
     log = first["log"]  # the failure, where each attempt ran
@@ -238,10 +252,15 @@ def test_a_point_takes_its_checkpoint_and_the_runs_it_reads_without_theirs(tmp_p
         return {str(p.relative_to(sent / label)) for p in (sent / label).rglob("*") if p.is_file()}
 
     assert names("4.3/bs64_ep10") == {  # its own checkpoint (resume), not its grid's
-        "4.3/bs64_ep10/metrics.json", "4.3/bs64_ep10/checkpoint.pt",
-        "4.3/bs128_ep10/metrics.json"}  # fmt: skip
-    assert names("5.5/improved") == {"5.5/improved/metrics.json", "5.5/improved/checkpoint.pt",
-                                     "5.3/equal_lr/metrics.json"}  # fmt: skip
+        "4.3/bs64_ep10/metrics.json",
+        "4.3/bs64_ep10/checkpoint.pt",
+        "4.3/bs128_ep10/metrics.json",
+    }
+    assert names("5.5/improved") == {
+        "5.5/improved/metrics.json",
+        "5.5/improved/checkpoint.pt",
+        "5.3/equal_lr/metrics.json",
+    }
     # another seed of a point reads its own run folder only
     replica = next(p for p in plan(tmp_path) if p.name == "seeds/equal_lr-seed2")
     replica.run_dir.mkdir(parents=True)
@@ -258,13 +277,17 @@ def test_a_results_folder_outside_the_repository_maps_into_the_scratch_and_back(
     here = local_parameters(task, tmp_path / "scratch")
     assert here["run_dir"] == "../results/5.6/comparison" and here["results_dir"] == "../results"
     assert {k: v for k, v in here.items() if "_dir" not in k} == {
-        k: v for k, v in point.parameters.items() if "_dir" not in k}  # fmt: skip
+        k: v for k, v in point.parameters.items() if "_dir" not in k
+    }
     inside = next(p for p in plan(ROOT / "results-quick", ["4.2"], quick=True))
     assert local_parameters(make_task(inside, 1, "d"), tmp_path) == inside.parameters
 
     nb = nbformat.v4.new_notebook(metadata={"papermill": {"parameters": here}})
-    nb.cells = [nbformat.v4.new_code_cell('run_dir = "../results/5.6/comparison"',
-                                          metadata={"tags": ["injected-parameters"]})]  # fmt: skip
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            'run_dir = "../results/5.6/comparison"', metadata={"tags": ["injected-parameters"]}
+        )
+    ]
     nbformat.write(nb, tmp_path / "executed.ipynb")
     restore_parameters(tmp_path / "executed.ipynb", point.parameters, "out/5.6/comparison.ipynb")
     back = nbformat.read(tmp_path / "executed.ipynb", as_version=4)

@@ -56,8 +56,11 @@ def test_the_prediction_interval_is_mean_plus_minus_t_s_root_one_plus_one_over_n
 def committed_at(problem: str, point: str, epoch: int, key: str) -> list[float]:
     """The committed seeds' ``key`` at ``epoch``, read straight from their metrics.json."""
     runs = read_runs(committed())
-    names = [n for n in runs if n == f"{problem}/{point}" or n.startswith(
-        f"{problem}/seeds/{point}-seed")]  # fmt: skip
+    names = [
+        n
+        for n in runs
+        if n == f"{problem}/{point}" or n.startswith(f"{problem}/seeds/{point}-seed")
+    ]
     return [runs[n]["epochs"][epoch - 1][key] for n in names]
 
 
@@ -70,8 +73,13 @@ def interval_text(values: list[float], fmt: str) -> str:
 @pytest.fixture(scope="module")
 def seed_4(tmp_path_factory) -> Path:
     """4.2's setting with seed 4, one epoch of its ten."""
-    run = train_vae(run_dir=tmp_path_factory.mktemp("seed_4") / "run", progress=False, epochs=1,
-                    seed=4, eval_samples=0)  # fmt: skip
+    run = train_vae(
+        run_dir=tmp_path_factory.mktemp("seed_4") / "run",
+        progress=False,
+        epochs=1,
+        seed=4,
+        eval_samples=0,
+    )
     return run.path
 
 
@@ -102,11 +110,12 @@ def test_4_2_outside_the_interval_says_something_differs(seed_4, tmp_path):
 
 @pytest.mark.slow
 def test_4_2_with_another_setting_names_what_differs(tmp_path):
-    run = train_vae(run_dir=tmp_path / "run", progress=False, epochs=1, lr=0.003,
-                    eval_samples=0)  # fmt: skip
+    run = train_vae(run_dir=tmp_path / "run", progress=False, epochs=1, lr=0.003, eval_samples=0)
     text = reference_markdown("4.2", run.path)
-    assert text.startswith("Your run's setting is none of the committed ones: `lr` 0.003 "
-                           "instead of 0.001; 1 epoch instead of 10.")  # fmt: skip
+    assert text.startswith(
+        "Your run's setting is none of the committed ones: `lr` 0.003 "
+        "instead of 0.001; 1 epoch instead of 10."
+    )
     seeds = committed_at("4.2", "default", 1, "test_loss")
     assert f"| {interval_text(seeds, '.2f')} |" in text
     assert "The settings differ, so these place your run; they do not test it." in text
@@ -114,17 +123,27 @@ def test_4_2_with_another_setting_names_what_differs(tmp_path):
 
 @pytest.mark.slow
 def test_4_2_on_another_data_set_is_not_comparable(tmp_path):
-    run = train_vae(run_dir=tmp_path / "run", progress=False, epochs=1, dataset="fashion-mnist",
-                    train_limit=1000, test_limit=500, eval_samples=0)  # fmt: skip
+    run = train_vae(
+        run_dir=tmp_path / "run",
+        progress=False,
+        epochs=1,
+        dataset="fashion-mnist",
+        train_limit=1000,
+        test_limit=500,
+        eval_samples=0,
+    )
     text = reference_markdown("4.2", run.path)
-    assert text.startswith("Nothing committed is comparable: your run differs from every "
-                           "committed setting of 4.2 in `dataset`")  # fmt: skip
+    assert text.startswith(
+        "Nothing committed is comparable: your run differs from every "
+        "committed setting of 4.2 in `dataset`"
+    )
 
 
 @pytest.mark.slow
 def test_5_3_with_another_seed_and_another_setting(tmp_path):
-    run = train_gan(run_dir=tmp_path / "seed" / "run", progress=False, epochs=1, seed=9,
-                    eval_samples=0)  # fmt: skip
+    run = train_gan(
+        run_dir=tmp_path / "seed" / "run", progress=False, epochs=1, seed=9, eval_samples=0
+    )
     text = reference_markdown("5.3", run.path)
     assert (
         "equal rates (0.0002 each) with seed 9; its committed runs have seeds 1, 2, 3, 4, 5" in text
@@ -134,8 +153,15 @@ def test_5_3_with_another_seed_and_another_setting(tmp_path):
     assert f"| {interval_text(seeds, '.2f')} |" in text  # generator loss, t = 2.78
     assert "| distance |" in text
 
-    other = train_gan(run_dir=tmp_path / "other" / "run", progress=False, epochs=1, lr_g=0.001,
-                      lr_d=0.001, train_limit=5000, eval_samples=0)  # fmt: skip
+    other = train_gan(
+        run_dir=tmp_path / "other" / "run",
+        progress=False,
+        epochs=1,
+        lr_g=0.001,
+        lr_d=0.001,
+        train_limit=5000,
+        eval_samples=0,
+    )
     text = reference_markdown("5.3", other.path)
     assert text.startswith(
         "Your run's setting is none of the committed ones: `lr_g` 0.001 instead of 0.0002 or "
@@ -155,8 +181,9 @@ def test_a_gan_without_the_discriminators_zero_grad_is_broken(tmp_path, monkeypa
         self.opt_d.zero_grad = lambda set_to_none=True: None
 
     monkeypatch.setattr(GANTrainer, "__init__", without_zero_grad)
-    run = train_gan(run_dir=tmp_path / "run", progress=False, epochs=3, train_limit=10000,
-                    eval_samples=0)  # fmt: skip
+    run = train_gan(
+        run_dir=tmp_path / "run", progress=False, epochs=3, train_limit=10000, eval_samples=0
+    )
     assert run.status == "failed"  # not "complete": the run itself says it is broken
     reason = run.metrics["failed"]["reason"]
     assert "farther from the data than uniform noise" in reason and reason == broken(run.metrics)
@@ -175,8 +202,9 @@ def test_no_committed_run_is_broken_and_the_stated_margins_hold():
         / health.noise_distance(m)
         for m in gans
     )
-    loss = max(e[k] for m in gans for e in m["epochs"] for k in ("generator_loss",
-                                                                "discriminator_loss"))  # fmt: skip
+    loss = max(
+        e[k] for m in gans for e in m["epochs"] for k in ("generator_loss", "discriminator_loss")
+    )
     farther, ran_away = (rule.text for rule in HEALTH)
     assert f"at most at {ratio:.2f} of the noise's distance" in farther
     assert f"never exceed {loss:.2f}" in ran_away
@@ -187,15 +215,16 @@ def test_no_committed_run_is_broken_and_the_stated_margins_hold():
 def test_a_healthy_gan_is_nearer_than_noise_after_32_steps_and_a_tinier_one_is_not_judged(
     tmp_path,
 ):
-    run = train_gan(run_dir=tmp_path / "a" / "run", progress=False, epochs=1, train_limit=2000,
-                    eval_samples=0)  # fmt: skip
+    run = train_gan(
+        run_dir=tmp_path / "a" / "run", progress=False, epochs=1, train_limit=2000, eval_samples=0
+    )
     assert run.metrics["epochs"][0]["quality"]["frechet_distance"] < health.noise_distance(
         run.metrics
     )
     assert "after 32 steps" in HEALTH[0].text and health.MIN_STEPS > 32
     tiny = train_gan(
         run_dir=tmp_path / "b" / "run", progress=False, epochs=3, train_limit=256, eval_samples=0
-    )  # fmt: skip (12 steps: farther than noise, not yet judged)
+    )  # 12 steps: farther than noise, not yet judged
     assert tiny.metrics["epochs"][-1]["quality"]["frechet_distance"] > health.noise_distance(
         tiny.metrics
     )
@@ -208,9 +237,13 @@ def test_the_writeup_table_judges_a_students_run_only_on_claims_about_its_settin
 
     found = numbers(committed())
     # a student's one run of "generator faster" whose generator loss fell below equal rates'
-    mine = {**found, "5.3/g_faster": {**{k: Spread((v.mean,)) for k, v in
-                                         found["5.3/g_faster"].items()},
-                                      "generator_loss": Spread((0.1,))}}  # fmt: skip
+    mine = {
+        **found,
+        "5.3/g_faster": {
+            **{k: Spread((v.mean,)) for k, v in found["5.3/g_faster"].items()},
+            "generator_loss": Spread((0.1,)),
+        },
+    }
     table = writeup_markdown("5.3", found, mine, "5.3/g_faster").splitlines()
     assert table[0].endswith("| verdict | with your run |")
     rows = {line.split(" | ")[0]: line for line in table[2:]}
@@ -218,6 +251,6 @@ def test_the_writeup_table_judges_a_students_run_only_on_claims_about_its_settin
     assert g_faster.endswith("| partly |") or g_faster.endswith("| disagree |")
     others = [
         r for k, r in rows.items() if "Generator LR (0.002) >" not in k and "most optimal" not in k
-    ]  # fmt: skip (the best-setting claim reads every one)
+    ]  # the best-setting claim reads every one
     assert others and all(r.endswith("| – (not its setting) |") for r in others)
     assert writeup_markdown("5.3", found).splitlines()[0].endswith("| verdict |")

@@ -36,8 +36,10 @@ def spreads(**by_setting: tuple[float, ...]) -> dict[str, dict[str, Spread]]:
 
 
 def test_two_settings_differ_only_when_their_ranges_over_three_seeds_do_not_overlap():
-    c = Checker(spreads(a=(10.0, 11.0, 12.0), b=(12.01, 13.0, 14.0), t=(12.0, 13.0, 14.0),
-                        one=(9.0,)), strict=False)  # fmt: skip
+    c = Checker(
+        spreads(a=(10.0, 11.0, 12.0), b=(12.01, 13.0, 14.0), t=(12.0, 13.0, 14.0), one=(9.0,)),
+        strict=False,
+    )
     c.lower("distance", "a", "b")
     c.lower("distance", "a", "t")  # touching ranges overlap
     c.higher("distance", "b", "a")
@@ -57,8 +59,11 @@ def test_a_student_run_is_set_against_the_committed_ranges_with_one_seed_allowed
 
 def test_a_failing_claim_raises_naming_the_claim_and_its_numbers():
     c = Checker(spreads(a=(10.0, 11.0, 12.0), b=(11.5, 13.0, 14.0)), where="answer 9.9")
-    with pytest.raises(ClaimFailed, match=r"answer 9.9: the claim \"a: lower distance than b\".*"
-                       r"11.0 \(10.0–12.0 over 3 seeds\)"):  # fmt: skip
+    with pytest.raises(
+        ClaimFailed,
+        match=r"answer 9.9: the claim \"a: lower distance than b\".*"
+        r"11.0 \(10.0–12.0 over 3 seeds\)",
+    ):
         c.lower("distance", "a", "b")
 
 
@@ -67,8 +72,9 @@ def test_a_misspelt_statistic_names_the_declared_ones():
         Checker(spreads(a=(1.0,))).n("a", "distanse")
 
 
-@pytest.mark.parametrize(("name", "word"), [(s.name, w) for s in STATISTICS.values()
-                                            for w in s.thresholds])  # fmt: skip
+@pytest.mark.parametrize(
+    ("name", "word"), [(s.name, w) for s in STATISTICS.values() for w in s.thresholds]
+)
 def test_each_glossary_threshold_is_the_object_the_checks_compare_with(name, word, monkeypatch):
     """Moving a declared threshold moves both the glossary's words and the check's outcome:
     there is no second constant."""

@@ -55,21 +55,25 @@ def test_notebooks_have_one_parameters_cell_and_no_model_code(path):
 
 
 def test_command_line_help_lists_every_parameter_with_its_default():
-    done = subprocess.run([sys.executable, "-m", "genlab", "vae", "--help"], capture_output=True,
-                          text=True, check=True)  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "genlab", "vae", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     for flag in ("--batch-size", "--epochs", "--seed", "--log-interval", "--no-cuda", "--lr"):
         assert flag in done.stdout
     assert "(default: 128)" in done.stdout
-    bad = subprocess.run([sys.executable, "-m", "genlab", "gan", "--g-steps", "0"],
-                         capture_output=True, text=True)  # fmt: skip
+    bad = subprocess.run(
+        [sys.executable, "-m", "genlab", "gan", "--g-steps", "0"], capture_output=True, text=True
+    )
     assert bad.returncode == 2 and "g_steps=0: input should be greater" in bad.stderr
 
 
 TRAINING = {p.notebook for p in PROBLEMS.values() if p.model}
 
 
-@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name in TRAINING],
-                         ids=lambda p: p.name)  # fmt: skip
+@pytest.mark.parametrize("path", [p for p in NOTEBOOKS if p.name in TRAINING], ids=lambda p: p.name)
 def test_problem_notebooks_show_the_code_that_trains_from_the_package(path):
     nb = nbformat.read(path, as_version=4)
     code = [c.source for c in nb.cells if c.cell_type == "code"]
@@ -110,12 +114,38 @@ def test_a_notebook_run_by_hand_in_a_clone_leaves_git_status_clean(tmp_path):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
     env = {**os.environ, "PYTHONPATH": str(clone / "src"), "GENLAB_DATA": str(data_root())}
-    subprocess.run([sys.executable, "-m", "papermill", "notebooks/4.2_vae_mnist.ipynb",
-                    str(tmp_path / "out.ipynb"), "--cwd", "notebooks", "-p", "epochs", "1",
-                    "-p", "train_limit", "512", "-p", "progress", "False",
-                    "-y", "overrides: {test_limit: 128, eval_samples: 0}"],
-                   cwd=clone, env=env, check=True, capture_output=True)  # fmt: skip
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            "notebooks/4.2_vae_mnist.ipynb",
+            str(tmp_path / "out.ipynb"),
+            "--cwd",
+            "notebooks",
+            "-p",
+            "epochs",
+            "1",
+            "-p",
+            "train_limit",
+            "512",
+            "-p",
+            "progress",
+            "False",
+            "-y",
+            "overrides: {test_limit: 128, eval_samples: 0}",
+        ],
+        cwd=clone,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     assert [p.name for p in (clone / "results" / "runs").iterdir()]  # trained in the clone
-    status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=all"], cwd=clone,
-                            capture_output=True, text=True, check=True).stdout  # fmt: skip
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=clone,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert status == ""

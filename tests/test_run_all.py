@@ -18,7 +18,7 @@ import pytest
 from genlab.course import executor
 from genlab.course.executor import is_complete, staleness
 from genlab.course.grids import PROBLEMS
-from genlab.course.pipeline import plan
+from genlab.course.planning import plan
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
@@ -70,8 +70,13 @@ def test_quick_run_trains_first_so_each_notebook_executes_once(quick):
 
 def markdown_outputs(notebook: Path) -> list[str]:
     nb = nbformat.read(notebook, as_version=4)
-    return [o.data["text/markdown"] for c in nb.cells if c.cell_type == "code"
-            for o in c.outputs if "text/markdown" in o.get("data", {})]  # fmt: skip
+    return [
+        o.data["text/markdown"]
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "text/markdown" in o.get("data", {})
+    ]
 
 
 @pytest.mark.slow
@@ -170,9 +175,16 @@ def test_index_loads_in_chromium_with_every_link_and_image(served):
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"):  # fmt: skip
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     try:
@@ -186,8 +198,10 @@ def test_index_loads_in_chromium_with_every_link_and_image(served):
             assert answer.text.startswith("Answer") and len(answer.text) > 80, problem
             writeup = driver.find_element(By.ID, f"writeup-{problem}")
             assert writeup.find_elements(By.TAG_NAME, "td") or "no claim" in writeup.text
-        toc = [a.get_attribute("href").split("#")[1]  # a map: one line per problem, linked
-               for a in driver.find_elements(By.CSS_SELECTOR, "nav#contents a")]  # fmt: skip
+        toc = [
+            a.get_attribute("href").split("#")[1]  # a map: one line per problem, linked
+            for a in driver.find_elements(By.CSS_SELECTOR, "nav#contents a")
+        ]
         assert toc == [*(f"p{p}" for p in PROBLEMS), "glossary"]
         assert all(driver.find_elements(By.ID, target) for target in toc)
         notebooks = []
@@ -241,20 +255,32 @@ def test_a_failing_point_is_reported_while_the_others_complete(quick):
     out, first = quick
     assert first.returncode == 0
     # a bad value is refused before anything runs or is written
-    refused = run_all("--quick", "--only", "4.3", "--out", str(out),
-                      "--set", "4.3/bs64_ep10:batch_size=0", script=False)  # fmt: skip
+    refused = run_all(
+        "--quick",
+        "--only",
+        "4.3",
+        "--out",
+        str(out),
+        "--set",
+        "4.3/bs64_ep10:batch_size=0",
+        script=False,
+    )
     assert refused.returncode == 2 and "batch_size=0: input should be" in refused.stderr
     assert "[start]" not in refused.stdout
     import torch
 
     if torch.cuda.is_available():
         pytest.skip("the failure below needs a machine without CUDA")
-    failed = run_all("--quick", "--only", "4.2", "4.3", "--out", str(out),
-                     "--set", "4.3/bs64_ep10:device=cuda")  # fmt: skip
+    failed = run_all(
+        "--quick", "--only", "4.2", "4.3", "--out", str(out), "--set", "4.3/bs64_ep10:device=cuda"
+    )
     assert failed.returncode != 0
     summary = failed.stdout[failed.stdout.index("\ngrid point ") :]
-    rows = {line.split()[0]: line.split()[1] for line in summary.strip().splitlines()[1:]
-            if line.startswith(("4.2/", "4.3/"))}  # fmt: skip
+    rows = {
+        line.split()[0]: line.split()[1]
+        for line in summary.strip().splitlines()[1:]
+        if line.startswith(("4.2/", "4.3/"))
+    }
     assert rows.pop("4.3/bs64_ep10") == "failed"
     assert set(rows.values()) == {"skipped"} and len(rows) == 6  # complete, untouched
     assert "no CUDA GPU is available" in summary
@@ -275,7 +301,7 @@ def test_no_train_executes_only_points_with_a_finished_run(tmp_path):
 
 
 def test_logs_leave_out_the_kernels_known_harmless_lines_and_keep_the_rest(tmp_path):
-    from genlab.course.executor import HARMLESS, run_logged
+    from genlab.course.processes import HARMLESS, run_logged
 
     lines = [
         *(f"[IPKernelApp] WARNING | {HARMLESS[0]}. Use IPC", HARMLESS[1]),
@@ -288,8 +314,11 @@ def test_logs_leave_out_the_kernels_known_harmless_lines_and_keep_the_rest(tmp_p
     assert log.read_text().splitlines() == lines[2:]  # a real error stays
 
 
-MISSPELT = [("batchsize=64", "did you mean 'batch_size'"), ("4.3:lr_g=0.1", "did you mean 'lr'"),
-            ("5.6:epochs=3", "accepted: eval_samples")]  # fmt: skip
+MISSPELT = [
+    ("batchsize=64", "did you mean 'batch_size'"),
+    ("4.3:lr_g=0.1", "did you mean 'lr'"),
+    ("5.6:epochs=3", "accepted: eval_samples"),
+]
 
 
 @pytest.mark.parametrize(("target", "hint"), MISSPELT)

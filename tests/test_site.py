@@ -55,13 +55,45 @@ def site(tmp_path_factory) -> Path:
 
 # --- the page's text, as a reader sees it -------------------------------------------------
 
-BLOCKS = {"p", "li", "div", "section", "article", "header",
-          "main", "figcaption", "figure", "blockquote", "br", "dd", "dt", "ol", "ul", "span",
-          "summary", "details"}  # fmt: skip
+BLOCKS = {
+    "p",
+    "li",
+    "div",
+    "section",
+    "article",
+    "header",
+    "main",
+    "figcaption",
+    "figure",
+    "blockquote",
+    "br",
+    "dd",
+    "dt",
+    "ol",
+    "ul",
+    "span",
+    "summary",
+    "details",
+}
 # code listings, tables and lists of values (a card's headline figures), the table of contents
 # (it repeats each finding on purpose), headings
-SKIPPED = {"script", "style", "table", "dl", "pre", "nav", "head", "svg", "math",
-           "h1", "h2", "h3", "h4", "h5", "h6"}  # fmt: skip
+SKIPPED = {
+    "script",
+    "style",
+    "table",
+    "dl",
+    "pre",
+    "nav",
+    "head",
+    "svg",
+    "math",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+}
 
 
 class Page(HTMLParser):
@@ -109,8 +141,13 @@ def markdown_tables(notebook: Path) -> int:
     """Markdown tables a notebook shows: in its Markdown cells and its Markdown outputs."""
     nb = nbformat.read(notebook, as_version=4)
     texts = [c.source for c in nb.cells if c.cell_type == "markdown"]
-    texts += [o.data["text/markdown"] for c in nb.cells if c.cell_type == "code"
-              for o in c.outputs if "text/markdown" in o.get("data", {})]  # fmt: skip
+    texts += [
+        o.data["text/markdown"]
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if "text/markdown" in o.get("data", {})
+    ]
     return sum(len(TABLE_RULE.findall(t)) for t in texts)
 
 
@@ -198,8 +235,11 @@ class Links(HTMLParser):
 def sections(text: str) -> dict[str, str]:
     """index.html's sections by id, as HTML."""
     parts = re.split(r'(?=<section id=")', text)
-    return {re.match(r'<section id="([^"]+)"', part).group(1): part
-            for part in parts if part.startswith("<section")}  # fmt: skip
+    return {
+        re.match(r'<section id="([^"]+)"', part).group(1): part
+        for part in parts
+        if part.startswith("<section")
+    }
 
 
 def test_the_written_index_shows_every_problem_once_with_its_finding(site):
@@ -230,7 +270,8 @@ def test_the_write_up_summary_counts_the_verdicts_of_its_claims():
         counts = verdict_counts(problem)
         verdicts = [j.verdict for j in judged(problem, numbers(RESULTS))]
         assert sum(counts.values()) == len(verdicts) and list(counts) == [
-            v for v in VERDICTS if v in verdicts], problem  # fmt: skip
+            v for v in VERDICTS if v in verdicts
+        ], problem
 
 
 def last_epoch(run_dir: Path) -> int:
@@ -293,15 +334,28 @@ def test_the_template_is_in_the_built_wheel(tmp_path):
     import sys
 
     source = tmp_path / "genlab"  # a copy: the build writes build/ and egg-info beside it
-    shutil.copytree(ROOT / "src", source / "src",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))  # fmt: skip
+    shutil.copytree(
+        ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+    )
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, source / name)
     done = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path / "dist"), str(source)],
-        capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     (wheel,) = (tmp_path / "dist").glob("genlab-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
@@ -336,17 +390,26 @@ def served(site):
 @pytest.fixture(scope="module")
 def chromium():
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
-        pytest.skip("Debian's chromium and chromium-driver are not installed "
-                    "(./run_tests.sh installs them)")  # fmt: skip
+        pytest.skip(
+            "Debian's chromium and chromium-driver are not installed (./run_tests.sh installs them)"
+        )
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--window-size=1400,1000",
-                 "--force-device-scale-factor=1"):  # fmt: skip
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1400,1000",
+        "--force-device-scale-factor=1",
+    ):
         options.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
     driver.set_page_load_timeout(120)
@@ -378,10 +441,13 @@ def load(driver, url: str) -> None:
 def screenshot(driver, path: Path) -> int:
     """The whole page at the window's width, as a PNG; returns its height."""
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": 1400, "height": height, "scale": 1},
-    })  # fmt: skip
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": 1400, "height": height, "scale": 1},
+        },
+    )
     path.write_bytes(base64.b64decode(shot["data"]))
     return height
 
@@ -398,9 +464,11 @@ def test_index_at_1400_px_reads_in_five_minutes(site, served, chromium):
     driver.execute_script("document.querySelectorAll('details').forEach(d => d.open = true)")
     opened = driver.execute_script(WORDS)
     opened_height = driver.execute_script("return document.documentElement.scrollHeight")
-    print(f"index.html at 1400 px: {words} visible words, {height} px tall "
-          f"({height / SCREEN:.1f} screens of {SCREEN} px); every part opened: {opened} words, "
-          f"{opened_height} px")  # fmt: skip
+    print(
+        f"index.html at 1400 px: {words} visible words, {height} px tall "
+        f"({height / SCREEN:.1f} screens of {SCREEN} px); every part opened: {opened} words, "
+        f"{opened_height} px"
+    )
     assert words < MAX_WORDS
     assert height < MAX_SCREENS * SCREEN
 

@@ -16,7 +16,8 @@ import pytest
 
 from genlab.course import executor
 from genlab.course.executor import PROBLEMS, is_complete, made_from, staleness, stamp
-from genlab.course.pipeline import main, plan
+from genlab.course.pipeline import main
+from genlab.course.planning import plan
 from genlab.course.ray_node import PointResult
 from genlab.provenance import closure
 
@@ -26,8 +27,11 @@ ROOT = Path(__file__).resolve().parents[1]
 def execute_without_papermill(point: executor.Point) -> None:
     """The executed notebook as papermill and the executor leave it, its cells not run."""
     nb = nbformat.read(executor.NOTEBOOKS / point.source_notebook, as_version=4)
-    nb.metadata["papermill"] = {"end_time": "2026-12-03T00:00:00", "exception": None,
-                                "parameters": point.parameters}  # fmt: skip
+    nb.metadata["papermill"] = {
+        "end_time": "2026-12-03T00:00:00",
+        "exception": None,
+        "parameters": point.parameters,
+    }
     stamp(nb, made_from(point))
     point.notebook.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, point.notebook)
@@ -120,8 +124,12 @@ def test_a_notebooks_code_is_every_module_its_cells_reach():
     """Not report/ alone: the grids, 5.6's comparison, the config's help and the libraries."""
     nb = nbformat.read(executor.NOTEBOOKS / "5.6_vae_vs_gan.ipynb", as_version=4)
     reached = set(closure(executor.notebook_modules(nb)))
-    assert {"genlab.course.grids", "genlab.course.compare.table", "genlab.config",
-            "genlab.course.report.answers"} <= reached  # fmt: skip
+    assert {
+        "genlab.course.grids",
+        "genlab.course.compare.table",
+        "genlab.config",
+        "genlab.course.report.answers",
+    } <= reached
 
 
 def test_a_notebook_without_a_digest_or_that_failed_is_stale(results):
@@ -157,8 +165,11 @@ def test_the_ray_driver_records_what_the_local_executor_records(results):
 
 
 def files(folder: Path) -> dict[str, tuple[int, bytes]]:
-    return {str(p): (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.rglob("*"))
-            if p.is_file()}  # fmt: skip
+    return {
+        str(p): (p.stat().st_mtime_ns, p.read_bytes())
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_dry_run_lists_every_point_with_its_reason_and_writes_nothing(results, capsys):
@@ -193,15 +204,20 @@ def test_dry_run_on_a_fresh_folder_trains_everything_and_creates_nothing(tmp_pat
     assert not (tmp_path / "fresh").exists()
 
 
-def test_a_run_trained_by_other_code_is_trained_again_and_nothing_else(results, monkeypatch,
-                                                                       capsys):  # fmt: skip
+def test_a_run_trained_by_other_code_is_trained_again_and_nothing_else(
+    results, monkeypatch, capsys
+):
     """A point whose run folder holds another code's run (genlab.provenance) trains again;
     the points quoting it wait for its new records, as for any retrained run."""
     from genlab import provenance
 
     out, points, _ = results
-    trained = {"status": "complete", "epochs": [{"epoch": 1}], "config": {"model": "vae"},
-               "code": provenance.code_record("vae")}  # fmt: skip
+    trained = {
+        "status": "complete",
+        "epochs": [{"epoch": 1}],
+        "config": {"model": "vae"},
+        "code": provenance.code_record("vae"),
+    }
     (out / "4.2" / "default" / "metrics.json").write_text(json.dumps(trained))
     for point in points:
         execute_without_papermill(point)
@@ -218,6 +234,55 @@ def test_a_run_trained_by_other_code_is_trained_again_and_nothing_else(results, 
     action, _, why = rows["4.2/default"]
     assert action == "train" and "genlab.models.vae" in why, why
     assert {r[0] for label, r in rows.items() if label != "4.2/default"} == {"skip"}
+    kept = f"4.2/superseded/default.code-{trained['code']['digest']}"
+    assert f"its trained run is kept: moved to {kept}/" in why, why
+
+    # executed: the trained run is moved aside whole, never deleted, and trains anew
+    before = (out / "4.2" / "default" / "metrics.json").read_bytes()
+    point = next(p for p in points if p.label == "4.2/default")
+    assert executor.clear(point, force=False)
+    assert not point.run_dir.exists()
+    assert (out / kept / "metrics.json").read_bytes() == before
+
+
+def test_force_moves_a_finished_run_aside_and_never_deletes_it(results, capsys):
+    out, points, _ = results
+    run = out / "4.2" / "default"
+    trained = {"status": "complete", "epochs": [{"epoch": 1}], "config": {"model": "vae"}}
+    from genlab import provenance
+
+    trained["code"] = provenance.code_record("vae")
+    (run / "metrics.json").write_text(json.dumps(trained))
+    (run / "sample_1.png").write_bytes(b"an image")
+    assert main(["--dry-run", "--force", "--only", "4.2", "--out", str(out)]) == 0
+    line = capsys.readouterr().out.splitlines()[0]
+    assert line.split()[:2] == ["train", "4.2/default"]
+    assert "--force; its trained run is kept: moved to 4.2/superseded/default.forced-" in line
+    point = next(p for p in points if p.label == "4.2/default")
+    assert executor.clear(point, force=True) and not run.exists()
+    [kept] = (out / "4.2" / "superseded").iterdir()
+    assert kept.name.startswith("default.forced-")
+    assert (kept / "sample_1.png").read_bytes() == b"an image"
+    # a folder with no trained epoch is left where it is: nothing to keep
+    run.mkdir()
+    (run / "metrics.json").write_text(json.dumps({"status": "running", "epochs": []}))
+    assert executor.clear(point, force=True) and run.exists()
+    assert len(list((out / "4.2" / "superseded").iterdir())) == 1
+
+
+def test_no_code_path_deletes_a_run_folder():
+    """Every ``rmtree`` in the package removes a temporary folder or a scratch copy, never a
+    results run folder: a run trained again is moved aside (``executor.clear``)."""
+    allowed = {
+        "course/cluster.py": 3,  # the driver's fresh copy and the swapped-out one (the same run)
+        "course/ray_node.py": 1,  # a node's scratch folder
+    }
+    found = {}
+    for path in sorted((ROOT / "src" / "genlab").rglob("*.py")):
+        n = path.read_text().count("rmtree(")
+        if n:
+            found[path.relative_to(ROOT / "src" / "genlab").as_posix()] = n
+    assert found == allowed
 
 
 def test_a_notebooks_page_is_rebuilt_by_its_content_not_its_clock(tmp_path):

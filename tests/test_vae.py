@@ -18,6 +18,7 @@ from genlab.course.report.measures import class_losses
 from genlab.course.report.values import run_values
 from genlab.data import load
 from genlab.models.vae import VAE, vae_loss
+from genlab.plots import run_curves
 from genlab.runs import EPOCH_IMAGE, atomic_write, kept_epochs, load_metrics
 from genlab.train.vae import VAETrainer, train_vae
 
@@ -41,8 +42,9 @@ def test_shapes_of_the_model_and_its_samples():
 def test_loss_on_a_hand_computed_case():
     # one image of two pixels, x = (1, 0), logits (0, 0): BCE = 2 ln 2
     # mu = (1,), logvar = (0,): KL = -1/2 (1 + 0 - 1 - 1) = 1/2
-    loss = vae_loss(torch.zeros(1, 2), torch.tensor([[1.0, 0.0]]), torch.ones(1, 1),
-                    torch.zeros(1, 1))  # fmt: skip
+    loss = vae_loss(
+        torch.zeros(1, 2), torch.tensor([[1.0, 0.0]]), torch.ones(1, 1), torch.zeros(1, 1)
+    )
     assert loss.item() == pytest.approx(2 * math.log(2) + 0.5, abs=1e-6)
 
 
@@ -100,8 +102,11 @@ def test_short_training_improves_the_loss_and_writes_the_run_folder(tmp_path):
     files = {p.name for p in run.path.iterdir()}
     for epoch in (1, 2, 3):
         assert {f"reconstruction_{epoch}.png", f"sample_{epoch}.png"} <= files
-    assert {"config.json", "metrics.json", "loss_curves.png", "checkpoint.pt"} <= files
+    assert {"config.json", "metrics.json", "checkpoint.pt"} <= files
     assert not [f for f in files if f.endswith(".tmp")]
+    # the curves are drawn from metrics.json when shown, not by training
+    assert "loss_curves.png" not in files
+    assert [p.name for p in run_curves(run)] == ["loss_curves.png"]
     metrics = load_metrics(run.path)
     assert metrics["device"] == "cpu" and metrics["config"]["batch_size"] == 64
     assert all(e["images_per_second"] > 0 and e["seconds"] > 0 for e in metrics["epochs"])
@@ -144,8 +149,17 @@ def test_ctrl_c_then_resume_matches_an_uninterrupted_run(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_a_killed_process_resumes_to_the_same_figures(tmp_path):
-    args = ["--epochs", "4", "--train-limit", "12000", "--test-limit", "500", "--eval-samples", "0",
-            "--no-progress"]  # fmt: skip
+    args = [
+        "--epochs",
+        "4",
+        "--train-limit",
+        "12000",
+        "--test-limit",
+        "500",
+        "--eval-samples",
+        "0",
+        "--no-progress",
+    ]
     cmd = [sys.executable, "-m", "genlab", "vae", *args]
     subprocess.run([*cmd, "--run-dir", str(tmp_path / "reference")], check=True)
 
@@ -182,8 +196,9 @@ def test_mnist_default_parameters_reach_the_classic_examples_loss(tmp_path):
     committed = json.loads((RESULTS / "4.2" / "default" / "metrics.json").read_text())
     assert committed["config"]["epochs"] == 10 and committed["epochs"][-1]["test_loss"] <= 106.0
     with torch_threads(committed["threads"]):  # the sums' order, and so their last digits
-        run = train_vae(run_dir=tmp_path / "run", device="cpu", progress=False, eval_samples=0,
-                        epochs=1)  # fmt: skip
+        run = train_vae(
+            run_dir=tmp_path / "run", device="cpu", progress=False, eval_samples=0, epochs=1
+        )
     first = committed["epochs"][0]["test_loss"]
     assert run.series("test_loss")[0] == pytest.approx(first, abs=0.01)
 
@@ -192,8 +207,12 @@ def test_mnist_default_parameters_reach_the_classic_examples_loss(tmp_path):
 def test_a_long_run_keeps_the_images_and_log_lines_of_a_few_epochs(tmp_path, capfd):
     assert kept_epochs(300) == {1, 2, 4, 8, 16, 32, 64, 128, 151, 256, 300}
     assert kept_epochs(40) == {1, 2, 4, 8, 16, 21, 32, 40} and kept_epochs(7) == set(range(1, 8))
-    run = train_vae(run_dir=tmp_path / "run", epochs=40, progress=True,
-                    **{**TINY, "train_limit": 128, "test_limit": 64})  # fmt: skip
+    run = train_vae(
+        run_dir=tmp_path / "run",
+        epochs=40,
+        progress=True,
+        **{**TINY, "train_limit": 128, "test_limit": 64},
+    )
     images = {p.name for p in run.path.glob("*.png") if EPOCH_IMAGE.match(p.name)}
     kept = kept_epochs(40)
     assert images == {f"{kind}_{e}.png" for kind in ("sample", "reconstruction") for e in kept}

@@ -19,7 +19,7 @@ TINY = {"train_limit": 512, "test_limit": 128, "eval_samples": 0}
             "4.3_vae_fashion_mnist.ipynb",
             "fashion-mnist",
             {"epochs": 2, "batch_size": 64, "progress": False},
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_vae_notebook_executes_and_shows_its_results(tmp_path, name, dataset, parameters):
@@ -40,22 +40,36 @@ def test_vae_notebook_executes_and_shows_its_results(tmp_path, name, dataset, pa
     placed = next(m for m in markdown if m.startswith("Your run's setting is none"))
     assert "`train_limit` 512 instead of 0; `test_limit` 128 instead of 0" in placed
     if parameters["progress"]:  # the bar and the epoch lines: one output, updated in place
-        logs = [out for cell in nb.cells for out in cell.get("outputs", [])
-                if "====> Epoch" in str(out) or "batch/s" in str(out)]  # fmt: skip
+        logs = [
+            out
+            for cell in nb.cells
+            for out in cell.get("outputs", [])
+            if "====> Epoch" in str(out) or "batch/s" in str(out)
+        ]
         assert len(logs) == 1 and logs[0]["output_type"] == "display_data", logs
         log = logs[0]["data"]["text/plain"]
         assert log.count("====> Epoch") == 2 and f"VAE on {dataset}, seed 1: 100%" in log, log
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("parameter", "message"), [
-    ({"batch_size": 0}, "batch_size=0: input should be greater than or equal to 1"),
-    ({"batchsize": 64}, "batchsize: did you mean 'batch_size'"),  # never dropped for the default
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("parameter", "message"),
+    [
+        ({"batch_size": 0}, "batch_size=0: input should be greater than or equal to 1"),
+        (
+            {"batchsize": 64},
+            "batchsize: did you mean 'batch_size'",
+        ),  # never dropped for the default
+    ],
+)
 def test_a_bad_parameter_fails_the_notebook_with_a_clear_error(tmp_path, parameter, message):
     import papermill
 
     with pytest.raises(papermill.PapermillExecutionError, match=message):
-        execute("4.2_vae_mnist.ipynb", tmp_path / "out.ipynb", run_dir=str(tmp_path / "run"),
-                **parameter)  # fmt: skip
+        execute(
+            "4.2_vae_mnist.ipynb",
+            tmp_path / "out.ipynb",
+            run_dir=str(tmp_path / "run"),
+            **parameter,
+        )
     assert not (tmp_path / "run").exists()

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from genlab import ConfigError, GANConfig, VAEConfig, cli
 from genlab.config import value_type
-from genlab.course.pipeline import plan
+from genlab.course.planning import plan
 
 CONFIGS = (VAEConfig, GANConfig)
 FIELDS = [(cls, name, info) for cls in CONFIGS for name, info in cls.model_fields.items()]
@@ -20,8 +20,10 @@ FIELDS = [(cls, name, info) for cls in CONFIGS for name, info in cls.model_field
 
 def bounds(info) -> dict:
     """A field's bounds, as pydantic keeps them (annotated_types' Ge, Gt, Le and Lt)."""
-    return {k: next((getattr(m, k) for m in info.metadata if hasattr(m, k)), None)
-            for k in ("ge", "gt", "le", "lt")}  # fmt: skip
+    return {
+        k: next((getattr(m, k) for m in info.metadata if hasattr(m, k)), None)
+        for k in ("ge", "gt", "le", "lt")
+    }
 
 
 def invalid_values(info) -> st.SearchStrategy:
@@ -31,8 +33,7 @@ def invalid_values(info) -> st.SearchStrategy:
     if kind is bool:
         return st.one_of(wrong_type, st.integers(0, 5), st.floats(allow_nan=True))
     if choices:
-        return st.one_of(st.integers(), st.text(max_size=8).filter(
-            lambda v: v not in choices))  # fmt: skip
+        return st.one_of(st.integers(), st.text(max_size=8).filter(lambda v: v not in choices))
     if kind is str:
         return st.one_of(st.integers(), st.booleans())
     bad = [wrong_type, st.booleans()]
@@ -47,13 +48,13 @@ def invalid_values(info) -> st.SearchStrategy:
         if low is not None:  # below a ge, or at or below a gt
             bad.append(st.floats(max_value=low, exclude_max=meta["gt"] is None, allow_nan=False))
         if high is not None:  # above a le, or at or above an lt
-            bad.append(st.floats(min_value=high, exclude_min=meta["lt"] is None,
-                                 allow_nan=False))  # fmt: skip
+            bad.append(st.floats(min_value=high, exclude_min=meta["lt"] is None, allow_nan=False))
     if kind is float:
         bad.append(st.sampled_from([math.nan, math.inf, -math.inf]))
     else:
-        bad.append(st.floats(allow_nan=False).filter(lambda v: v != int(v) if math.isfinite(v)
-                                                     else True))  # fmt: skip
+        bad.append(
+            st.floats(allow_nan=False).filter(lambda v: v != int(v) if math.isfinite(v) else True)
+        )
     return st.one_of(bad)
 
 
@@ -120,8 +121,12 @@ def test_run_all_set_refuses_before_anything_is_written(tmp_path_factory, case):
 
 
 @settings(max_examples=60, deadline=None)
-@given(lr=st.floats(min_value=1e-8, max_value=10.0), beta1=st.floats(0.0, 0.999),
-       dropout=st.floats(0.0, 0.99), seed=st.integers(0, 2**32 - 10_001))  # fmt: skip
+@given(
+    lr=st.floats(min_value=1e-8, max_value=10.0),
+    beta1=st.floats(0.0, 0.999),
+    dropout=st.floats(0.0, 0.99),
+    seed=st.integers(0, 2**32 - 10_001),
+)
 def test_good_values_still_pass(lr, beta1, dropout, seed):
     config = GANConfig(lr_g=lr, lr_d=lr, beta1=beta1, d_dropout=dropout, seed=seed)
     assert config.lr_g == lr and config.seed == seed
@@ -136,9 +141,10 @@ def misspellings(name: str) -> st.SearchStrategy:
         i.map(lambda k: name[:k] + name[k + 1 :]),
         i.map(lambda k: name[:k] + name[k] + name[k:]),
         i.filter(lambda k: k < len(name) - 1).map(
-            lambda k: name[:k] + name[k + 1] + name[k] + name[k + 2 :]),
+            lambda k: name[:k] + name[k + 1] + name[k] + name[k + 2 :]
+        ),
         st.just(name.replace("_", "")),
-    )  # fmt: skip
+    )
 
 
 @st.composite

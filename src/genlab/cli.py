@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["restamp"]:
         return restamp_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m genlab", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="model", required=True,
-                                metavar="{data,evaluate,restamp,vae,gan}")  # fmt: skip
+    sub = parser.add_subparsers(
+        dest="model", required=True, metavar="{data,evaluate,restamp,vae,gan}"
+    )
     sub.add_parser("data", help="fetch and verify the data sets (python -m genlab data fetch)")
     sub.add_parser("evaluate", help="classifiers and sample-quality metrics of run folders")
     sub.add_parser("restamp", help="record this code in runs whose numbers it does not change")

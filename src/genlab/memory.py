@@ -73,11 +73,11 @@ def estimate(config: Config) -> dict[str, tuple[int, str]]:
     return {
         "weights, gradients and Adam's moments": (int(weights * copies * FLOAT), widest),
         "training and test images": (images * PIXELS * FLOAT, "train_limit"),
-        "activations of a batch": (3 * batch * (units + PIXELS) * FLOAT, "batch_size"),  # fmt: skip
+        "activations of a batch": (3 * batch * (units + PIXELS) * FLOAT, "batch_size"),
         "samples and real images for the quality measures": (
             samples * 2 * (PIXELS * FLOAT + FEATURES * 8),
             most,
-        ),  # fmt: skip
+        ),
     }
 
 

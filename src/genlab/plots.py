@@ -36,8 +36,7 @@ def loss_curves(
     for i, (group, label) in enumerate([(series, ylabel), (extra, extra_ylabel)][:panels]):
         ax = fig.add_subplot(1, panels, i + 1)
         for key, legend in group:
-            ax.plot(epochs, run.series(key), marker="o" if len(epochs) < 30 else None,
-                    label=legend)  # fmt: skip
+            ax.plot(epochs, run.series(key), marker="o" if len(epochs) < 30 else None, label=legend)
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
@@ -78,9 +77,11 @@ def show_images(paths: Sequence[Path | str], titles: Sequence[str] | None = None
     figures = []
     for path, title in zip(paths, titles or [p.stem for p in paths], strict=True):
         data = base64.b64encode(path.read_bytes()).decode()
-        figures.append(f'<figure style="display:inline-block; margin:0 1em 1em 0">'
-                       f'<img src="data:image/png;base64,{data}" alt="{html.escape(title)}">'
-                       f"<figcaption>{html.escape(title)}</figcaption></figure>")  # fmt: skip
+        figures.append(
+            f'<figure style="display:inline-block; margin:0 1em 1em 0">'
+            f'<img src="data:image/png;base64,{data}" alt="{html.escape(title)}">'
+            f"<figcaption>{html.escape(title)}</figcaption></figure>"
+        )
     display(HTML("".join(figures)))
 
 
@@ -120,9 +121,11 @@ def quality_curves(run: Run, name: str = "quality_curves.png") -> Path | None:
     left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     left.plot(epochs, [q["frechet_distance"] for q in quality], marker=".")
     left.set_ylabel("Fréchet distance to real test images")
-    series = [("classes_covered", "classes covered / 10", 0.1),
-              ("within_class_variety", "within-class variety (real = 1)", 1.0),
-              ("conditional_accuracy", "conditional accuracy", 1.0)]  # fmt: skip
+    series = [
+        ("classes_covered", "classes covered / 10", 0.1),
+        ("within_class_variety", "within-class variety (real = 1)", 1.0),
+        ("conditional_accuracy", "conditional accuracy", 1.0),
+    ]
     for key, label, scale in series:
         if key in quality[0]:
             right.plot(epochs, [(q[key] or 0) * scale for q in quality], marker=".", label=label)

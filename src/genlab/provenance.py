@@ -108,8 +108,10 @@ def graph(package: Path = PACKAGE) -> dict[str, set[str]]:
     """Which modules each module of the package imports."""
     mods = modules(package)
     known = set(mods)
-    return {m: {t for t, _, _ in imports(m, p.read_text(), known, p.name == "__init__.py")
-                if t != m} for m, p in mods.items()}  # fmt: skip
+    return {
+        m: {t for t, _, _ in imports(m, p.read_text(), known, p.name == "__init__.py") if t != m}
+        for m, p in mods.items()
+    }
 
 
 def closure(entries: Iterable[str], exclude: Iterable[str] = ()) -> list[str]:
@@ -180,8 +182,11 @@ def fingerprint(
     digests = {name: module_digest(name, form) for name in names}
     libraries = library_versions()
     combined = repr((sorted(digests.items()), sorted(libraries.items())))
-    return {"digest": hashlib.sha256(combined.encode()).hexdigest()[:10],
-            "modules": digests, "libraries": libraries}  # fmt: skip
+    return {
+        "digest": hashlib.sha256(combined.encode()).hexdigest()[:10],
+        "modules": digests,
+        "libraries": libraries,
+    }
 
 
 def run_modules(model: str) -> list[str]:
@@ -204,9 +209,11 @@ def changes(recorded: dict[str, Any] | None, now: dict[str, Any]) -> list[str] |
     before = recorded.get("modules", {})
     found = [name for name in sorted(now["modules"]) if before.get(name) != now["modules"][name]]
     libraries = recorded.get("libraries", {})
-    found += [f"{lib} {libraries.get(lib, 'unrecorded')} -> {version}"
-              for lib, version in now["libraries"].items()
-              if libraries.get(lib) != version]  # fmt: skip
+    found += [
+        f"{lib} {libraries.get(lib, 'unrecorded')} -> {version}"
+        for lib, version in now["libraries"].items()
+        if libraries.get(lib) != version
+    ]
     return found
 
 

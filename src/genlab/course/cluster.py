@@ -29,14 +29,14 @@ from genlab.course.executor import (
     NOTEBOOKS,
     Outcome,
     Point,
-    code_change,
-    is_complete,
+    clear,
     made_from,
     portable,
-    say,
+    skipped,
     stamped,
 )
 from genlab.course.grids import PROBLEMS
+from genlab.course.processes import say
 from genlab.course.ray_node import PointResult, PointTask, pack, run_point, source_digest, unpack
 from genlab.runs import CHECKPOINT, repo_root
 
@@ -156,12 +156,9 @@ class RayExecutor:
         outcomes: dict[str, Outcome] = {}
         pending: dict[Any, tuple[Point, float, dict[str, Any]]] = {}
         for point in points:
-            if not force and is_complete(point):
-                why = "complete, made from the same inputs"
-                outcomes[point.label] = Outcome(point, "skipped", 0.0, why)
+            if not clear(point, force):  # another code's run is moved aside, never deleted
+                outcomes[point.label] = skipped(point)
                 continue
-            if (force or code_change(point)) and point.run_dir.exists():
-                shutil.rmtree(point.run_dir)  # another code's run is trained again
             asks = resources(point, self.resources, self.cpus)
             threads = int(asks["num_cpus"]) if "num_gpus" not in asks else 1
             task = make_task(point, threads, self.digest)

@@ -13,19 +13,16 @@ import functools
 import hashlib
 import json
 import os
-import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import nbformat
-import yaml
 
 from genlab.atomic import atomic_write
 from genlab.course.grids import PROBLEMS
+from genlab.course.processes import last_error, papermill_command, run_logged, say
 from genlab.datasets import repo_root
 from genlab.health import FINAL
 from genlab.provenance import fingerprint, imports, modules, stale_reason
@@ -126,8 +123,11 @@ def _sha(data: bytes) -> str:
 
 
 def _cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
-    return [(c.cell_type, c.source) for c in nb.cells
-            if "injected-parameters" not in c.metadata.get("tags", [])]  # fmt: skip
+    return [
+        (c.cell_type, c.source)
+        for c in nb.cells
+        if "injected-parameters" not in c.metadata.get("tags", [])
+    ]
 
 
 def notebook_modules(nb: nbformat.NotebookNode) -> list[str]:
@@ -160,9 +160,12 @@ def quoted_runs(point: Point) -> list[str]:
     """The run folders (``problem/name``) whose records the point's answer quotes."""
     if point.source == EXTRA_SEED_NOTEBOOK:
         return []  # it quotes its own run only
-    return [f"{problem}/{name}" for problem in PROBLEMS[point.problem].reads(point.problem)
-            for name in PROBLEMS[problem].run_names()
-            if (problem, name) != (point.problem, point.name)]  # fmt: skip
+    return [
+        f"{problem}/{name}"
+        for problem in PROBLEMS[point.problem].reads(point.problem)
+        for name in PROBLEMS[problem].run_names()
+        if (problem, name) != (point.problem, point.name)
+    ]
 
 
 def made_from(point: Point) -> dict[str, Any]:
@@ -172,8 +175,9 @@ def made_from(point: Point) -> dict[str, Any]:
     for run in dict.fromkeys(quoted_runs(point)):
         files = [point.out / run / record for record in RECORDS]
         if any(f.is_file() for f in files):
-            runs[run] = _sha(b"".join(_sha(f.read_bytes()).encode() if f.is_file() else b"-"
-                                      for f in files))  # fmt: skip
+            runs[run] = _sha(
+                b"".join(_sha(f.read_bytes()).encode() if f.is_file() else b"-" for f in files)
+            )
     return {
         "notebook": _sha(json.dumps(_cells(source)).encode()),
         "parameters": _sha(json.dumps(point.parameters, sort_keys=True, default=str).encode()),
@@ -223,8 +227,11 @@ def staleness(point: Point) -> str | None:
     if recorded["digest"] == digest(now):
         return None
     before = recorded.get("made_from", {})
-    parts = {"notebook": f"notebooks/{point.source_notebook}", "parameters": "its parameters",
-             "code": "the code it imports"}  # fmt: skip
+    parts = {
+        "notebook": f"notebooks/{point.source_notebook}",
+        "parameters": "its parameters",
+        "code": "the code it imports",
+    }
     why = [f"{label} changed" for part, label in parts.items() if before.get(part) != now[part]]
     old, new = before.get("runs", {}), now["runs"]
     runs = sorted(r for r in old.keys() | new.keys() if old.get(r) != new.get(r))
@@ -240,64 +247,52 @@ def is_complete(point: Point) -> bool:
     return staleness(point) is None
 
 
-def papermill_command(notebook: str, output: str, parameters: dict[str, Any],
-                      threads: int) -> tuple[list[str], dict[str, str]]:  # fmt: skip
-    """The papermill call that executes ``notebooks/<notebook>`` into ``output`` with
-    ``parameters``, run from the repository's root (or a folder laid out like it), and its
-    environment: ``threads`` CPU threads."""
-    cmd = [sys.executable, "-m", "papermill", f"notebooks/{notebook}", output,
-           "-y", yaml.safe_dump(parameters), "-k", "python3", "--cwd", "notebooks",
-           "--log-output", "--no-progress-bar"]  # fmt: skip
-    return cmd, {**os.environ, **threads_env(threads)}
+# Where a run that is trained again is kept: nothing that trained is ever deleted.
+SUPERSEDED = "superseded"
 
 
-def threads_env(threads: int) -> dict[str, str]:
-    """The environment variables that give a new process ``threads`` CPU threads."""
-    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+def aside(point: Point, force: bool) -> Path | None:
+    """Where the point's run folder goes before it trains again (``results/<problem>/
+    superseded/<name>.<why>``), or None when it stays: it holds no trained epoch, or a run of
+    this code that ``force`` does not replace."""
+    record = run_record(point)
+    if not record.get("epochs"):
+        return None
+    changed = code_change(point)
+    if changed:
+        why = f"code-{(record.get('code') or {}).get('digest', 'unrecorded')}"
+    elif force:
+        why = f"forced-{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}"
+    else:
+        return None
+    return point.out / point.problem / SUPERSEDED / f"{point.name.replace('/', '-')}.{why}"
 
 
-# Known harmless lines, noise in the logs: every kernel papermill starts warns that it runs
-# over TCP (loopback here); and jupyter_client's shutdown_kernel sends SIGINT before its
-# shutdown request, so a kernel that is handling a message at that moment (the notebook has
-# finished) logs "KeyboardInterrupt caught in kernel." as an error, some runs but not others.
-HARMLESS = ("Kernel is running over TCP without encryption",
-            "[IPKernelApp] ERROR | KeyboardInterrupt caught in kernel.")  # fmt: skip
-
-
-def run_logged(cmd: list[str], env: dict[str, str], cwd: Path, log: Path, **popen: Any) -> int:
-    """Run ``cmd``, its output and errors written to ``log`` as they come, less the known
-    harmless lines (``HARMLESS``); its exit status."""
-    with open(log, "w") as f, subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True,
-                                               stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                               **popen) as proc:  # fmt: skip
-        for line in proc.stdout:
-            if not any(text in line for text in HARMLESS):
-                f.write(line)
-                f.flush()
-    return proc.returncode
-
-
-def last_error(log: Path) -> str:
-    lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
-    errors = [ln for ln in lines if "Error" in ln or "error:" in ln]
-    return (errors or lines or ["(no output)"])[-1][-200:]
+def aside_note(point: Point, force: bool) -> str:
+    """What happens to the point's trained run when it trains again, in words ("" if nothing)."""
+    target = aside(point, force)
+    if target is None:
+        return ""
+    where = target.relative_to(point.out).as_posix()
+    back = f"mv {where} {point.label}"
+    return f"its trained run is kept: moved to {where}/ (to get it back: {back})"
 
 
 def clear(point: Point, force: bool) -> bool:
-    """Whether the point is to be executed; its run folder is deleted first when it holds
-    another code's run (or always, with ``force``): trained again, never reopened."""
+    """Whether the point is to be executed; a run folder that holds another code's run (or,
+    with ``force``, any trained run) is moved aside first (``aside``): trained again, never
+    reopened, and never deleted."""
     if not force and is_complete(point):
         return False
-    if (force or code_change(point)) and point.run_dir.exists():
-        shutil.rmtree(point.run_dir)
+    target = aside(point, force)
+    if target is not None:
+        if target.exists():  # the same second, or the same code set aside before
+            target = target.with_name(f"{target.name}-{time.monotonic_ns()}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        point.run_dir.rename(target)
+        where = target.relative_to(point.out).as_posix()
+        say(f"[aside] {point.label}: its trained run is kept in {where}/")
     return True
-
-
-def say(line: str) -> None:
-    """One progress line on stdout, in one write: ``print`` writes the text and its newline
-    apart, so two threads starting their notebooks at once could put both on one line."""
-    sys.stdout.write(f"{line}\n")
-    sys.stdout.flush()
 
 
 def skipped(point: Point) -> Outcome:

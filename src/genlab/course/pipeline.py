@@ -11,7 +11,6 @@ point would get (skip, execute, train) and why, and writes nothing.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -19,14 +18,9 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from genlab.config import ConfigError
 from genlab.course.executor import (
-    EXTRA_SEED_NOTEBOOK,
-    NOTEBOOKS,
     Executor,
     Outcome,
     Point,
@@ -34,13 +28,12 @@ from genlab.course.executor import (
     execute,
     has_finished_run,
     is_complete,
-    portable,
     run_notebook,
     skipped,
-    staleness,
 )
-from genlab.course.grids import PROBLEMS, QUICK_MAX_EPOCHS, QUICK_OVERRIDES
-from genlab.course.training import notebook_config, train_first
+from genlab.course.grids import PROBLEMS
+from genlab.course.planning import dry_run, parse_sets, plan
+from genlab.course.training import train_first
 from genlab.datasets import repo_root
 
 LOCK = ".run_all.lock"  # in the results folder: held by the ./run_all.sh working on it
@@ -63,105 +56,14 @@ def holding(out: Path) -> Iterator[None]:
     try:
         lock.acquire(timeout=0)
     except Timeout:
-        raise Busy(f"another ./run_all.sh is working on {out} (it holds {out / LOCK}); wait "
-                   "for it to end, or give this one another --out") from None  # fmt: skip
+        raise Busy(
+            f"another ./run_all.sh is working on {out} (it holds {out / LOCK}); wait "
+            "for it to end, or give this one another --out"
+        ) from None
     try:
         yield
     finally:
         lock.release()
-
-
-def plan(
-    out: Path,
-    only: list[str] | None = None,
-    quick: bool = False,
-    no_cuda: bool = False,
-    sets: dict[str, dict[str, Any]] | None = None,
-) -> list[Point]:
-    """The grid points to execute, in order, with the parameters each notebook receives."""
-    problems = only or list(PROBLEMS)
-    unknown = [p for p in problems if p not in PROBLEMS]
-    if unknown:
-        raise ValueError(
-            f"unknown problem(s) {', '.join(unknown)}; accepted: {', '.join(PROBLEMS)}"
-        )
-    check_names(problems, set((sets or {}).get("", {})))  # known to at least one of them
-    points, replicas = [], []
-    for problem in PROBLEMS:  # always in the course's order
-        if problem not in problems:
-            continue
-        spec = PROBLEMS[problem]
-        for name, grid_params in spec.points.items():
-            point = Point(problem, name, {}, out)
-            params: dict[str, Any] = {**grid_params, "run_dir": portable(point.run_dir, NOTEBOOKS),
-                                      "progress": False}  # fmt: skip
-            if spec.needs:
-                params["results_dir"] = portable(out, NOTEBOOKS)
-            if quick and spec.needs:
-                params["quick"] = True
-            elif quick:
-                params["epochs"] = min(grid_params.get("epochs", QUICK_MAX_EPOCHS),
-                                       QUICK_MAX_EPOCHS)  # fmt: skip
-                params["overrides"] = dict(QUICK_OVERRIDES[spec.model])
-            if no_cuda:
-                params["no_cuda"] = True
-            for target in (problem, f"{problem}/{name}"):
-                check_names([problem], set((sets or {}).get(target, {})))
-            for target in ("", problem, f"{problem}/{name}"):
-                params.update((sets or {}).get(target, {}))
-            point.parameters = params
-            if spec.model:  # a bad value (from --set) fails here, before anything is written
-                check_parameters(problem, params)
-            points.append(point)
-            if not quick:  # --quick keeps one seed
-                replicas += extra_seeds(point)
-    return points + replicas  # the points' own runs (the pictures shown) first
-
-
-def check_names(problems: list[str], names: set[str]) -> None:
-    """Raise ``ConfigError`` for a name that is neither a parameter of one of the problems'
-    notebooks nor a field of its config (a misspelt ``--set batchsize=64`` would otherwise be
-    dropped and the default trained), naming the closest accepted one."""
-    import difflib
-
-    import papermill
-
-    known: set[str] = set()
-    for problem in problems:
-        spec = PROBLEMS[problem]
-        known |= set(papermill.inspect_notebook(str(NOTEBOOKS / spec.notebook)))
-        if spec.model:
-            known |= set(type(spec.notebook_defaults()).model_fields)
-    for name in sorted(names - known):
-        close = difflib.get_close_matches(name, known, n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
-        raise ConfigError(f"--set {name}: not a parameter of {', '.join(problems)}; {hint}"
-                          f"accepted: {', '.join(sorted(known))}")  # fmt: skip
-
-
-def check_parameters(problem: str, params: dict[str, Any]) -> None:
-    """Build the config the notebook would build from ``params``; raises ``ConfigError``
-    naming a bad value."""
-    notebook_config(problem, params)
-
-
-def extra_seeds(point: Point) -> list[Point]:
-    """The runs of ``point`` with its other seeds (``Problem.replicas``): each executes
-    ``notebooks/extra_seed.ipynb`` with the point's config values and another seed."""
-    spec = PROBLEMS[point.problem]
-    if not spec.replicas(point.name):
-        return []
-    names = set(type(spec.config(point.name)).model_fields)
-    config = {**spec.fixed, **{k: v for k, v in point.parameters.items() if k in names}}
-    config.update(point.parameters.get("overrides", {}))
-    extra = []
-    for name, seed in spec.replicas(point.name).items():
-        replica = Point(point.problem, name, {}, point.out, EXTRA_SEED_NOTEBOOK)
-        other = {k: v for k, v in point.parameters.items() if k not in names | {"overrides"}}
-        replica.parameters = {"model": spec.model, "values": {**config, "seed": seed},
-                              **other, "run_dir": portable(replica.run_dir, NOTEBOOKS)}  # fmt: skip
-        extra.append(replica)
-    return extra
 
 
 def run_points(
@@ -182,8 +84,9 @@ def run_points(
         if cluster is None:  # the runs first, so that each notebook executes once
             todo = [p for p in first if clear(p, force)]
             train_first(todo, jobs, threads)
-            outcomes += pool.map(lambda p: run_notebook(p, threads) if p in todo
-                                 else skipped(p), first)  # fmt: skip
+            outcomes += pool.map(
+                lambda p: run_notebook(p, threads) if p in todo else skipped(p), first
+            )
             outcomes += local(later, force)
         else:
             for batch in (first, later):
@@ -203,24 +106,6 @@ def report(outcomes: list[Outcome]) -> str:
     for o in outcomes:
         lines.append(f"{o.point.label:<{width}}  {o.status:<8} {o.seconds:>7.0f}s  {o.detail}")
     return "\n".join(line.rstrip() for line in lines)
-
-
-def parse_sets(items: list[str]) -> dict[str, dict[str, Any]]:
-    """``[TARGET:]NAME=VALUE`` items -> {target: {name: value}}; target "" is every point."""
-    sets: dict[str, dict[str, Any]] = {}
-    for item in items:
-        target, _, assignment = (
-            item.rpartition(":") if ":" in item.split("=")[0] else ("", "", item)
-        )
-        name, sep, value = assignment.partition("=")
-        if not sep or not name:
-            raise ValueError(f"--set expects [PROBLEM[/POINT]:]NAME=VALUE, got {item!r}")
-        try:
-            parsed = json.loads(value)  # JSON first: YAML 1.1 reads 1e-30 as a string
-        except json.JSONDecodeError:
-            parsed = yaml.safe_load(value)
-        sets.setdefault(target, {})[name] = parsed
-    return sets
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,7 +138,8 @@ def main(argv: list[str] | None = None) -> int:
     add(
         "--force",
         action="store_true",
-        help="re-run even complete points (their run folders are deleted first)",
+        help="re-run even complete points (a trained run is moved aside first, to "
+        "results/<problem>/superseded/, never deleted)",
     )
     add(
         "--reexecute",
@@ -332,31 +218,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def decide(point: Point, args: argparse.Namespace) -> tuple[str, str]:
-    """What ``./run_all.sh`` with ``args`` would do with ``point`` first (skip, execute the
-    notebook alone, or train), and why: the decision of ``execute`` (and of the Ray driver,
-    which shares ``executor.staleness``)."""
-    unfinished = bool(PROBLEMS[point.problem].model) and not has_finished_run(point)
-    if unfinished and args.no_train:
-        return "skip", f"no finished run in {point.run_dir.name}/ (--no-train)"
-    if args.force:
-        return ("train" if PROBLEMS[point.problem].model else "execute"), "--force"
-    why = "--reexecute" if args.reexecute else staleness(point)
-    if why is None:
-        return "skip", "complete, made from the same inputs"
-    return ("train", f"{why}; no finished run") if unfinished else ("execute", why)
-
-
-def dry_run(points: list[Point], args: argparse.Namespace) -> str:
-    """One line per point: skip / execute / train, and why. Reads, never writes."""
-    width = max((len(p.label) for p in points), default=10)
-    lines = [f"{action:<8} {p.label:<{width}}  {why}"
-             for p in points for action, why in [decide(p, args)]]  # fmt: skip
-    return "\n".join(lines)
-
-
-def run_all(out: Path, points: list[Point], args: argparse.Namespace,
-            cluster: Executor | None, t0: float) -> int:  # fmt: skip
+def run_all(
+    out: Path, points: list[Point], args: argparse.Namespace, cluster: Executor | None, t0: float
+) -> int:
     """``main`` once the results folder is this process's: execute, summarise, report."""
     where = f"Ray cluster {args.ray}" if args.ray else f"-j {args.jobs}"
     print(f"run_all: {len(points)} grid points -> {out} ({where})", flush=True)

@@ -26,7 +26,7 @@ from typing import Any
 
 import nbformat
 
-from genlab.course.executor import last_error, papermill_command, run_logged
+from genlab.course.processes import last_error, papermill_command, run_logged
 from genlab.provenance import fingerprint
 
 SCRATCH_ENV = "GENLAB_SCRATCH"  # where a node executes its points (default: the temp dir)

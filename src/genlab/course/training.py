@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from genlab.config import Config
-from genlab.course.executor import Point, has_finished_run, quoted_runs, say, threads_env
+from genlab.course.executor import Point, has_finished_run, quoted_runs
 from genlab.course.grids import PROBLEMS
+from genlab.course.processes import say, threads_env
 
 
 def notebook_config(problem: str, params: dict[str, Any]) -> Config:
@@ -35,8 +36,11 @@ def train_first(points: list[Point], jobs: int, threads: int) -> None:
     the CPU threads of the notebooks' kernels (``papermill_command``), so that the numbers are
     theirs. A run that fails here is left to its notebook, which trains it again and shows the
     error."""
-    todo = [p for p in points if PROBLEMS[p.problem].model and quoted_runs(p)
-            and not has_finished_run(p)]  # fmt: skip
+    todo = [
+        p
+        for p in points
+        if PROBLEMS[p.problem].model and quoted_runs(p) and not has_finished_run(p)
+    ]
     if not todo:
         return
     env = threads_env(threads)
@@ -45,8 +49,10 @@ def train_first(points: list[Point], jobs: int, threads: int) -> None:
     try:
         context = multiprocessing.get_context("spawn")  # a fresh interpreter, as a kernel's
         with ProcessPoolExecutor(min(jobs, len(todo)), mp_context=context) as workers:
-            futures = {workers.submit(train_point, p.label, p.problem, p.parameters,
-                                      p.run_dir, p.log): p for p in todo}  # fmt: skip
+            futures = {
+                workers.submit(train_point, p.label, p.problem, p.parameters, p.run_dir, p.log): p
+                for p in todo
+            }
             for future in as_completed(futures):
                 point = futures[future]
                 try:
@@ -61,8 +67,9 @@ def train_first(points: list[Point], jobs: int, threads: int) -> None:
                 os.environ[name] = value
 
 
-def train_point(label: str, problem: str, parameters: dict[str, Any], run_dir: Path,
-                log: Path) -> float:  # fmt: skip
+def train_point(
+    label: str, problem: str, parameters: dict[str, Any], run_dir: Path, log: Path
+) -> float:
     """Train (or resume) the run of one grid point as its notebook would; the seconds taken.
     Its output goes to the point's log, which the notebook's execution then replaces."""
     from genlab.train import train_run

@@ -20,6 +20,7 @@ from genlab.course.grids import (
 )
 from genlab.health import FINAL
 from genlab.runs import CHECKPOINT, Run, load_metrics, read_json, repo_root
+from genlab.train.entry import open_run
 
 QUICK_EVAL_SAMPLES = 512  # at most this many images per metric with quick=True
 
@@ -94,7 +95,7 @@ def open_point(
         ]
         if differ:
             note = "trained with other parameters than the grid point's: " + ", ".join(differ)
-    run = Run.open(run_dir, config)
+    run, _ = open_run(run_dir, config)  # another code's run is refused, as in training
     model = MODELS[problem]
     if run.complete or run.status in FINAL:
         return Source(model, problem, point, run, "reused", note)
