@@ -18,16 +18,30 @@ if TYPE_CHECKING:
     from genlab.runs import Run, RunConflictError, load_metrics
 
 __all__ = [
-    "ConfigError", "DataError", "GANConfig", "Run", "RunConflictError", "VAEConfig",
-    "load", "load_metrics", "resolve_device", "seed_everything",
-]  # fmt: skip
+    "ConfigError",
+    "DataError",
+    "GANConfig",
+    "Run",
+    "RunConflictError",
+    "VAEConfig",
+    "load",
+    "load_metrics",
+    "resolve_device",
+    "seed_everything",
+]
 __version__ = "0.1.0"
 _MODULE = {
-    "ConfigError": "config", "GANConfig": "config", "VAEConfig": "config",
-    "DataError": "data", "load": "data",
-    "resolve_device": "device", "seed_everything": "device",
-    "Run": "runs", "RunConflictError": "runs", "load_metrics": "runs",
-}  # fmt: skip
+    "ConfigError": "config",
+    "GANConfig": "config",
+    "VAEConfig": "config",
+    "DataError": "data",
+    "load": "data",
+    "resolve_device": "device",
+    "seed_everything": "device",
+    "Run": "runs",
+    "RunConflictError": "runs",
+    "load_metrics": "runs",
+}
 
 
 def __getattr__(name: str) -> Any:

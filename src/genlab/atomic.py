@@ -44,9 +44,12 @@ def atomic_write(path: Path | str, write: Callable[[io.BufferedWriter], None]) -
         full = device_full(e)
         if full is not None and not isinstance(e, NoSpaceError):
             before = "is unchanged" if path.exists() else "was not created"
-            raise NoSpaceError(full.errno, f"no space left on the device to write {path} "
-                               f"({full.strerror}); {path.name} {before}: free some space, "
-                               "then run again to continue from what was saved") from e  # fmt: skip
+            raise NoSpaceError(
+                full.errno,
+                f"no space left on the device to write {path} "
+                f"({full.strerror}); {path.name} {before}: free some space, "
+                "then run again to continue from what was saved",
+            ) from e
         raise
 
 

@@ -42,8 +42,15 @@ def param(
 ) -> Any:
     """A config field: its default, a one-line help, and the bounds its value must keep
     (>= ``ge``, > ``gt``, <= ``le``, < ``lt``; a float is always finite)."""
-    return Field(default, description=help, ge=ge, gt=gt, le=le, lt=lt,
-                 json_schema_extra={"identity": identity})  # fmt: skip
+    return Field(
+        default,
+        description=help,
+        ge=ge,
+        gt=gt,
+        le=le,
+        lt=lt,
+        json_schema_extra={"identity": identity},
+    )
 
 
 MISSPELT = 0.75  # how close a notebook variable must spell a field to be taken for a misspelling
@@ -51,8 +58,11 @@ MISSPELT = 0.75  # how close a notebook variable must spell a field to be taken 
 
 def did_you_mean(unknown: list[str], names: set[str]) -> str:
     """ "did you mean 'batch_size'? " for each unknown name that nearly spells one of ``names``."""
-    hints = [f"{name}: did you mean {close[0]!r}? " for name in unknown
-             if (close := difflib.get_close_matches(name, names, n=1))]  # fmt: skip
+    hints = [
+        f"{name}: did you mean {close[0]!r}? "
+        for name in unknown
+        if (close := difflib.get_close_matches(name, names, n=1))
+    ]
     return "".join(hints)
 
 
@@ -79,11 +89,15 @@ class Config(BaseModel):
         unknown = sorted(str(e["loc"][0]) for e in error.errors() if e["type"] == "extra_forbidden")
         if unknown:
             hints = did_you_mean(unknown, names)
-            return (f"unknown {cls.model} parameter(s) {', '.join(unknown)}; "
-                    f"{hints}accepted: {', '.join(sorted(names))}")  # fmt: skip
-        return "; ".join(f"{cls.model} parameter {e['loc'][0]}={e['input']!r}: "
-                         f"{e['msg'][:1].lower()}{e['msg'][1:]}"
-                         for e in error.errors())  # fmt: skip
+            return (
+                f"unknown {cls.model} parameter(s) {', '.join(unknown)}; "
+                f"{hints}accepted: {', '.join(sorted(names))}"
+            )
+        return "; ".join(
+            f"{cls.model} parameter {e['loc'][0]}={e['input']!r}: "
+            f"{e['msg'][:1].lower()}{e['msg'][1:]}"
+            for e in error.errors()
+        )
 
     def check(self) -> None:
         """Checks that involve several fields or the data set (each model adds its own)."""
@@ -116,10 +130,13 @@ class Config(BaseModel):
         dropped, it would leave the default in place without a word."""
         names = set(cls.model_fields)
         misspelt = sorted(
-            k for k, v in values.items()
-            if k not in names and not k.startswith("_") and isinstance(v, bool | int | float | str)
+            k
+            for k, v in values.items()
+            if k not in names
+            and not k.startswith("_")
+            and isinstance(v, bool | int | float | str)
             and difflib.get_close_matches(k, names, n=1, cutoff=MISSPELT)
-        )  # fmt: skip
+        )
         if misspelt:
             raise ConfigError(
                 f"{', '.join(misspelt)} {'is not a' if len(misspelt) == 1 else 'are not'} "
@@ -137,8 +154,11 @@ class Config(BaseModel):
 
     def identity(self) -> dict[str, Any]:
         """The values that decide what the run computes (its hash and its run folder)."""
-        ident = {name: getattr(self, name) for name, info in type(self).model_fields.items()
-                 if info.json_schema_extra["identity"]}  # fmt: skip
+        ident = {
+            name: getattr(self, name)
+            for name, info in type(self).model_fields.items()
+            if info.json_schema_extra["identity"]
+        }
         return {"model": self.model, **ident}
 
     def digest(self) -> str:
@@ -152,12 +172,17 @@ class Config(BaseModel):
             flag = "--" + name.replace("_", "-")
             kind, choices = value_type(info)
             if kind is bool:
-                parser.add_argument(flag, action=argparse.BooleanOptionalAction,
-                                    default=info.default, help=info.description)  # fmt: skip
+                parser.add_argument(
+                    flag,
+                    action=argparse.BooleanOptionalAction,
+                    default=info.default,
+                    help=info.description,
+                )
             else:
                 help = f"{info.description} (default: {info.default})"
-                parser.add_argument(flag, type=kind, default=info.default, choices=choices,
-                                    help=help)  # fmt: skip
+                parser.add_argument(
+                    flag, type=kind, default=info.default, choices=choices, help=help
+                )
 
     @classmethod
     def from_namespace(cls: type[C], ns: argparse.Namespace) -> C:
@@ -217,22 +242,29 @@ class GANConfig(Config):
     latent_dim: int = param(100, "size of the noise vector z", ge=1)
     embed_dim: int = param(10, "size of the label embedding (cGAN only)", ge=1)
     d_label: Literal["concat", "projection"] = param(
-        "concat", "how the cGAN's discriminator takes the label")  # fmt: skip
-    d_dropout: float = param(0.0, "dropout after each hidden layer of the discriminator",
-                             ge=0, lt=1)  # fmt: skip
-    real_target: float = param(1.0, "discriminator's target for real images (<1: smoothing)",
-                               gt=0, le=1)  # fmt: skip
-    ema_decay: float = param(0.0, "sample from an exponential moving average of the generator's "
-                             "weights with this decay per step (0: the generator itself)",
-                             ge=0, le=0.99999)  # fmt: skip
+        "concat", "how the cGAN's discriminator takes the label"
+    )
+    d_dropout: float = param(
+        0.0, "dropout after each hidden layer of the discriminator", ge=0, lt=1
+    )
+    real_target: float = param(
+        1.0, "discriminator's target for real images (<1: smoothing)", gt=0, le=1
+    )
+    ema_decay: float = param(
+        0.0,
+        "sample from an exponential moving average of the generator's "
+        "weights with this decay per step (0: the generator itself)",
+        ge=0,
+        le=0.99999,
+    )
     seed: int = param(1, "random seed (weights, shuffling, noise)", ge=0, le=2**32 - 10_001)
     train_limit: int = param(0, "use only the first N training images (0: all 60,000)", ge=0)
     eval_samples: int = param(10_000, EVAL_HELP, ge=0, identity=False)
     # part of a run's identity: a resumed run never mixes measurements of other sample counts
-    quality_samples: int = param(2000, "samples for the quality measured during training (0: none)",
-                                 ge=0)  # fmt: skip
-    quality_every: int = param(1, "epochs between two quality measurements during training",
-                               ge=1)  # fmt: skip
+    quality_samples: int = param(
+        2000, "samples for the quality measured during training (0: none)", ge=0
+    )
+    quality_every: int = param(1, "epochs between two quality measurements during training", ge=1)
     log_interval: int = param(100, "batches between progress updates", ge=1, identity=False)
     no_cuda: bool = param(False, "disables CUDA training", identity=False)
     device: Device = param("auto", "auto | cpu | cuda | mps", identity=False)

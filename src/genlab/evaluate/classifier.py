@@ -177,8 +177,10 @@ def _install_shipped(path: Path, verbose: bool) -> None:
     shipped = SHIPPED / path.name
     data = shipped.read_bytes()
     if hashlib.sha256(data).hexdigest() != want:
-        raise OSError(f"{shipped} does not match its SHA-256 in {SHIPPED / 'SHA256SUMS'}: "
-                      "the package's classifier weights are damaged; reinstall genlab")  # fmt: skip
+        raise OSError(
+            f"{shipped} does not match its SHA-256 in {SHIPPED / 'SHA256SUMS'}: "
+            "the package's classifier weights are damaged; reinstall genlab"
+        )
     if path.exists():
         _log(verbose, f"replacing {path} (trained here) by the project's classifier")
         sidecar_path(path).unlink(missing_ok=True)
@@ -314,8 +316,9 @@ def classifier_drawn(dataset: str, drawn: bool, root: str | os.PathLike | None =
         del _CLASSIFIERS[key]
 
 
-def _build(dataset: str, path: Path, device: torch.device,
-           root: str | os.PathLike | None, verbose: bool) -> Classifier:  # fmt: skip
+def _build(
+    dataset: str, path: Path, device: torch.device, root: str | os.PathLike | None, verbose: bool
+) -> Classifier:
     """The classifier of cache file ``path``, built on the CPU from its weights (trained on
     ``device`` and cached first when there are none)."""
     with cache_lock(path):

@@ -149,8 +149,9 @@ def evaluate_run(
         if "generator_average" in state["trainer"]:  # like for like with a GAN that has none
             net = load_generator(config, state["trainer"], device, average=False)
             samples, labels = gan_images(net, n)
-            evaluation["samples_without_average"] = image_metrics(samples, dataset, labels,
-                                                                  device, root)  # fmt: skip
+            evaluation["samples_without_average"] = image_metrics(
+                samples, dataset, labels, device, root
+            )
     else:
         raise ValueError(f"{run_dir}: unknown model {model!r} in metrics.json")
     evaluation["evaluated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")

@@ -35,11 +35,18 @@ def architecture(config: Config | Mapping[str, Any]) -> Architecture:
         return {"model": {"latent_dim": c["latent_dim"], "hidden_dim": c["hidden_dim"]}}
     classes = len(get_spec(c["dataset"]).classes) if c["conditional"] else 0
     return {
-        "generator": {"latent_dim": c["latent_dim"], "num_classes": classes,
-                      "embed_dim": c["embed_dim"]},
-        "discriminator": {"num_classes": classes, "embed_dim": c["embed_dim"],
-                          "dropout": c["d_dropout"], "label_input": c["d_label"]},
-    }  # fmt: skip
+        "generator": {
+            "latent_dim": c["latent_dim"],
+            "num_classes": classes,
+            "embed_dim": c["embed_dim"],
+        },
+        "discriminator": {
+            "num_classes": classes,
+            "embed_dim": c["embed_dim"],
+            "dropout": c["d_dropout"],
+            "label_input": c["d_label"],
+        },
+    }
 
 
 def build_models(config: Config | Mapping[str, Any]) -> dict[str, nn.Module]:

@@ -22,8 +22,12 @@ def load_vae(config: dict[str, Any], trainer_state: dict[str, Any], device: torc
     return model.to(device)
 
 
-def load_generator(config: dict[str, Any], trainer_state: dict[str, Any], device: torch.device,
-                   average: bool = True):  # fmt: skip
+def load_generator(
+    config: dict[str, Any],
+    trainer_state: dict[str, Any],
+    device: torch.device,
+    average: bool = True,
+):
     """The generator that samples for a GAN run from its trainer's state dict: its weight
     average when the run kept one (unless ``average`` is False), else the generator itself."""
     if "generator" not in trainer_state:

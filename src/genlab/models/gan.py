@@ -77,8 +77,13 @@ class Discriminator(nn.Module):
     D(x, y) = w . h(x) + e(y) . h(x) (Miyato & Koyama, 2018), so the label cannot be ignored.
     """
 
-    def __init__(self, num_classes: int = 0, embed_dim: int = 10, dropout: float = 0.0,
-                 label_input: str = "concat"):  # fmt: skip
+    def __init__(
+        self,
+        num_classes: int = 0,
+        embed_dim: int = 10,
+        dropout: float = 0.0,
+        label_input: str = "concat",
+    ):
         super().__init__()
         if label_input not in ("concat", "projection"):
             raise ValueError(f"label_input={label_input!r}; accepted: concat, projection")
