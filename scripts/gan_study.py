@@ -88,6 +88,7 @@ def all_variants() -> dict[str, dict[str, Any]]:
 
 def train_one(name: str, out: Path, epochs: int) -> None:
     from genlab.evaluate import gan_images, image_metrics
+    from genlab.runs import run_checkpoint
     from genlab.train.gan import GANTrainer, train_gan
 
     overrides = all_variants()[name]
@@ -102,7 +103,7 @@ def train_one(name: str, out: Path, epochs: int) -> None:
     if run.status != "complete":
         return
     trainer = GANTrainer(run.config, torch.device(run.metrics["device"]))
-    state = torch.load(run.path / "checkpoint.pt", map_location=trainer.device, weights_only=False)
+    state = run_checkpoint(run.path, map_location=trainer.device)
     trainer.load_state_dict(state["trainer"])
     images, labels = gan_images(trainer.sampler, 10_000)  # eval mode: running statistics
     train_mode, _ = gan_images(trainer.sampler, 10_000, batch_statistics=True)

@@ -62,8 +62,8 @@ def assert_same_results(a: Path, b: Path, series: Sequence[str], networks: Seque
     assert mb["status"] == "complete"
     for key in series:
         assert [e[key] for e in ma["epochs"]] == [e[key] for e in mb["epochs"]]  # bit for bit
-    ca = torch.load(a / "checkpoint.pt", weights_only=False)["trainer"]
-    cb = torch.load(b / "checkpoint.pt", weights_only=False)["trainer"]
+    ca = torch.load(a / "checkpoint.pt", weights_only=True)["trainer"]
+    cb = torch.load(b / "checkpoint.pt", weights_only=True)["trainer"]
     for net in networks:
         assert (net in ca) == (net in cb), net
         if net in ca:

@@ -70,7 +70,7 @@ def check_changed_vae(tmp_path, monkeypatch, device: str) -> None:
     assert run.status == "complete"
     assert model.fc_extra.weight.grad is not None and model.fc_extra.weight.grad.abs().sum() > 0
     assert not torch.equal(model.fc_extra.weight.detach().cpu(), model.initial_extra.cpu())
-    saved = torch.load(run.path / "checkpoint.pt", weights_only=False)["trainer"]["model"]
+    saved = torch.load(run.path / "checkpoint.pt", weights_only=True)["trainer"]["model"]
     assert "fc_extra.weight" in saved
     first, last = run.series("test_loss")
     assert last < first

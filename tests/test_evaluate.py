@@ -253,7 +253,7 @@ def test_evaluate_gan_run(tmp_path, conditional):
     # the samples are drawn from a seeded generator: the same images again
     net = ev.load_generator(
         load_metrics(run.path)["config"],
-        torch.load(run.path / "checkpoint.pt", weights_only=False)["trainer"],
+        torch.load(run.path / "checkpoint.pt", weights_only=True)["trainer"],
         "cpu",
     )
     a, labels_a = ev.gan_images(net, 20)

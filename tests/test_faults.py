@@ -145,7 +145,7 @@ def test_a_full_device_while_a_file_is_written_keeps_the_old_file_and_the_run_re
     assert not [p for p in run_dir.iterdir() if p.name.endswith(".tmp")]
     metrics = load_metrics(run_dir)
     assert [e["epoch"] for e in metrics["epochs"]] == list(range(1, epochs_on_disk + 1))
-    assert torch.load(run_dir / "checkpoint.pt", weights_only=False)["epoch"] == 1
+    assert torch.load(run_dir / "checkpoint.pt", weights_only=True)["epoch"] == 1
     # space again: the run resumes after epoch 1 and ends as the run no fault touched
     code, err = cli_main(capsys, *ARGS, "--run-dir", str(run_dir))
     assert code == 0, err

@@ -49,8 +49,8 @@ def assert_bit_identical(a: Path, b: Path) -> None:
     included), every checkpoint tensor and every image of an epoch, byte for byte (the curves
     are drawn from metrics.json by the command line, not by training)."""
     assert without_timing(load_metrics(b)) == without_timing(load_metrics(a))
-    ca = torch.load(a / "checkpoint.pt", weights_only=False)["trainer"]
-    cb = torch.load(b / "checkpoint.pt", weights_only=False)["trainer"]
+    ca = torch.load(a / "checkpoint.pt", weights_only=True)["trainer"]
+    cb = torch.load(b / "checkpoint.pt", weights_only=True)["trainer"]
     for net in ("generator", "discriminator"):
         assert all(torch.equal(ca[net][k], cb[net][k]) for k in ca[net]), net
     pngs = sorted(p.name for p in a.glob("*.png") if EPOCH_IMAGE.match(p.name))
@@ -223,7 +223,7 @@ def test_a_damaged_checkpoint_of_an_unfinished_run_is_named(tmp_path, monkeypatc
         train_vae(run_dir=tmp_path / "run", progress=False, **config)
     monkeypatch.setattr(VAETrainer, "train_epoch", original)
     ckpt = tmp_path / "run" / "checkpoint.pt"
-    state = torch.load(ckpt, weights_only=False)
+    state = torch.load(ckpt, weights_only=True)
     state["trainer"]["model"]["fc1.weight"][0, 0] += 1  # loads fine, but not what was saved
     torch.save(state, ckpt)
     with pytest.raises(RunFileError, match=r"epoch 1 checkpoint has .* while metrics.json"):

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-Metrics = dict[str, Any]
+from genlab.records import Metrics
+
 # the statuses a run ends with and keeps: reopened, never trained again (a diverged run stopped
 # on a non-finite loss)
 FINAL = ("diverged", "collapsed", "failed")

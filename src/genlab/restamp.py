@@ -40,7 +40,7 @@ import torch
 
 from genlab.datasets import data_root
 from genlab.provenance import PACKAGE, code_record, module_name, source_digest, stale_reason
-from genlab.runs import EPOCH_IMAGE, load_metrics, write_json
+from genlab.runs import EPOCH_IMAGE, load_metrics, load_state, write_metrics
 
 REPLAY_EPOCHS = 2
 # not numbers of a run: when and how fast it ran
@@ -133,11 +133,20 @@ def replay(src: Path, fields: dict[str, Any], threads: int, out: Path) -> dict[s
         raise ValueError(f"the replay with {src} failed: {done.stderr.strip()[-800:]}")
     metrics = json.loads((out / "metrics.json").read_text())
     made = {key: metrics.get(key) for key in COMPARED}
-    made["checkpoint"] = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=False)
+    made["checkpoint"] = comparable(load_state((out / "checkpoint.pt").read_bytes()))
     # the run's own images; the curves are drawn from metrics.json, which is compared above
     images = [p for p in sorted(out.glob("*.png")) if EPOCH_IMAGE.match(p.name)]
     made["images"] = {p.name: p.read_bytes() for p in images}
     return made
+
+
+def comparable(checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """``checkpoint`` with NumPy's random key as ``genlab.rngs`` keeps it now (an int64
+    tensor), whichever code wrote it: an older code kept an array."""
+    name, key, *rest = checkpoint["rng"]["numpy"]
+    if isinstance(key, np.ndarray):
+        checkpoint["rng"]["numpy"] = (name, torch.from_numpy(key.astype(np.int64)), *rest)
+    return checkpoint
 
 
 def restamp(run_dir: Path | str) -> str:
@@ -185,7 +194,7 @@ def restamp(run_dir: Path | str) -> str:
             "libraries_when_trained": recorded.get("libraries", "not recorded"),
         },
     }
-    write_json(run_dir / "metrics.json", metrics)
+    write_metrics(run_dir, metrics)
     here = "reproduced" if same_here else "not reproduced (another CPU made it)"
     return (
         f"{run_dir}: this code makes the recorded code's numbers ({reason.split(':')[0]}); "

@@ -12,16 +12,19 @@ from __future__ import annotations
 
 import hashlib
 import io
+import pickle
 import re
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from genlab.atomic import NoSpaceError, atomic_write, read_json, write_json
 from genlab.config import Config
 from genlab.datasets import repo_root
+from genlab.records import Metrics, RecordError, read_record, validated
 from genlab.rngs import rng_state, set_rng_state
 
 CHECKPOINT = "checkpoint.pt"
@@ -69,9 +72,7 @@ class Run:
         saved, metrics_path = path / "config.json", path / "metrics.json"
         # without its records a checkpoint is not used (load_checkpoint): the run starts over
         again = "delete it to train this run again from epoch 1, to the same figures"
-        metrics = read_run_json(metrics_path, again) if metrics_path.exists() else {}
-        if not isinstance(metrics, dict) or not isinstance(metrics.get("epochs", []), list):
-            raise RunFileError(f"{metrics_path} is not a run's record; {again}")
+        metrics = read_metrics(metrics_path, again) if metrics_path.exists() else {}
         metrics.setdefault("epochs", [])
         start_over = f"delete the folder {path} to train this run again from scratch"
         if saved.exists():
@@ -119,7 +120,7 @@ class Run:
         self.metrics.update(fields)
         self.metrics["updated"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
         try:
-            write_json(self.path / "metrics.json", self.metrics)
+            write_metrics(self.path, self.metrics)
         except NoSpaceError as e:
             self.stopped_by(e)
             raise
@@ -129,7 +130,7 @@ class Run:
         full one may not): never left ``running`` by a write that failed."""
         self.metrics.update(status="interrupted", interrupted={"reason": str(error)})
         try:
-            write_json(self.path / "metrics.json", self.metrics)
+            write_metrics(self.path, self.metrics)
         except OSError:
             pass  # the message of the first error says what to do
 
@@ -219,6 +220,35 @@ def check_same_run(path: Path, recorded: Any, config: Config, where: str) -> Non
         )
 
 
+# A checkpoint written before the random states were plain values (genlab.rngs) holds NumPy's
+# key as an array: these NumPy types, which rebuild an array and run nothing, are admitted too.
+LEGACY_NUMPY = (np._core.multiarray._reconstruct, np.ndarray, np.dtype, type(np.dtype(np.uint32)))
+
+
+class UnsafeCheckpointError(ValueError):
+    """A checkpoint that holds more than tensors and plain values: it was not loaded."""
+
+
+def load_state(data: bytes, map_location: torch.device | str = "cpu") -> dict[str, Any]:
+    """A checkpoint's state, read weights-only (``torch.load(weights_only=True)``): tensors
+    and plain values, never code; a pickle that names anything else is refused, unrun, with
+    ``UnsafeCheckpointError`` naming what it asked for."""
+    try:
+        return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        pass
+    try:
+        with torch.serialization.safe_globals(list(LEGACY_NUMPY)):
+            return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        asked = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        what = asked.group(1) if asked else "an object that is not a tensor or a plain value"
+        raise UnsafeCheckpointError(
+            f"is not a checkpoint of genlab: it asks to run {what} when loaded, and was not "
+            "loaded (a run folder is data, never code)"
+        ) from None
+
+
 def read_checkpoint(
     path: Path, metrics: dict[str, Any], remedy: str, map_location: torch.device | str = "cpu"
 ) -> dict[str, Any]:
@@ -226,8 +256,10 @@ def read_checkpoint(
     digest of, that digest. Otherwise a ``RunFileError`` naming it and ``remedy``."""
     data = path.read_bytes()
     try:
-        state = torch.load(io.BytesIO(data), map_location=map_location, weights_only=False)
+        state = load_state(data, map_location)
         epoch = state["epoch"]
+    except UnsafeCheckpointError as e:
+        raise RunFileError(f"{path} {e}; {remedy}") from None
     except Exception as e:  # zip, pickle, EOF or key errors, depending on the damage
         first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
         raise RunFileError(
@@ -242,6 +274,13 @@ def read_checkpoint(
             f"{str(record.get('sha256'))[:12]}...; {remedy}"
         )
     return state
+
+
+def run_checkpoint(path: Path | str, map_location: torch.device | str = "cpu") -> dict[str, Any]:
+    """The checkpoint of run folder ``path``, checked against its records (``read_checkpoint``)."""
+    path = Path(path)
+    remedy = f"train the run again in another folder to evaluate it (the records of {path} stand)"
+    return read_checkpoint(path / CHECKPOINT, load_metrics(path), remedy, map_location)
 
 
 def check_checkpoint(path: Path, metrics: dict[str, Any]) -> None:
@@ -276,6 +315,24 @@ def kept_epochs(last: int) -> set[int]:
     return {1, last // 2 + 1, last} | {2**k for k in range(1, last.bit_length())}
 
 
-def load_metrics(path: Path | str) -> dict[str, Any]:
-    """``metrics.json`` of a run folder."""
-    return read_json(Path(path) / "metrics.json")
+def read_metrics(path: Path, remedy: str) -> Metrics:
+    """The run record in file ``path`` (``genlab.records``), or a ``RunFileError`` naming the
+    file, the bad key and ``remedy``."""
+    try:
+        return read_record(path)
+    except RecordError as e:
+        raise RunFileError(f"{e}; {remedy}") from None
+
+
+def load_metrics(path: Path | str) -> Metrics:
+    """``metrics.json`` of a run folder, as the schema admits it (``RunFileError`` if not)."""
+    path = Path(path) / "metrics.json"
+    if not path.is_file():
+        raise RunFileError(f"{path.parent} holds no metrics.json: it is not a run folder")
+    return read_metrics(path, "the folder does not hold a run this code can read")
+
+
+def write_metrics(path: Path | str, metrics: Metrics) -> None:
+    """Write ``metrics.json`` of run folder ``path``, through the schema (``genlab.records``):
+    a key it does not declare is refused before anything is written."""
+    write_json(Path(path) / "metrics.json", validated(metrics))

@@ -26,6 +26,7 @@ from genlab.course.processes import last_error, papermill_command, run_logged, s
 from genlab.datasets import repo_root
 from genlab.health import FINAL
 from genlab.provenance import fingerprint, imports, modules, stale_reason
+from genlab.records import RecordError, read_record
 
 NOTEBOOKS = repo_root() / "notebooks"
 EXTRA_SEED_NOTEBOOK = "extra_seed.ipynb"  # trains one more seed of a grid point
@@ -75,12 +76,11 @@ class Executor(Protocol):
 
 
 def run_record(point: Point) -> dict[str, Any]:
-    """The point's ``metrics.json`` ({} when there is none, or it is unreadable)."""
+    """The point's ``metrics.json`` ({} when there is none, or it is not a run's record)."""
     try:
-        record = json.loads((point.run_dir / "metrics.json").read_text())
-    except (OSError, ValueError):
+        return read_record(point.run_dir / "metrics.json")
+    except RecordError:
         return {}
-    return record if isinstance(record, dict) else {}
 
 
 def code_change(point: Point) -> str | None:

@@ -21,7 +21,7 @@ from genlab.device import resolve_device
 from genlab.evaluate.classifier import CHUNK, Device, load_classifier
 from genlab.evaluate.metrics import DEFAULT_N, EVAL_SEED, from_signed, image_metrics
 from genlab.models.checkpoints import load_generator, load_vae
-from genlab.runs import CHECKPOINT, load_metrics, write_json
+from genlab.runs import CHECKPOINT, load_metrics, run_checkpoint, write_metrics
 
 # bump when an evaluation's contents change (2: variety, portable names; 3: a weight-averaged
 # GAN's generator also measured without the average)
@@ -119,7 +119,7 @@ def evaluate_run(
         raise FileNotFoundError(f"{ckpt} not found: the run has no finished epoch to evaluate")
     device = resolve_device(device) if isinstance(device, str) else device
     clf = load_classifier(dataset, device, root)
-    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    state = run_checkpoint(run_dir)
     key = {
         "version": EVALUATION_VERSION,
         "n": n,
@@ -158,5 +158,5 @@ def evaluate_run(
     if write:
         metrics = load_metrics(run_dir)  # fresh: keep everything else as it is now
         metrics["evaluation"] = evaluation
-        write_json(run_dir / "metrics.json", metrics)
+        write_metrics(run_dir, metrics)
     return evaluation

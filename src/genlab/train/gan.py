@@ -32,6 +32,7 @@ from genlab.health import FINAL
 from genlab.images import class_grid, save_image
 from genlab.models.build import architecture, build_models
 from genlab.models.gan import Generator, discriminator_loss, generator_loss
+from genlab.records import Quality
 from genlab.runs import Run
 from genlab.train.common import (
     Diverged,
@@ -50,14 +51,7 @@ from genlab.train.progress import Progress
 SAMPLES = 64  # fixed noise vectors of the GAN's 8 x 8 grid
 COLUMNS_PER_CLASS = 10  # fixed noise vectors of the cGAN's grid, the same in every class row
 STATS = ("generator_loss", "discriminator_loss", "d_real", "d_fake")
-QUALITY_KEYS = (
-    "frechet_distance",
-    "classes_covered",
-    "class_histogram",
-    "kl_from_uniform",
-    "within_class_variety",
-    "conditional_accuracy",
-)
+QUALITY_KEYS = tuple(Quality.model_fields)  # what an epoch records of its samples
 
 
 def train_gan(

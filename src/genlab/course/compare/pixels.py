@@ -12,7 +12,7 @@ import torch
 
 from genlab.data import load
 from genlab.evaluate import gan_images, load_generator, load_vae, vae_images
-from genlab.runs import CHECKPOINT, load_metrics, read_json
+from genlab.runs import load_metrics, read_json, run_checkpoint
 
 STAT_KEYS = ("background_mean", "background_dark", "neighbour_difference")  # image_stats' keys
 
@@ -54,7 +54,7 @@ def run_images(
 
     device = resolve_device(device) if isinstance(device, str) else device
     config = load_metrics(run_dir)["config"]
-    state = torch.load(Path(run_dir) / CHECKPOINT, map_location="cpu", weights_only=False)
+    state = run_checkpoint(run_dir)
     if config["model"] == "vae":
         vae = load_vae(config, state["trainer"], device)
         test = load(config["dataset"], "test").pixels()[:n]

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import statistics
 from collections.abc import Callable
-from typing import Any
 
 from genlab.data import FASHION_CLASSES
+from genlab.records import Metrics
 
-Metrics = dict[str, Any]  # a run's metrics.json
 LAST_EPOCHS = 5  # a GAN's distance: the median of its last 5 per-epoch measurements
 
 
