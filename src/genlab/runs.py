@@ -241,7 +241,7 @@ def load_state(data: bytes, map_location: torch.device | str = "cpu") -> dict[st
         with torch.serialization.safe_globals(list(LEGACY_NUMPY)):
             return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
-        asked = re.search(r"Unsupported global: GLOBAL (\S+)", str(e))
+        asked = re.search(r"(?:unsupported|Unsupported global:) GLOBAL ([\w.]+)", str(e))
         what = asked.group(1) if asked else "an object that is not a tensor or a plain value"
         raise UnsafeCheckpointError(
             f"is not a checkpoint of genlab: it asks to run {what} when loaded, and was not "
