@@ -31,9 +31,10 @@ def user_errors() -> tuple[type[Exception], ...]:
     folder) or the machine's. Imported here, not above, so that ``data fetch`` and ``--help``
     do not import torch."""
     from genlab.device import DeviceError
-    from genlab.runs import RunConflictError, RunFileError
+    from genlab.runs import RunConflictError, RunDirError, RunFileError
 
     errors = (ConfigError, DataError, DeviceError, RunConflictError, RunFileError, NoSpaceError)
+    errors = (*errors, RunDirError)
     return (*errors, StaleCodeError)
 
 

@@ -30,6 +30,15 @@ Device = Literal[DEVICES]
 CudaGraph = Literal["auto", "on", "off"]
 
 
+# The largest integer a tensor's size or index holds (int64): a count above it cannot work on
+# any machine, and would fail only after the run folder was written.
+INDEX_MAX = 2**63 - 1
+# The most epochs a run may ask for: a run writes two images and one record per epoch, and
+# 10,000 epochs are 4 hours of the VAE and about 20 of the GAN on this project's 2-core CPU
+# (1.5 s and 7 s an epoch); the course's longest run is 300.
+EPOCHS_MAX = 10_000
+
+
 def param(
     default: Any,
     help: str,
@@ -41,7 +50,10 @@ def param(
     identity: bool = True,
 ) -> Any:
     """A config field: its default, a one-line help, and the bounds its value must keep
-    (>= ``ge``, > ``gt``, <= ``le``, < ``lt``; a float is always finite)."""
+    (>= ``ge``, > ``gt``, <= ``le``, < ``lt``; a float is always finite, an integer at most
+    ``INDEX_MAX`` unless a smaller ``le`` is given)."""
+    if isinstance(default, int) and not isinstance(default, bool) and le is None:
+        le = INDEX_MAX
     return Field(
         default,
         description=help,
@@ -204,7 +216,7 @@ class VAEConfig(Config):
 
     dataset: Dataset = param("mnist", "data set")
     batch_size: int = param(128, "input batch size for training", ge=1)
-    epochs: int = param(10, "number of epochs to train", ge=1)
+    epochs: int = param(10, "number of epochs to train", ge=1, le=EPOCHS_MAX)
     lr: float = param(1e-3, "Adam learning rate", gt=0)
     latent_dim: int = param(20, "size of the latent code z", ge=1)
     hidden_dim: int = param(400, "size of the hidden layer of encoder and decoder", ge=1)
@@ -234,7 +246,7 @@ class GANConfig(Config):
     dataset: Dataset = param("fashion-mnist", "data set")
     conditional: bool = param(False, "condition both networks on the class label (cGAN)")
     batch_size: int = param(64, "input batch size for training", ge=1)
-    epochs: int = param(40, "number of epochs to train", ge=1)
+    epochs: int = param(40, "number of epochs to train", ge=1, le=EPOCHS_MAX)
     lr_g: float = param(2e-4, "generator Adam learning rate", gt=0)
     lr_d: float = param(2e-4, "discriminator Adam learning rate", gt=0)
     beta1: float = param(0.5, "Adam beta1 of both networks", ge=0, lt=1)
@@ -272,6 +284,13 @@ class GANConfig(Config):
 
     def check(self) -> None:
         super().check()
+        batches = -(-self.train_images() // self.batch_size)
+        if self.g_steps > batches:
+            raise ConfigError(
+                f"gan parameter g_steps={self.g_steps}; accepted: at most {batches}, the batches "
+                "of one epoch (each discriminator update is followed by g_steps generator "
+                "updates: more than an epoch holds would never finish an epoch in useful time)"
+            )
         # batch norm in training mode normalises over the batch: one image has no spread
         if self.batch_size < 2:
             raise ConfigError(

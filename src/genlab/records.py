@@ -67,7 +67,7 @@ class CheckpointRecord(Record):
 class RunRecord(Record):
     """Everything ``metrics.json`` holds."""
 
-    config: dict[str, Any] = {}  # the model's name and every field of its config
+    config: dict[str, Any]  # the model's name and every field of its config
     code: dict[str, Any] | None = None  # genlab.provenance.code_record, restamps included
     status: Status = "running"
     device: str | None = None

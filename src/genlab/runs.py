@@ -14,6 +14,7 @@ import hashlib
 import io
 import pickle
 import re
+import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,38 @@ class RunConflictError(ValueError):
 class RunFileError(ValueError):
     """A file of a run folder that cannot be read back (truncated or corrupted); the message
     names it and what to do. Nothing is written over it."""
+
+
+class RunDirError(ValueError):
+    """A ``run_dir`` that cannot be a run folder; the message says why and what would do."""
+
+
+def check_run_dir(run_dir: Path | str) -> Path:
+    """``run_dir`` as a run folder's path, refused before anything is written when it cannot
+    be one: empty, the current folder (whose files would mix with a run's), a file, under a
+    file, or not creatable. Nothing is left behind by the check."""
+    if not str(run_dir).strip():
+        raise RunDirError("run_dir '' is empty; give a folder for the run (a new one is made)")
+    path = Path(run_dir).expanduser()
+    if path.resolve() == Path.cwd().resolve():
+        raise RunDirError(
+            f"run_dir {str(run_dir)!r} is the current folder; give a folder of its own for the "
+            "run, such as ./run"
+        )
+    if path.exists():
+        if not path.is_dir():
+            raise RunDirError(f"run_dir {path} is a file, not a folder; give a folder")
+        return path
+    ancestor = next(p for p in path.absolute().parents if p.exists())
+    if not ancestor.is_dir():
+        raise RunDirError(f"run_dir {path}: {ancestor} is a file, so no folder can be made in it")
+    try:  # creatable: the same as making it, undone at once
+        Path(tempfile.mkdtemp(prefix=".genlab-probe-", dir=ancestor)).rmdir()
+    except OSError as e:
+        raise RunDirError(
+            f"run_dir {path} cannot be created in {ancestor} ({e.strerror})"
+        ) from None
+    return path
 
 
 def read_run_json(path: Path, remedy: str) -> Any:

@@ -16,7 +16,7 @@ from genlab.health import broken, collapse
 from genlab.memory import check_fits
 from genlab.provenance import StaleCodeError, code_record, stale_reason
 from genlab.rngs import rng_state, set_rng_state
-from genlab.runs import Run, check_checkpoint
+from genlab.runs import Run, check_checkpoint, check_run_dir
 from genlab.train.cuda_graph import use_cuda_graph
 from genlab.train.progress import Progress, epoch_lines
 
@@ -28,7 +28,9 @@ def open_run(run_dir: str | Path | None, config: Config) -> tuple[Run, torch.dev
     device = resolve_device(config.device, config.no_cuda)
     use_cuda_graph(config.cuda_graph, device)  # refuses "on" without CUDA
     check_fits(config)
-    run = Run.read(Path(run_dir) if run_dir is not None else default_run_dir(config), config)
+    run = Run.read(
+        check_run_dir(run_dir) if run_dir is not None else default_run_dir(config), config
+    )
     reason = stale_reason(run.metrics.get("code"), config.model) if run.epochs_done else None
     if reason:  # its numbers are another code's: never reopened or resumed as this one's
         raise StaleCodeError(
