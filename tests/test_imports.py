@@ -111,8 +111,8 @@ def test_the_core_names_no_problem():
 # The core's layers, lowest first: a module imports only modules of its own layer or below
 # (the package's ``__init__``, a facade of names imported when used, sits above the core).
 CORE_LAYERS = (
-    ("atomic", "datasets", "rngs", "provenance", "models.vae", "models.gan", "config", "fetch",
-     "data", "device", "images"),
+    ("atomic", "datasets", "rngs", "provenance", "records", "models.vae", "models.gan", "config",
+     "fetch", "data", "device", "images"),
     ("models", "models.build", "models.checkpoints", "runs", "memory"),
     ("evaluate", "evaluate.classifier", "evaluate.metrics", "evaluate.sampling"),
     ("health",),

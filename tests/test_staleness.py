@@ -22,6 +22,8 @@ from genlab.course.ray_node import PointResult
 from genlab.provenance import closure
 
 ROOT = Path(__file__).resolve().parents[1]
+OTHER_RECORD = '{"status": "complete", "config": {"x": 1}}'  # new records of a finished run
+EPOCH = {"epoch": 1, "seconds": 1.0, "images_per_second": 1.0, "load_1min": 0.0}  # one recorded
 
 
 def execute_without_papermill(point: executor.Point) -> None:
@@ -49,7 +51,9 @@ def results(tmp_path, monkeypatch):
         for name in spec.run_names():
             run = out / problem / name
             run.mkdir(parents=True)
-            (run / "metrics.json").write_text(json.dumps({"status": "complete", "run": name}))
+            (run / "metrics.json").write_text(
+                json.dumps({"status": "complete", "config": {"run": name}})
+            )
             if not spec.model:
                 (run / "comparison.json").write_text("[]")
     points = plan(out)
@@ -91,7 +95,9 @@ def test_changed_parameters_make_exactly_the_points_that_receive_them_stale(resu
 
 def test_a_quoted_runs_records_make_the_points_that_quote_it_stale(results):
     out, points, _ = results
-    (out / "4.3" / "bs128_ep10" / "metrics.json").write_text('{"status": "complete", "x": 1}')
+    (out / "4.3" / "bs128_ep10" / "metrics.json").write_text(
+        '{"status": "complete", "config": {"x": 1}}'
+    )
     others = {f"4.3/{n}" for n in PROBLEMS["4.3"].points} - {"4.3/bs128_ep10"}
     assert stale(points) == others | {"5.6/comparison"}  # not itself, nor any seed, 4.2, 5.x
     point = next(p for p in points if p.label == "4.3/bs64_ep10")
@@ -150,7 +156,9 @@ def test_the_ray_driver_records_what_the_local_executor_records(results):
     out, points, _ = results
     point = next(p for p in points if p.label == "4.3/bs64_ep10")
     local = nbformat.read(point.notebook, as_version=4)
-    (out / "4.3" / "bs128_ep10" / "metrics.json").write_text('{"status": "complete", "x": 1}')
+    (out / "4.3" / "bs128_ep10" / "metrics.json").write_text(
+        '{"status": "complete", "config": {"x": 1}}'
+    )
     assert not is_complete(point)
     made = made_from(point)
     del local.metadata[executor.STAMP]
@@ -176,7 +184,9 @@ def test_dry_run_lists_every_point_with_its_reason_and_writes_nothing(results, c
     out, points, _ = results
     shutil.rmtree(out / "4.2" / "default")  # never trained (4.2 quotes no other problem)
     (out / "4.2" / "default.ipynb").unlink()
-    (out / "4.3" / "bs128_ep10" / "metrics.json").write_text('{"status": "complete", "x": 1}')
+    (out / "4.3" / "bs128_ep10" / "metrics.json").write_text(
+        '{"status": "complete", "config": {"x": 1}}'
+    )
     before = files(out)
     assert main(["--dry-run", "--out", str(out)]) == 0
     assert files(out) == before
@@ -214,7 +224,7 @@ def test_a_run_trained_by_other_code_is_trained_again_and_nothing_else(
     out, points, _ = results
     trained = {
         "status": "complete",
-        "epochs": [{"epoch": 1}],
+        "epochs": [EPOCH],
         "config": {"model": "vae"},
         "code": provenance.code_record("vae"),
     }
@@ -248,7 +258,7 @@ def test_a_run_trained_by_other_code_is_trained_again_and_nothing_else(
 def test_force_moves_a_finished_run_aside_and_never_deletes_it(results, capsys):
     out, points, _ = results
     run = out / "4.2" / "default"
-    trained = {"status": "complete", "epochs": [{"epoch": 1}], "config": {"model": "vae"}}
+    trained = {"status": "complete", "epochs": [EPOCH], "config": {"model": "vae"}}
     from genlab import provenance
 
     trained["code"] = provenance.code_record("vae")
@@ -265,7 +275,7 @@ def test_force_moves_a_finished_run_aside_and_never_deletes_it(results, capsys):
     assert (kept / "sample_1.png").read_bytes() == b"an image"
     # a folder with no trained epoch is left where it is: nothing to keep
     run.mkdir()
-    (run / "metrics.json").write_text(json.dumps({"status": "running", "epochs": []}))
+    (run / "metrics.json").write_text(json.dumps({"status": "running", "config": {}, "epochs": []}))
     assert executor.clear(point, force=True) and run.exists()
     assert len(list((out / "4.2" / "superseded").iterdir())) == 1
 

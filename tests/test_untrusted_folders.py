@@ -179,3 +179,75 @@ def test_a_checkpoint_of_the_older_format_resumes_bit_identical(monkeypatch, tmp
         **config,
     )
     assert_same_results(whole.path, resumed.path, ["train_loss", "test_loss"], ["model"])
+
+
+# --- a damaged folder or a stop: one line, never a traceback -------------------------------
+@pytest.mark.parametrize(
+    "record, words",
+    [
+        ("[1, 2]", "the whole file: Input should be a valid dictionary"),
+        ("null", "the whole file: Input should be a valid dictionary"),
+        ("{}", "config: Field required"),
+        ('{"epochs": [1, "a"], "status": "complete", "config": {}}', "epochs.0: Input should"),
+        ('{"epochs": [], "status": "done", "config": {}}', "status: Input should be"),
+    ],
+)
+def test_evaluating_a_malformed_record_says_so_in_one_line(finished, tmp_path, record, words):
+    run_dir = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(finished), str(run_dir)], check=True)
+    (run_dir / "metrics.json").write_text(record)
+    done = subprocess.run(
+        [sys.executable, "-m", "genlab", "evaluate", "run", str(run_dir)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert words in done.stderr and done.stderr.count("\n") == 1, done.stderr
+    assert (run_dir / "metrics.json").read_text() == record  # nothing written over it
+
+
+def test_a_truncated_image_of_a_finished_run_is_named_in_one_line(finished, tmp_path, capsys):
+    from genlab import cli
+
+    run_dir = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(finished), str(run_dir)], check=True)
+    image = run_dir / "sample_1.png"
+    image.write_bytes(image.read_bytes()[:200])
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in VAE.items()]
+    assert cli.main(["vae", *flags, "--run-dir", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"{image} is unreadable (truncated or corrupted" in err and err.count("\n") == 1, err
+
+
+def test_a_folder_that_cannot_be_written_is_refused_before_evaluating():
+    """Root writes through permission bits, so the folder here is one no one can write in."""
+    from genlab.runs import RunDirError, check_writable
+
+    with pytest.raises(RunDirError, match="run folder /proc cannot be written"):
+        check_writable(Path("/proc"))
+
+
+@pytest.mark.slow  # trains in a process it interrupts
+def test_ctrl_c_is_one_line_and_the_resumed_run_forgets_it(tmp_path):
+    import signal
+    import time
+
+    run_dir = tmp_path / "run"
+    flags = [f"--{k.replace('_', '-')}={v}" for k, v in {**VAE, "epochs": 30}.items()]
+    cmd = [sys.executable, "-m", "genlab", "vae", *flags, "--no-progress", "--run-dir"]
+    victim = subprocess.Popen([*cmd, str(run_dir)], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (run_dir / CHECKPOINT).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    victim.send_signal(signal.SIGINT)
+    _, err = victim.communicate(timeout=60)
+    assert victim.returncode == 130 and "Traceback" not in err, err
+    assert "interrupted: the run keeps its last complete epoch" in err
+    assert load_metrics(run_dir)["status"] == "interrupted"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    metrics["interrupted"] = {"reason": "the disk was full"}  # as a full disk leaves it
+    (run_dir / "metrics.json").write_text(json.dumps(metrics))
+    resumed = subprocess.run([*cmd, str(run_dir)], capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    final = load_metrics(run_dir)
+    assert final["status"] == "complete" and "interrupted" not in final

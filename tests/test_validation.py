@@ -173,3 +173,42 @@ def test_a_misspelt_flag_is_refused_and_writes_nothing(tmp_path, argv, capsys):
         cli.main([*argv, "--run-dir", str(tmp_path / "run")])
     assert exit_.value.code == 2 and "unrecognized arguments" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+# values that passed the per-field checks and then failed or never ended after files were written
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["vae", "--batch-size", "9223372036854775808"], "batch_size=9223372036854775808"),
+        (["gan", "--g-steps", "99999999999999999999999"], "g_steps="),
+        (["gan", "--g-steps", "939"], "at most 938, the batches of one epoch"),
+        (["vae", "--epochs", "1000000000"], "less than or equal to 10000"),
+    ],
+)
+def test_values_no_machine_can_train_are_refused_before_anything_is_written(
+    tmp_path, capsys, argv, words
+):
+    run_dir = tmp_path / "run"
+    assert cli.main([*argv, "--run-dir", str(run_dir)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1, err
+    assert not run_dir.exists()
+
+
+def test_a_run_dir_that_cannot_be_a_folder_is_refused_before_anything_is_written(
+    tmp_path, capsys, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("")
+    cases = {
+        "/dev/null": "is a file, not a folder",
+        "afile/sub": "afile is a file, so no folder can be made in it",
+        "/proc/genlab": "cannot be created in /proc",
+        "": "is empty",
+        ".": "is the current folder",
+    }
+    for run_dir, words in cases.items():
+        assert cli.main(["vae", "--epochs", "1", "--run-dir", run_dir]) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, (run_dir, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]

@@ -67,6 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     except user_errors() as e:  # a bug anywhere else shows its traceback
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:  # the run recorded it: status interrupted, its last checkpoint
+        print(
+            "\ninterrupted: the run keeps its last complete epoch; the same command resumes it",
+            file=sys.stderr,
+        )
+        return 130
     if run.metrics["epochs"]:  # the curves, drawn from the records (training draws none)
         from genlab.plots import run_curves
 
@@ -179,7 +185,7 @@ def evaluate_main(argv: list[str] | None = None) -> int:
         try:  # a damaged checkpoint is named with what to do, never a traceback
             check_checkpoint(Path(run_dir), load_metrics(run_dir))
             ev = evaluate.evaluate_run(run_dir, args.n, args.device, force=args.force)
-        except (FileNotFoundError, NotImplementedError, ValueError, KeyError) as e:
+        except (OSError, NotImplementedError, ValueError, KeyError) as e:  # NoSpaceError too
             print(f"{run_dir}: error: {e}", file=sys.stderr)
             status = 1
             continue

@@ -98,7 +98,7 @@ def validated(metrics: Any, where: str = "metrics.json") -> Metrics:
         first = e.errors()[0]
         key = ".".join(str(part) for part in first["loc"]) or "the whole file"
         raise RecordError(f"{where} is not a run's record: {key}: {first['msg']}") from None
-    return record.model_dump(mode="json", exclude_unset=True)
+    return record.model_dump(exclude_unset=True)
 
 
 def read_record(path: Path | str) -> Metrics:
@@ -107,5 +107,5 @@ def read_record(path: Path | str) -> Metrics:
     try:
         data = json.loads(Path(path).read_text())
     except (OSError, ValueError, UnicodeDecodeError) as e:
-        raise RecordError(f"{path} is unreadable ({type(e).__name__}: {e})") from None
+        raise RecordError(f"{path} is unreadable (truncated or corrupted: {e})") from None
     return validated(data, str(path))

@@ -81,6 +81,15 @@ def check_run_dir(run_dir: Path | str) -> Path:
     return path
 
 
+def check_writable(path: Path) -> None:
+    """Refuse a run folder this process cannot write in (read-only) before computing what
+    would be written there."""
+    try:
+        Path(tempfile.mkdtemp(prefix=".genlab-probe-", dir=path)).rmdir()
+    except OSError as e:
+        raise RunDirError(f"run folder {path} cannot be written ({e.strerror})") from None
+
+
 def read_run_json(path: Path, remedy: str) -> Any:
     """``read_json(path)``, or a ``RunFileError`` naming the file and ``remedy``."""
     try:
@@ -225,10 +234,18 @@ class Run:
         kept = kept_epochs(self.epochs_done)
         for path in sorted(self.path.glob("*.png")):
             match = EPOCH_IMAGE.match(path.name)
-            if match and int(match.group(2)) not in kept:
+            if not match:
+                continue  # the curves: drawn again from the records when shown
+            if int(match.group(2)) not in kept:
                 path.unlink()
-            else:
+                continue
+            try:
                 compact_png_file(path)
+            except (OSError, SyntaxError, ValueError) as e:  # PIL's errors for a damaged file
+                raise RunFileError(
+                    f"{path} is unreadable (truncated or corrupted: {e}); the run's records "
+                    f"stand: delete the folder {self.path} to train it again, to the same images"
+                ) from None
 
 
 def check_same_run(path: Path, recorded: Any, config: Config, where: str) -> None:
@@ -275,10 +292,11 @@ def load_state(data: bytes, map_location: torch.device | str = "cpu") -> dict[st
             return torch.load(io.BytesIO(data), map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
         asked = re.search(r"(?:unsupported|Unsupported global:) GLOBAL ([\w.]+)", str(e))
-        what = asked.group(1) if asked else "an object that is not a tensor or a plain value"
+        if not asked:
+            raise  # no object asked for: bytes that are not a checkpoint (damaged)
         raise UnsafeCheckpointError(
-            f"is not a checkpoint of genlab: it asks to run {what} when loaded, and was not "
-            "loaded (a run folder is data, never code)"
+            f"is not a checkpoint of genlab: it asks to run {asked.group(1)} when loaded, and "
+            "was not loaded (a run folder is data, never code)"
         ) from None
 
 

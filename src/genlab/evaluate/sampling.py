@@ -21,7 +21,13 @@ from genlab.device import resolve_device
 from genlab.evaluate.classifier import CHUNK, Device, load_classifier
 from genlab.evaluate.metrics import DEFAULT_N, EVAL_SEED, from_signed, image_metrics
 from genlab.models.checkpoints import load_generator, load_vae
-from genlab.runs import CHECKPOINT, load_metrics, run_checkpoint, write_metrics
+from genlab.runs import (
+    CHECKPOINT,
+    check_writable,
+    load_metrics,
+    run_checkpoint,
+    write_metrics,
+)
 
 # bump when an evaluation's contents change (2: variety, portable names; 3: a weight-averaged
 # GAN's generator also measured without the average)
@@ -112,6 +118,8 @@ def evaluate_run(
     """
     run_dir = Path(run_dir)
     metrics = load_metrics(run_dir)
+    if write:
+        check_writable(run_dir)  # before the evaluation is computed
     config = metrics["config"]
     dataset, model = config["dataset"], config["model"]
     ckpt = run_dir / CHECKPOINT

@@ -38,6 +38,7 @@ def resume(run: Run, trainer: Any, state: dict[str, Any] | None) -> int:
     if state is not None:
         trainer.load_state_dict(state["trainer"])
         set_rng_state(state["rng"], trainer.generator)
+    run.metrics.pop("interrupted", None)  # why it stopped last time: it goes on now
     run.update(
         status="running",
         device=str(trainer.device),

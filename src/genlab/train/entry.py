@@ -16,7 +16,7 @@ from genlab.health import broken, collapse
 from genlab.memory import check_fits
 from genlab.provenance import StaleCodeError, code_record, stale_reason
 from genlab.rngs import rng_state, set_rng_state
-from genlab.runs import Run, check_checkpoint, check_run_dir
+from genlab.runs import Run, check_checkpoint, check_run_dir, check_writable
 from genlab.train.cuda_graph import use_cuda_graph
 from genlab.train.progress import Progress, epoch_lines
 
@@ -63,6 +63,7 @@ def evaluate_finished(run: Run, device: torch.device, progress: bool) -> None:
     from genlab.evaluate import evaluate_run, is_current
 
     if not is_current(run.metrics.get("evaluation"), n):
+        check_writable(run.path)  # before the evaluation is computed
         if progress:
             print(f"evaluating the finished run on {n:,} samples...", flush=True)
         run.update(evaluation=evaluate_run(run.path, n=n, device=device.type, write=False))
