@@ -81,7 +81,7 @@ class Progress:
             mininterval=2.0,
             dynamic_ncols=self.log is None,
             file=self.log,
-            ncols=100 if self.log else None,
+            ncols=150 if self.log else None,  # the label, the bar and the losses in words
             ascii=False if self.log else None,
         )
         self._pending = 0
@@ -101,8 +101,11 @@ class Progress:
         if self._copy is not None and (self._copy[1] is None or self._copy[1].query()):
             values = self._copy[0]
             finite = bool(torch.isfinite(values).all())
-            shown = (f"{v:.4g}" for v in values.tolist())
-            self.bar.set_postfix(dict(zip(self.names, shown, strict=True)), refresh=False)
+            shown = ", ".join(
+                f"{WORDS.get(name, name)} {v:.3g}"
+                for name, v in zip(self.names, values.tolist(), strict=True)
+            )
+            self.bar.set_postfix_str(shown, refresh=False)
         host = torch.empty(losses.shape, dtype=losses.dtype, pin_memory=losses.is_cuda)
         host.copy_(losses, non_blocking=True)
         event = torch.cuda.Event() if losses.is_cuda else None
@@ -126,6 +129,15 @@ class Progress:
 
 
 TIMING = ("seconds", "images_per_second", "load_1min")  # how fast, not what it learned
+# what an epoch's numbers are called where a reader sees them (the epoch lines, the bar)
+WORDS = {
+    "train_loss": "train loss",
+    "test_loss": "test loss",
+    "generator_loss": "G loss",
+    "discriminator_loss": "D loss",
+    "d_real": "D(x)",
+    "d_fake": "D(G(z))",
+}
 
 
 def epoch_lines(run: Run) -> list[str]:
@@ -135,11 +147,14 @@ def epoch_lines(run: Run) -> list[str]:
 
 
 def summary_line(record: dict[str, Any]) -> str:
-    """An epoch's line: its numbers at 4 decimals, then how long it took, rounded."""
-    parts = [f"====> Epoch {record['epoch']}"]
-    for key, value in record.items():
-        if key not in ("epoch", *TIMING) and isinstance(value, float):
-            parts.append(f"{key} {value:.4f}" if abs(value) < 1e4 else f"{key} {value:.0f}")
+    """An epoch's line in words: its losses (nats per image) and the discriminator's outputs
+    to 2 decimals, the Fréchet distance of its samples when measured, then how long it took
+    (metrics.json holds every number in full)."""
+    numbers = [f"{WORDS[key]} {record[key]:,.2f}" for key in WORDS if key in record]
+    quality = record.get("quality") or {}
+    if "frechet_distance" in quality:
+        numbers.append(f"distance {quality['frechet_distance']:.1f}")
+    parts = [f"====> Epoch {record['epoch']}", ", ".join(numbers)]
     if all(isinstance(record.get(k), float) for k in TIMING):
         parts.append(
             f"({record['seconds']:.1f} s, {record['images_per_second']:,.0f} "
