@@ -73,3 +73,18 @@ def test_a_bad_parameter_fails_the_notebook_with_a_clear_error(tmp_path, paramet
             **parameter,
         )
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.slow
+def test_a_parameter_that_is_no_field_is_refused_before_anything_is_written(tmp_path):
+    """``learning_rate = 0.01`` would be dropped and lr 0.001 trained without a word."""
+    import papermill
+
+    run_dir = tmp_path / "run"
+    with pytest.raises(papermill.PapermillExecutionError) as refused:
+        execute(
+            "4.2_vae_mnist.ipynb", tmp_path / "out.ipynb", run_dir=str(run_dir), learning_rate=0.01
+        )
+    assert refused.value.ename == "ConfigError"
+    assert "learning_rate is not a vae parameter; accepted: " in refused.value.evalue
+    assert ", lr, " in refused.value.evalue and not run_dir.exists()

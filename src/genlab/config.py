@@ -69,7 +69,9 @@ def param(
     )
 
 
-MISSPELT = 0.75  # how close a notebook variable must spell a field to be taken for a misspelling
+# a notebook's own variables besides the config's fields (its parameters cell, what papermill
+# injects): anything else with a plain value in a notebook that builds a config is refused
+NOTEBOOK_VARIABLES = ("run_dir", "progress", "overrides", "results_dir", "quick")
 
 
 def did_you_mean(unknown: list[str], names: set[str]) -> str:
@@ -142,16 +144,18 @@ class Config(BaseModel):
         """The config of a notebook's parameters cell: the fields named in ``values`` (the
         notebook's ``globals()``), then ``values["overrides"]``, a dict of any other field.
 
-        A variable that is no field but nearly spells one (``batchsize = 64``) is refused:
+        A plain value (a number, text, True/False or None) under a name that is no field and
+        none of the notebook's own variables (``NOTEBOOK_VARIABLES``) is refused, with the
+        fields and the one it nearly spells (``batchsize = 64``, ``learning_rate = 0.01``):
         dropped, it would leave the default in place without a word."""
         names = set(cls.model_fields)
         misspelt = sorted(
             k
             for k, v in values.items()
             if k not in names
+            and k not in NOTEBOOK_VARIABLES
             and not k.startswith("_")
-            and isinstance(v, bool | int | float | str)
-            and difflib.get_close_matches(k, names, n=1, cutoff=MISSPELT)
+            and (v is None or isinstance(v, bool | int | float | str))
         )
         if misspelt:
             raise ConfigError(
