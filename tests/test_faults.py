@@ -152,6 +152,28 @@ def test_a_full_device_while_a_file_is_written_keeps_the_old_file_and_the_run_re
     assert_same_results(reference, run_dir, SERIES, NETWORKS)
 
 
+def test_a_new_run_refused_for_space_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    run_dir = tmp_path / "new"
+    tmps = fill_device_at(monkeypatch, "config.json", 1, room=0)
+    code, err = cli_main(capsys, *ARGS, "--run-dir", str(run_dir))
+    assert tmps and code == 2 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert "no space left on the device" in err
+    assert not run_dir.exists()
+
+
+def test_evaluating_on_a_full_device_is_one_line_and_keeps_the_record(
+    reference, tmp_path, monkeypatch, capsys
+):
+    run_dir = tmp_path / "run"
+    subprocess.run(["cp", "-r", str(reference), str(run_dir)], check=True)
+    before = snapshot(run_dir)
+    tmps = fill_device_at(monkeypatch, "metrics.json", 1, room=100)
+    code, err = cli_main(capsys, "evaluate", "run", str(run_dir), "--n", "100")
+    assert tmps and code == 1 and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"no space left on the device to write {run_dir / 'metrics.json'}" in err
+    assert snapshot(run_dir) == before
+
+
 def test_a_full_device_is_reported_through_torch_save_too(tmp_path, monkeypatch):
     """torch.save reports a failed write as a RuntimeError: the OSError behind it is found."""
     from genlab.atomic import NoSpaceError, atomic_write

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,9 @@ def test_quick_run_executes_every_notebook_and_writes_the_index(quick):
         assert not nb.metadata.papermill.get("exception"), point.label
         assert nb.metadata.papermill.parameters == point.parameters
         assert f"[done] {point.label}" in done.stdout
+        if point.config:  # the config the plan built travelled as itself and trained
+            trained = json.loads((point.run_dir / "metrics.json").read_text())["config"]
+            assert trained == json.loads(point.config.to_json()), point.label
     assert (out / "index.html").exists() and (out / "4.3" / "summary.png").exists()
 
 

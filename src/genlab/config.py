@@ -71,7 +71,7 @@ def param(
 
 # a notebook's own variables besides the config's fields (its parameters cell, what papermill
 # injects): anything else with a plain value in a notebook that builds a config is refused
-NOTEBOOK_VARIABLES = ("run_dir", "progress", "overrides", "results_dir", "quick")
+NOTEBOOK_VARIABLES = ("run_dir", "progress", "overrides", "results_dir", "quick", "config_json")
 
 
 def did_you_mean(unknown: list[str], names: set[str]) -> str:
@@ -147,7 +147,13 @@ class Config(BaseModel):
         A plain value (a number, text, True/False or None) under a name that is no field and
         none of the notebook's own variables (``NOTEBOOK_VARIABLES``) is refused, with the
         fields and the one it nearly spells (``batchsize = 64``, ``learning_rate = 0.01``):
-        dropped, it would leave the default in place without a word."""
+        dropped, it would leave the default in place without a word.
+
+        ``values["config_json"]``, when set, is the whole config as ``./run_all.sh`` planned
+        and validated it (``Config.to_json``): it is the config, and the cell's values give way.
+        """
+        if values.get("config_json"):
+            return cls.from_json(values["config_json"])
         names = set(cls.model_fields)
         misspelt = sorted(
             k
@@ -165,6 +171,19 @@ class Config(BaseModel):
             )
         picked = {k: v for k, v in values.items() if k in names}
         return cls.from_dict({**picked, **values.get("overrides", {})})
+
+    @classmethod
+    def from_json(cls: type[C], text: str) -> C:
+        """The config ``to_json`` wrote, validated again (a text may have been edited)."""
+        values = json.loads(text)
+        if not isinstance(values, dict) or values.pop("model", cls.model) != cls.model:
+            raise ConfigError(f"config_json {text[:80]!r} is not a {cls.model} config's JSON")
+        return cls.from_dict(values)
+
+    def to_json(self) -> str:
+        """The config as one JSON text, its model named: what travels from the plan to a
+        notebook, read back by ``from_json``."""
+        return json.dumps({"model": self.model, **self.to_dict()}, sort_keys=True)
 
     def replace(self: C, **changes: Any) -> C:
         return type(self).from_dict({**self.to_dict(), **changes})

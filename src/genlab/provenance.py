@@ -9,7 +9,8 @@ nothing imported), digests each, and adds the versions of the libraries that cha
   found by following its trainer's imports (``RUN_ENTRIES``) except into ``NOT_RUN_CODE``: the
   model, its loss, its training loop, the run folder and resume (``genlab.runs``), the data
   pipeline, the config and the evaluation that measures it; not the other model, the plots
-  (figures drawn from ``metrics.json`` when a notebook runs), the memory estimate, this module
+  (figures drawn from ``metrics.json`` when a notebook runs), the progress it prints, the
+  memory estimate, this module
   or the course layer. A run whose recorded modules differ from this checkout's is never
   reopened as this code's result (``genlab.runs.Run.open``); its default folder name includes
   the digest, so changed code trains in a new folder;
@@ -43,6 +44,7 @@ NOT_RUN_CODE = {
     "gan": ("genlab.models.vae", "genlab.train.vae"),
 }
 NO_NUMBERS = (
+    "genlab.train.progress",  # the lines and the bar a run prints, drawn from its records
     "genlab.plots",
     "genlab.memory",
     "genlab.provenance",

@@ -125,9 +125,16 @@ class Run:
 
     def start(self, code: dict[str, Any] | None = None) -> None:
         """Write ``config.json`` (new, or restored from ``metrics.json``: the same run's) and
-        note in the records the config and ``code``, the fingerprint of the code that trains."""
+        note in the records the config and ``code``, the fingerprint of the code that trains.
+        A new folder that a full disk leaves empty is removed: a refused run leaves nothing."""
         if not (self.path / "config.json").exists():
-            write_json(self.path / "config.json", self.config.identity())
+            new_folder = not self.path.exists()
+            try:
+                write_json(self.path / "config.json", self.config.identity())
+            except NoSpaceError:
+                if new_folder and not any(self.path.iterdir()):
+                    self.path.rmdir()
+                raise
         if code is not None:
             self.metrics["code"] = code
         self.metrics["config"] = {"model": self.config.model, **self.config.to_dict()}

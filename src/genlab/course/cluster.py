@@ -112,7 +112,7 @@ def data_files() -> dict[str, bytes]:
 
 def resources(point: Point, cluster: dict[str, float], cpus: int) -> dict[str, Any]:
     """One GPU where the cluster has GPUs and the point would use CUDA; else ``cpus`` CPUs."""
-    if cluster.get("GPU", 0) >= 1 and not point.parameters.get("no_cuda"):
+    if cluster.get("GPU", 0) >= 1 and not (point.config and point.config.no_cuda):
         return {"num_gpus": 1, "num_cpus": 1}
     return {"num_cpus": cpus}
 

@@ -21,7 +21,8 @@ from typing import Any, Protocol
 import nbformat
 
 from genlab.atomic import atomic_write
-from genlab.course.grids import PROBLEMS
+from genlab.config import Config
+from genlab.course.grids import CONFIGS, PROBLEMS
 from genlab.course.processes import last_error, papermill_command, run_logged, say
 from genlab.datasets import repo_root
 from genlab.health import FINAL
@@ -59,6 +60,12 @@ class Point:
     @property
     def label(self) -> str:
         return f"{self.problem}/{self.name}"
+
+    @property
+    def config(self) -> Config | None:
+        """The config its notebook trains, as the plan built it (None: a notebook of no run)."""
+        text = self.parameters.get("config_json")
+        return CONFIGS[PROBLEMS[self.problem].model].from_json(text) if text else None
 
 
 @dataclass

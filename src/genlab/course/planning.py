@@ -68,9 +68,15 @@ def plan(
                 check_names([problem], set((sets or {}).get(target, {})))
             for target in ("", problem, f"{problem}/{name}"):
                 params.update((sets or {}).get(target, {}))
+            if spec.model:  # built and validated once, here: a bad --set value fails before
+                # anything is written, and the notebook takes the config as it is (its JSON)
+                config = notebook_config(problem, params)
+                names = set(type(config).model_fields) | {"overrides"}
+                params = {
+                    "config_json": config.to_json(),
+                    **{k: v for k, v in params.items() if k not in names},
+                }
             point.parameters = params
-            if spec.model:  # a bad value (from --set) fails here, before anything is written
-                notebook_config(problem, params)
             points.append(point)
             if not quick:  # --quick keeps one seed
                 replicas += extra_seeds(point)
@@ -102,21 +108,18 @@ def check_names(problems: list[str], names: set[str]) -> None:
 
 def extra_seeds(point: Point) -> list[Point]:
     """The runs of ``point`` with its other seeds (``Problem.replicas``): each executes
-    ``notebooks/extra_seed.ipynb`` with the point's config values and another seed."""
+    ``notebooks/extra_seed.ipynb`` with the point's config and another seed."""
     spec = PROBLEMS[point.problem]
     if not spec.replicas(point.name):
         return []
-    names = set(type(spec.config(point.name)).model_fields)
-    config = {**spec.fixed, **{k: v for k, v in point.parameters.items() if k in names}}
-    config.update(point.parameters.get("overrides", {}))
+    config = point.config
     extra = []
     for name, seed in spec.replicas(point.name).items():
         replica = Point(point.problem, name, {}, point.out, EXTRA_SEED_NOTEBOOK)
-        other = {k: v for k, v in point.parameters.items() if k not in names | {"overrides"}}
         replica.parameters = {
+            **point.parameters,
             "model": spec.model,
-            "values": {**config, "seed": seed},
-            **other,
+            "config_json": config.replace(seed=seed).to_json(),
             "run_dir": portable(replica.run_dir, NOTEBOOKS),
         }
         extra.append(replica)

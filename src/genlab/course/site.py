@@ -24,8 +24,6 @@ from markupsafe import Markup
 
 from genlab.course.crops import reconstruction_crops
 from genlab.course.grids import (
-    CGAN_GRID,
-    CGAN_POINT,
     PROBLEMS,
     VAE_GRID,
     VAE_VS_GAN,
@@ -63,7 +61,7 @@ EVALUATION_FORMATS = {
     "conditional_accuracy": "{:.1%}",
 }
 EVALUATION_HEADLINES = {
-    "frechet_distance": "Fréchet distance of samples",
+    "frechet_distance": "last-epoch distance",
     "classes_covered": "classes covered",
     "conditional_accuracy": "conditional accuracy",
 }
@@ -242,6 +240,7 @@ def write_site(out: Path) -> Path:
                 **about,
                 "figures": [shown(p, folder) for p in figures],
                 "cards": cards,
+                "enlarged": any(g["enlarged"] for c in cards for g in c["grids"]),
             },
         )
         atomic_write(folder / "index.html", lambda f, page=page: f.write(page.encode()))
@@ -281,26 +280,26 @@ def _environment():
     )
 
 
-# the point whose key images stand for a problem without a grid summary (else its first one)
-KEY_POINTS = {CGAN_GRID: CGAN_POINT}
-
-
 def key_figures(out: Path, problem_id: str, figures: list[Path]) -> list[dict[str, Any]]:
     """At most two figures index.html shows for a problem: its grid summary, else its first
-    figure (5.6's comparison), else its key point's key images without the loss curves (the
-    first and last epoch where its card shows both: 4.2's reconstructions). A point's image is
-    captioned with what it shows, and with the point's short name (its label's words before any
-    parenthesis) where the problem has several points."""
+    figure (5.6's comparison), else the key image of each of its first two points (5.5's two
+    cGANs), or of its one point the first and last epoch where its card shows both (4.2's
+    reconstructions); never the loss curves. A point's image is captioned with what it shows,
+    and with the point's short name (its label's words before any parenthesis) where the
+    problem has several points."""
     if figures:
         return [shown(f, out) for f in figures[:2]]  # their titles are in them
     problem = PROBLEMS[problem_id]
     if not problem.model:
         return []
-    name = KEY_POINTS.get(problem_id, next(iter(problem.points)))
-    run_dir = out / problem_id / name
-    images = card_images(problem, run_dir, point_metrics(run_dir))
+    pairs = []  # (point, image)
+    for name in list(problem.points)[:2]:
+        run_dir = out / problem_id / name
+        images = card_images(problem, run_dir, point_metrics(run_dir))
+        key = [(name, p) for p in images if p.name != "loss_curves.png"]
+        pairs += key[-1:] if len(problem.points) > 1 else key[:2]
     shown_images = []
-    for path in [p for p in images if p.name != "loss_curves.png"][:2]:
+    for name, path in pairs:
         enlarge = is_sample_grid(problem, path) and png_size(path)[1] <= ENLARGED_BELOW
         text = caption(path)
         if len(problem.points) > 1:

@@ -169,3 +169,30 @@ def run_markdown(problem: str, run_dir: str | Path, results: str | Path | None =
         f"{metrics['config']['epochs']} epochs."
     )
     return status + "\n\n" + "\n".join(rows) + "\n\nThe glossary says what each statistic measures."
+
+
+# the README's results table stands between these lines, rendered from ``answers/results-table.md``
+README_MARKS = ("<!-- results table: python -m genlab.course.report.answers -->", "<!-- end -->")
+
+
+def results_table(results: str | Path | None = None) -> str:
+    """The README's table of the main results, from the committed runs under ``results``,
+    every comparison in it checked (strict, as the answers)."""
+    return render("results-table", numbers(committed(results)))[0]
+
+
+def readme_with_table(readme: str, table: str) -> str:
+    """``readme`` with ``table`` between ``README_MARKS`` (which it must hold, in order)."""
+    start, end = README_MARKS
+    if start not in readme or end not in readme.split(start, 1)[1]:
+        raise ValueError(f"README.md holds no {start!r} ... {end!r} block for the table")
+    head, rest = readme.split(start, 1)
+    return f"{head}{start}\n{table}\n{end}{rest.split(end, 1)[1]}"
+
+
+if __name__ == "__main__":  # write the table into README.md
+    from genlab.datasets import repo_root
+
+    readme = repo_root() / "README.md"
+    readme.write_text(readme_with_table(readme.read_text(), results_table()))
+    print(f"{readme}: results table written")

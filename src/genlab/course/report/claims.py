@@ -26,8 +26,9 @@ RULE = (
     "seeds. A threshold word holds when every seed lies on its side. The rule is strict "
     "but not proof: two settings that do not differ at all still give ranges apart 1 time "
     "in 10 with 3 seeds each (2 of the 20 equally likely ways to split 6 runs into two "
-    "groups of 3), 1 in 35 with 4 and 1 in 126 with 5. A statement about one seed says "
-    '"seed 1".'
+    "groups of 3), 1 in 35 with 4 and 1 in 126 with 5, so among many checks a few such "
+    "false separations are to be expected (about 2 in 20 at 3 seeds each). A statement "
+    'about one seed says "seed 1".'
 )
 
 
@@ -69,8 +70,8 @@ class Checker:
         return found
 
     def n(self, setting: str, stat: str) -> str:
-        """ "239.29 (239.10–239.55 over 3 seeds)": the mean and range of ``stat``."""
-        return self.spread(setting, stat).text(statistic(stat).fmt)
+        """ "239.29 [239.10–239.55]": the mean and range of ``stat`` over the seeds."""
+        return self.spread(setting, stat).text(statistic(stat).fmt, compact=True)
 
     def v(self, setting: str, stat: str) -> str:
         """The mean alone, formatted as its statistic says."""
@@ -92,14 +93,17 @@ class Checker:
         stat: str,
         decided: bool = True,
         stats: Sequence[str] = (),
+        says: str = "",
     ) -> str:
+        """Record a check; ``says``, when given, is the claim as its author wrote it, in place
+        of the one composed from the statistic's and the settings' names."""
         stats = list(stats) or [stat] * len(settings)
         numbers = "; ".join(
             f"{setting_label(s)} {self.spread(s, t).text(statistic(t).fmt)}"
             for s, t in zip(settings, stats, strict=True)
         )
         words = sorted({statistic(t).word for t in stats})
-        check = Check(claim, holds, f"{' / '.join(words)}: {numbers}", decided or holds)
+        check = Check(says or claim, holds, f"{' / '.join(words)}: {numbers}", decided or holds)
         self.checks.append(check)
         if self.strict and not holds:
             raise ClaimFailed(f'{self.where}: the claim "{claim}" does not hold: {check.numbers}')
@@ -112,7 +116,7 @@ class Checker:
         """Whether two ranges are apart by the rule (enough seeds, no overlap)."""
         return self._seeded(sa, sb) and (sa.hi < sb.lo or sb.hi < sa.lo)
 
-    def lower(self, stat: str, a: str, b: str, stat_b: str = "") -> str:
+    def lower(self, stat: str, a: str, b: str, stat_b: str = "", says: str = "") -> str:
         """``a``'s range of ``stat`` lies wholly below ``b``'s (of ``stat_b``, when given: a
         claim that compares two statistics, such as reconstructions with samples)."""
         stat_b = stat_b or stat
@@ -130,9 +134,10 @@ class Checker:
             stat,
             self._apart(sa, sb),
             (stat, stat_b),
+            says,
         )
 
-    def higher(self, stat: str, a: str, b: str) -> str:
+    def higher(self, stat: str, a: str, b: str, says: str = "") -> str:
         sa, sb = self.spread(a, stat), self.spread(b, stat)
         return self._record(
             f"{setting_label(a)}: higher {statistic(stat).word} than {setting_label(b)}",
@@ -140,9 +145,12 @@ class Checker:
             (a, b),
             stat,
             self._apart(sa, sb),
+            says=says,
         )
 
-    def lowest(self, stat: str, a: str, among: Sequence[str], highest: bool = False) -> str:
+    def lowest(
+        self, stat: str, a: str, among: Sequence[str], highest: bool = False, says: str = ""
+    ) -> str:
         """``a`` lower (with ``highest``: higher) than every other setting of ``among``."""
         others = [s for s in among if s != a]
         sa = self.spread(a, stat)
@@ -158,22 +166,32 @@ class Checker:
             (a, *others),
             stat,
             all(apart),
+            says=says,
         )
 
-    def highest(self, stat: str, a: str, among: Sequence[str]) -> str:
-        return self.lowest(stat, a, among, highest=True)
+    def highest(self, stat: str, a: str, among: Sequence[str], says: str = "") -> str:
+        return self.lowest(stat, a, among, highest=True, says=says)
 
-    def same(self, stat: str, *settings: str) -> str:
+    def same(self, stat: str, *settings: str, says: str = "") -> str:
         """Every pair of ``settings`` indistinguishable: their ranges overlap."""
         spreads = [self.spread(s, stat) for s in settings]
         holds = all(not (a.hi < b.lo or b.hi < a.lo) for a in spreads for b in spreads)
         names = ", ".join(setting_label(s) for s in settings)
         return self._record(
-            f"{names}: indistinguishable by {statistic(stat).word}", holds, settings, stat
+            f"{names}: indistinguishable by {statistic(stat).word}",
+            holds,
+            settings,
+            stat,
+            says=says,
         )
 
     def word(
-        self, stat: str, settings: str | Sequence[str], word: str, negated: bool = False
+        self,
+        stat: str,
+        settings: str | Sequence[str],
+        word: str,
+        negated: bool = False,
+        says: str = "",
     ) -> str:
         """Every seed of each of ``settings`` on the side of the threshold ``word`` of ``stat``
         (with ``negated``: no seed is)."""
@@ -183,7 +201,8 @@ class Checker:
         holds = not any(sides) if negated else all(sides)
         who = setting_label(settings[0]) if len(settings) == 1 else "every setting"
         claim = f"{who}: {'not ' if negated else ''}{t.word} ({s.word} {t.bound()})"
-        return self._record(claim, holds, settings, stat, all(sides) or not any(sides))
+        says = f"{says} ({s.word} {t.bound()})" if says else ""
+        return self._record(claim, holds, settings, stat, all(sides) or not any(sides), says=says)
 
     def context(self) -> dict[str, Callable[..., Any]]:
         names = (

@@ -9,7 +9,7 @@ from genlab.course.grids import PROBLEMS
 from genlab.course.report.claims import RULE, Checker, template
 from genlab.course.report.reference import CONFIDENCE
 from genlab.course.report.stats import STATISTICS, statistic
-from genlab.course.report.values import Spread, committed, read_runs, run_values
+from genlab.course.report.values import COMPACT, Spread, committed, read_runs, run_values
 from genlab.course.report.writeup import CLAIMS
 from genlab.health import HEALTH
 
@@ -51,6 +51,7 @@ def glossary_markdown(problem: str | None = None, results: str | Path | None = N
         unit = f" ({s.unit})" if s.unit else ""
         words = "; ".join(t.text() for t in s.thresholds.values())
         lines.append(f"- **{s.word}**{unit}: {s.measures}" + (f" Words: {words}." if words else ""))
+    lines.append(f"- **mean [lowest–highest]**: {COMPACT}")
     lines.append(f"- **differ / indistinguishable**: {RULE}")
     if problem is None or PROBLEMS[problem].model:  # where a notebook trains a run of its own
         lines.append(

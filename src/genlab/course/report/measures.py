@@ -5,10 +5,14 @@ value, or None where the run lacks the record.
 
 from __future__ import annotations
 
+import functools
 import statistics
 from collections.abc import Callable
 
-from genlab.data import FASHION_CLASSES
+import torch
+
+from genlab.data import FASHION_CLASSES, load, to_pixels
+from genlab.health import adam_steps
 from genlab.records import Metrics
 
 LAST_EPOCHS = 5  # a GAN's distance: the median of its last 5 per-epoch measurements
@@ -36,18 +40,35 @@ def per_epoch_distance(m: Metrics) -> float | None:
     return statistics.median(measured[-LAST_EPOCHS:]) if measured else None
 
 
+def class_names(m: Metrics) -> list[str]:
+    if m["config"].get("dataset") == "fashion-mnist":
+        return list(FASHION_CLASSES)
+    return [f"digit {i}" for i in range(10)]
+
+
+@functools.cache
+def reconstruction_floor(dataset: str, test_limit: int = 0) -> tuple[float, ...]:
+    """Per class, what even a perfect reconstruction of its test images pays (nats per image):
+    the cross-entropy of an image with itself, the entropy of its grey pixels, summed over its
+    784 pixels. A class drawn with more grey area has a higher floor."""
+    test = load(dataset, "test", limit=test_limit or None)
+    x = to_pixels(test.images).flatten(1).double()
+    entropy = -(torch.xlogy(x, x) + torch.xlogy(1 - x, 1 - x)).sum(1)
+    return tuple(entropy[test.labels == c].mean().item() for c in range(len(test.classes)))
+
+
 def class_losses(m: Metrics) -> dict[str, float]:
-    """The last epoch's test loss per class, by class name ({} when not recorded)."""
+    """The last epoch's test loss per class above what a perfect reconstruction of that class
+    still pays (``reconstruction_floor``), by class name ({} when not recorded)."""
     per = (m.get("epochs") or [{}])[-1].get("test_loss_per_class") or []
-    names = (
-        FASHION_CLASSES
-        if m["config"].get("dataset") == "fashion-mnist"
-        else [f"digit {i}" for i in range(10)]
-    )
-    return {n: v for n, v in zip(names, per, strict=False) if v is not None}
+    if not per:
+        return {}
+    floor = reconstruction_floor(m["config"]["dataset"], m["config"].get("test_limit") or 0)
+    return {n: v - f for n, v, f in zip(class_names(m), per, floor, strict=True) if v is not None}
 
 
 SHOES = ("Sandal", "Sneaker", "Ankle boot")
+TOPS = ("T-shirt/top", "Pullover", "Shirt")
 
 
 def shoe_loss(m: Metrics) -> float | None:
@@ -55,17 +76,42 @@ def shoe_loss(m: Metrics) -> float | None:
     return statistics.fmean(losses[c] for c in SHOES) if losses else None
 
 
-def worst_rank(*classes: str) -> Callable[[Metrics], float | None]:
-    """The rank by loss per class of the worst of ``classes`` among the ten (1: the worst)."""
+def rank_of(*classes: str, key: Callable[[Metrics], dict[str, float]], worst: str):
+    """The rank of the worst of ``classes`` among the ten by ``key``'s value per class (1: the
+    worst; ``worst`` "highest" or "lowest" says which end is worst)."""
 
     def of(m: Metrics) -> float | None:
-        losses = class_losses(m)
-        if not losses:
+        values = key(m)
+        if not values:
             return None
-        order = sorted(losses, key=lambda n: -losses[n])
+        order = sorted(values, key=lambda n: -values[n] if worst == "highest" else values[n])
         return float(min(order.index(c) + 1 for c in classes))
 
     return of
+
+
+def worst_rank(*classes: str) -> Callable[[Metrics], float | None]:
+    """The rank by excess loss per class of the worst of ``classes`` (1: the worst)."""
+    return rank_of(*classes, key=class_losses, worst="highest")
+
+
+def class_accuracies(m: Metrics) -> dict[str, float]:
+    """A cGAN's conditional accuracy per class asked for, by class name ({} when none)."""
+    per = evaluated("samples", "conditional_accuracy_per_class")(m) or []
+    return dict(zip(class_names(m), per, strict=False))
+
+
+def weakest_row_rank(*classes: str) -> Callable[[Metrics], float | None]:
+    """The rank by conditional accuracy of the weakest of ``classes`` (1: the weakest row)."""
+    return rank_of(*classes, key=class_accuracies, worst="lowest")
+
+
+def generator_steps(m: Metrics) -> float | None:
+    """A GAN's generator steps: the discriminator's Adam steps times ``g_steps``."""
+    steps = adam_steps(m)
+    if steps is None or m["config"].get("model") != "gan":
+        return None
+    return steps * m["config"]["g_steps"]
 
 
 def loss_fall(m: Metrics) -> float | None:

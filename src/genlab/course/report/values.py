@@ -24,6 +24,14 @@ REAL = f"{VAE_VS_GAN}/real images"  # the real training images' image statistics
 IMAGE_STATS = ("background_dark", "neighbour_difference")  # measured by 5.6 (COMPARISON)
 
 
+# what the compact form means, for the glossary
+COMPACT = (
+    "12.1 [11.7–13.0] is the mean of a statistic over a setting's seeds, then the lowest and "
+    "highest seed; a number without a range is the same in every seed or of one seed. The "
+    "checks table under each answer gives every number's seeds."
+)
+
+
 @dataclass(frozen=True)
 class Spread:
     """One setting's statistic over its seeds."""
@@ -46,8 +54,13 @@ class Spread:
     def seeds(self) -> int:
         return len(self.values)
 
-    def text(self, fmt: str) -> str:
-        """ "12.1 (11.7–13.0 over 3 seeds)", or "12.1 (1 seed)"."""
+    def text(self, fmt: str, compact: bool = False) -> str:
+        """ "12.1 (11.7–13.0 over 3 seeds)", or "12.1 (1 seed)"; ``compact``, as the answers
+        cite numbers (``COMPACT``): "12.1 [11.7–13.0]", or "12.1" for one seed or one value."""
+        if compact:
+            if self.seeds == 1 or self.lo == self.hi:
+                return f"{self.mean:{fmt}}"
+            return f"{self.mean:{fmt}} [{self.lo:{fmt}}–{self.hi:{fmt}}]"
         if self.seeds == 1:
             return f"{self.mean:{fmt}} (1 seed)"
         if self.lo == self.hi:
