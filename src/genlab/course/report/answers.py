@@ -17,10 +17,11 @@ from typing import Any
 
 from genlab.course.grids import PROBLEMS, label
 from genlab.course.report.claims import checks_markdown, render
-from genlab.course.report.reference import RUN_ONLY, failure
+from genlab.course.report.reference import NOT_SETTING, RUN_ONLY, failure, references
 from genlab.course.report.stats import STATISTICS
 from genlab.course.report.values import Numbers, Spread, committed, numbers, run_values
 from genlab.course.report.writeup import VERDICTS, judged, writeup_markdown
+from genlab.health import at_epoch
 
 
 def _check_problem(problem: str) -> None:
@@ -29,13 +30,33 @@ def _check_problem(problem: str) -> None:
 
 
 def setting_of(problem: str, metrics: dict[str, Any]) -> str | None:
-    """The grid point of ``problem`` whose config a run shares, all but its seed and where it
-    ran ("problem/point"), or None when the run's setting is none of the grid's."""
-    for point in PROBLEMS[problem].points:
-        grid = PROBLEMS[problem].config(point).to_dict()
-        if all(metrics["config"].get(k) == v for k, v in grid.items() if k not in RUN_ONLY):
-            return f"{problem}/{point}"
-    return None
+    """The grid point of ``problem`` whose setting a run shares, all but its seed, where it
+    ran, its length and how it is measured (``reference.NOT_SETTING``); of several, the one
+    trained as long, else the nearest longer one ("problem/point"). None when the run's
+    setting is none of the grid's."""
+    spec, config = PROBLEMS[problem], metrics["config"]
+    shared = [
+        (point, spec.config(point))
+        for point in spec.points
+        if all(
+            config.get(k) == v
+            for k, v in spec.config(point).to_dict().items()
+            if k not in NOT_SETTING
+        )
+    ]
+    if not shared:
+        return None
+    epochs = config["epochs"]
+    point, _ = min(shared, key=lambda p: (p[1].epochs < epochs, abs(p[1].epochs - epochs)))
+    return f"{problem}/{point}"
+
+
+def as_committed(setting: str, metrics: dict[str, Any]) -> bool:
+    """Whether a run of ``setting`` is also as long and measured as its committed runs: the
+    answer's claims can then be tested with it."""
+    problem, point = setting.split("/", 1)
+    grid = PROBLEMS[problem].config(point).to_dict()
+    return all(metrics["config"].get(k) == grid[k] for k in NOT_SETTING - RUN_ONLY if k in grid)
 
 
 def _is_committed(problem: str, results: Path, current: Path) -> bool:
@@ -70,6 +91,8 @@ def student_numbers(
     metrics, setting = student
     if setting is None or metrics.get("status") != "complete" or failure(metrics):
         return None
+    if not as_committed(setting, metrics):
+        return None
     mine = {**found, setting: {k: Spread((v,)) for k, v in run_values(metrics).items()}}
     return mine, setting, metrics
 
@@ -90,6 +113,17 @@ def your_run(
             "compares (its parameters differ from every grid point's beyond the seed), so "
             "the answer's claims are about the committed runs alone."
         )
+    if metrics.get("status") == "complete" and not failure(metrics):
+        if not as_committed(setting, metrics):
+            grid = PROBLEMS[problem].config(setting.split("/", 1)[1])
+            return (
+                f"\n\n### Your run against the answer\n\nYour run {name} has the setting "
+                f"{label(*setting.split('/'))} with seed {metrics['config']['seed']}, but "
+                f"trained {metrics['config']['epochs']} of its {grid.epochs} epochs (or was "
+                "measured on other sample counts): the answer's claims are about the "
+                "committed runs as they are, so they are not tested with it. Above, it is "
+                "placed against them at its last epoch."
+            )
     numbers_with_it = student_numbers(problem, results, current, committed)
     if numbers_with_it is None:  # not complete, or broken
         state = metrics.get("status") if metrics.get("status") != "complete" else "broken"
@@ -156,9 +190,20 @@ def run_markdown(problem: str, run_dir: str | Path, results: str | Path | None =
     where the run shares a grid point's parameters: where a re-run or a student's run stands."""
     metrics = json.loads((Path(run_dir) / "metrics.json").read_text())
     setting = setting_of(problem, metrics) if PROBLEMS[problem].model else None
-    reference = numbers(committed(results)).get(setting, {}) if setting else {}
+    reference, column = {}, "committed runs of this setting"
+    if setting and as_committed(setting, metrics):
+        reference = numbers(committed(results)).get(setting, {})
+    elif setting:  # a shorter or longer run: the setting's seeds as they stood at its epoch
+        point = setting.split("/", 1)[1]
+        ref = next(r for r in references(problem, metrics, committed(results)) if r.point == point)
+        at = min(len(metrics["epochs"]), ref.config["epochs"])
+        theirs = [run_values(at_epoch(m, at)) for m in ref.runs]
+        reference = {
+            k: Spread(tuple(t[k] for t in theirs)) for k in theirs[0] if all(k in t for t in theirs)
+        }
+        column = f"committed runs of this setting, at epoch {at}"
     values = run_values(metrics)
-    head = "| statistic | this run | committed runs of this setting | unit |"
+    head = f"| statistic | this run | {column} | unit |"
     rows = [head, "| --- | --- | --- | --- |"]
     for name, value in values.items():
         s = STATISTICS[name]

@@ -55,10 +55,15 @@ def glossary_markdown(problem: str | None = None, results: str | Path | None = N
     lines.append(f"- **differ / indistinguishable**: {RULE}")
     if problem is None or PROBLEMS[problem].model:  # where a notebook trains a run of its own
         lines.append(
-            f"- **inside / outside** (your run against the committed runs): inside the "
-            f"{CONFIDENCE:.0%} prediction interval for one new run of the setting, mean "
-            "± t·s·√(1 + 1/n) over its n committed seeds (t: Student's, n − 1 degrees "
-            "of freedom): consistent with them; outside: something differs."
+            "- **inside / below / above** (your run against the committed runs): where a "
+            "statistic of your run falls against the prediction interval for one new run of "
+            "its setting, mean ± t·s·√(1 + 1/n) over the n committed seeds (t: Student's, "
+            f"n − 1 degrees of freedom), each of the run's k statistics at 1 − "
+            f"{1 - CONFIDENCE:.0%}/k, so that a new seed of an unchanged setting has all of "
+            f"them inside at least {CONFIDENCE:.0%} of the time. Below: under the interval "
+            "(for a loss or a distance: lower than the setting's seeds give); above: over it. "
+            "All inside: consistent with the committed runs; one outside: that statistic "
+            "apart; more: something differs."
         )
         lines += [f"- **broken** ({rule.name}): {rule.text}" for rule in HEALTH]
     return "\n".join(lines)

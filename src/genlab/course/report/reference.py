@@ -6,16 +6,20 @@ the seed or the code) shows, after its results:
 - whether the run is broken (``HEALTH``: samples farther from the data than uniform noise, or
   losses that ran away without reaching NaN), in one sentence;
 - for the same setting, each statistic against the committed seeds: the run's rank among
-  them and whether it lies inside a 95% prediction interval for one new run of the setting,
-  mean ± t·s·√(1 + 1/n), with t Student's 97.5% quantile for n − 1 degrees of freedom (4.30
-  for 3 seeds). A range alone is no yardstick: a new seed of an unchanged setting falls
-  outside the range of 3 committed seeds half the time. Inside: consistent with the committed
-  runs; outside: something differs;
+  them and whether it lies inside a prediction interval for one new run of the setting,
+  mean ± t·s·√(1 + 1/n) (t: Student's, n − 1 degrees of freedom). Each of a run's k
+  statistics is tested at 1 − 0.05/k (Bonferroni), so a new seed of an unchanged setting has
+  all of them inside at least 95% of the time. A range alone is no yardstick: a new seed falls
+  outside the range of 3 committed seeds half the time. All inside: consistent with the
+  committed runs; one outside: that statistic is apart; more: something differs. A run of a
+  committed seed is compared with that run (bit for bit, or by how much) and placed against
+  the other seeds;
 - for the same setting with fewer epochs, the same with the committed runs read at the run's
   last epoch (a run's first k epochs are those of a longer run of its seed: no schedule
   depends on the number of epochs);
 - for another setting, what differs and where the run falls against the nearest committed
-  settings, read at the same epoch; or, plainly, that nothing committed is comparable.
+  settings, read after as many training images as it saw (a run on fewer images than one of
+  their epochs is not placed); or, plainly, that nothing committed is comparable.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from genlab.course.grids import PROBLEMS, label
 from genlab.course.report.measures import Metrics
 from genlab.course.report.stats import STATISTICS
 from genlab.course.report.values import Spread, committed, read_runs, run_values
+from genlab.datasets import get_spec
 from genlab.health import at_epoch, broken
 
 # the statistics a run is compared on, per model, each with the config field whose sample
@@ -59,7 +64,12 @@ RUN_ONLY = {"seed", "run_dir", "log_interval", "no_cuda", "device", "cuda_graph"
 NOT_SETTING = RUN_ONLY | {"epochs", "eval_samples", "quality_samples", "quality_every"}
 # a run that differs in these is another experiment: no committed run is compared with it
 INCOMPARABLE = {"model", "dataset", "conditional"}
-CONFIDENCE = 0.95
+CONFIDENCE = 0.95  # of all of a run's statistics inside their intervals, for an unchanged setting
+# the losses each epoch records, compared with a committed run of the same seed
+LOSSES = {
+    "vae": ("train_loss", "test_loss"),
+    "gan": ("generator_loss", "discriminator_loss", "d_real", "d_fake"),
+}
 NEAREST = 3  # settings shown against a run of another setting
 
 
@@ -95,56 +105,22 @@ def run_status(run_dir: str | Path) -> str:
 # --- the prediction interval ------------------------------------------------------------------
 
 
-# Student's t 0.975 quantile (two-sided 95%) by degrees of freedom, as the standard tables
-# print it to 3 decimals: the only level the prediction interval asks for (0.5 + CONFIDENCE / 2)
-T_975 = {
-    1: 12.706,
-    2: 4.303,
-    3: 3.182,
-    4: 2.776,
-    5: 2.571,
-    6: 2.447,
-    7: 2.365,
-    8: 2.306,
-    9: 2.262,
-    10: 2.228,
-    11: 2.201,
-    12: 2.179,
-    13: 2.160,
-    14: 2.145,
-    15: 2.131,
-    16: 2.120,
-    17: 2.110,
-    18: 2.101,
-    19: 2.093,
-    20: 2.086,
-    21: 2.080,
-    22: 2.074,
-    23: 2.069,
-    24: 2.064,
-    25: 2.060,
-    26: 2.056,
-    27: 2.052,
-    28: 2.048,
-    29: 2.045,
-    30: 2.042,
-}
-
-
 def t_quantile(p: float, df: int) -> float:
-    """Student's t quantile ``p`` with ``df`` degrees of freedom, from ``T_975``: ``p`` 0.975
-    (a two-sided 95% interval) and ``df`` 1 to 30 only."""
-    if not math.isclose(p, 0.975):
-        raise ValueError(f"t quantile {p}: only the 0.975 quantile is tabulated (T_975)")
-    if df not in T_975:
-        raise ValueError(f"t quantile for {df} degrees of freedom: T_975 holds 1 to {len(T_975)}")
-    return T_975[df]
+    """Student's t quantile ``p`` for ``df`` degrees of freedom (scipy)."""
+    from scipy.stats import t
+
+    if not 0 < p < 1 or df < 1:
+        raise ValueError(f"t quantile {p} for {df} degrees of freedom: needs 0 < p < 1, df >= 1")
+    return float(t.ppf(p, df))
 
 
-def prediction_interval(values: tuple[float, ...]) -> tuple[float, float]:
-    """The 95% prediction interval for one new value: mean ± t·s·√(1 + 1/n)."""
+def prediction_interval(values: tuple[float, ...], tests: int = 1) -> tuple[float, float]:
+    """The prediction interval for one new value, mean ± t·s·√(1 + 1/n), each of ``tests``
+    intervals at 1 − (1 − CONFIDENCE) / tests (Bonferroni): a new seed of an unchanged setting
+    then has all of its ``tests`` statistics inside at least CONFIDENCE of the time."""
     n = len(values)
-    half = t_quantile(0.5 + CONFIDENCE / 2, n - 1) * statistics.stdev(values) * math.sqrt(1 + 1 / n)
+    p = 1 - (1 - CONFIDENCE) / (2 * tests)
+    half = t_quantile(p, n - 1) * statistics.stdev(values) * math.sqrt(1 + 1 / n)
     mean = statistics.fmean(values)
     return mean - half, mean + half
 
@@ -189,11 +165,13 @@ def references(problem: str, metrics: Metrics, results: Path) -> list[Reference]
     return sorted(found, key=lambda r: len(r.differs))
 
 
-def compared(metrics: Metrics, ref: Reference, epoch: int) -> list[tuple[str, float, Spread]]:
-    """(statistic, the run's value, the committed seeds' values) at ``epoch``, for each
-    statistic both have, measured on the same sample counts."""
+def compared(
+    metrics: Metrics, ref: Reference, epoch: int, theirs_at: int | None = None
+) -> list[tuple[str, float, Spread]]:
+    """(statistic, the run's value at ``epoch``, the committed seeds' values at ``theirs_at``,
+    default the same epoch), for each statistic both have, measured on the same sample counts."""
     mine = run_values(at_epoch(metrics, epoch))
-    theirs = [run_values(at_epoch(m, epoch)) for m in ref.runs]
+    theirs = [run_values(at_epoch(m, theirs_at or epoch)) for m in ref.runs]
     rows = []
     for stat, measured_by in COMPARED[ref.config["model"]]:
         same_count = measured_by is None or metrics["config"].get(measured_by) == ref.config.get(
@@ -204,28 +182,42 @@ def compared(metrics: Metrics, ref: Reference, epoch: int) -> list[tuple[str, fl
     return rows
 
 
-def placement(value: float, spread: Spread, fmt: str) -> tuple[str, str]:
-    """The 95% prediction interval as text (in ``fmt``) and where ``value`` falls: below,
+def images_per_epoch(config: dict[str, Any]) -> int:
+    """The training images one epoch of a run with ``config`` goes through."""
+    size = get_spec(config["dataset"]).train_size
+    return min(config.get("train_limit") or size, size)
+
+
+def epoch_of_images(metrics: Metrics, ref: Reference) -> int:
+    """The last epoch of ``ref``'s runs after which they had seen no more training images than
+    the run ``metrics`` saw in all its epochs (0: fewer than one epoch of theirs)."""
+    seen = len(metrics["epochs"]) * images_per_epoch(metrics["config"])
+    return min(seen // images_per_epoch(ref.config), ref.config["epochs"])
+
+
+def placement(value: float, spread: Spread, fmt: str, tests: int = 1) -> tuple[str, str]:
+    """The prediction interval (one of ``tests``) as text and where ``value`` falls: below,
     inside or above."""
     if spread.seeds < 2:
         return "– (1 seed)", "no interval"
-    lo, hi = prediction_interval(spread.values)
+    lo, hi = prediction_interval(spread.values, tests)
     where = "below" if value < lo else "above" if value > hi else "inside"
     return f"{lo:{fmt}}–{hi:{fmt}}", where
 
 
 def _table(rows: list[tuple[str, float, Spread]], with_rank: bool) -> tuple[list[str], list[str]]:
-    """Markdown rows and the statistics outside their interval."""
+    """Markdown rows, each statistic's interval one of ``len(rows)`` (``prediction_interval``),
+    and the statistics outside their interval."""
     head = [
         "| statistic | your run | committed seeds | "
         + ("rank | " if with_rank else "")
-        + f"{CONFIDENCE:.0%} interval for one new run | your run is |",
+        + "interval for one new run | your run is |",
         "| --- | --- | --- | " + ("--- | " if with_rank else "") + "--- | --- |",
     ]
     outside = []
     for stat, value, spread in rows:
         s = STATISTICS[stat]
-        interval, where = placement(value, spread, s.fmt)
+        interval, where = placement(value, spread, s.fmt, len(rows))
         if where in ("below", "above"):
             outside.append(s.word)
         rank = sum(v < value for v in spread.values) + 1
@@ -260,7 +252,8 @@ def reference_markdown(problem: str, run_dir: str | Path, results: str | Path | 
         return _same_setting(problem, metrics, [r for r in refs if not r.differs], epochs)
     kept = [r for r in refs if not INCOMPARABLE & set(r.differs)]
     near = [r for r in kept if len(r.differs) == len(kept[0].differs)][:NEAREST] if kept else []
-    rows = {r.point: compared(metrics, r, min(epochs, r.config["epochs"])) for r in near}
+    at = {r.point: epoch_of_images(metrics, r) for r in near}
+    rows = {r.point: compared(metrics, r, epochs, at[r.point]) if at[r.point] else [] for r in near}
     if not any(rows.values()):
         why = (
             f"your run differs from every committed setting of {problem} in "
@@ -270,21 +263,59 @@ def reference_markdown(problem: str, run_dir: str | Path, results: str | Path | 
         )
         if refs and not near:
             why += f" (another {' or '.join(sorted(INCOMPARABLE & set(refs[0].differs)))})"
+        elif near and not any(at.values()):
+            seen = epochs * images_per_epoch(metrics["config"])
+            why += (
+                f", and it saw {seen:,} training images, fewer than one epoch of theirs "
+                f"({images_per_epoch(near[0].config):,}): it is not placed"
+            )
         elif refs:
             why += ", and no statistic of theirs was measured as yours was"
         return f"Nothing committed is comparable: {why}."
-    return _other_setting(problem, metrics, near, rows, epochs)
+    return _other_setting(problem, metrics, near, rows, at)
+
+
+def _twin(metrics: Metrics, ref: Reference) -> str:
+    """How the run compares with the committed run of its own seed, if there is one: bit for
+    bit, or by how much its losses differ."""
+    seed = metrics["config"]["seed"]
+    twin = next((m for m in ref.runs if m["config"]["seed"] == seed), None)
+    if twin is None:
+        return ""
+    keys = LOSSES[ref.config["model"]]
+    n = min(len(metrics["epochs"]), len(twin["epochs"]))
+    epochs = zip(metrics["epochs"][:n], twin["epochs"][:n], strict=True)
+    pairs = [(e[k], t[k]) for e, t in epochs for k in keys]
+    if all(a == b for a, b in pairs):
+        return (
+            f" It repeats the committed run of seed {seed}, and reproduces it bit for bit: "
+            f"every loss of its {n} epochs is equal."
+        )
+    worst = max(abs(a - b) / abs(b) for a, b in pairs if b)
+    return (
+        f" It repeats the committed run of seed {seed} but does not reproduce it bit for bit: "
+        f"its losses over {n} epochs differ by up to {worst:.2%} (another CPU, thread count or "
+        "code gives other rounding)."
+    )
 
 
 def _same_setting(problem: str, metrics: Metrics, same: list[Reference], epochs: int) -> str:
     # the point trained for as many epochs, else the shortest that went further, else the longest
     ref = min(same, key=lambda r: (r.config["epochs"] < epochs, abs(r.config["epochs"] - epochs)))
     at = min(epochs, ref.config["epochs"])
+    seed = metrics["config"]["seed"]
     seeds = ", ".join(str(m["config"]["seed"]) for m in ref.runs)
     text = (
-        f"Your run has the setting {label(problem, ref.point)} with seed "
-        f"{metrics['config']['seed']}; its committed runs have seeds {seeds}."
+        f"Your run has the setting {label(problem, ref.point)} with seed {seed}; its "
+        f"committed runs have seeds {seeds}." + _twin(metrics, ref)
     )
+    others = Reference(
+        ref.point, ref.config, [m for m in ref.runs if m["config"]["seed"] != seed], []
+    )
+    if len(others.runs) < 2:
+        return text + " Too few other seeds are committed to place it."
+    if len(others.runs) < len(ref.runs):
+        text += " It is placed against the other seeds."
     if at < ref.config["epochs"]:
         text += (
             f" It stopped at epoch {at} of their {ref.config['epochs']}, so they are read at "
@@ -292,25 +323,35 @@ def _same_setting(problem: str, metrics: Metrics, same: list[Reference], epochs:
         )
     elif at < epochs:
         text += f" They stop at epoch {at}, so your run is read at epoch {at}."
-    table, outside = _table(compared(metrics, ref, at), with_rank=True)
+    rows = compared(metrics, others, at)
+    table, outside = _table(rows, with_rank=True)
     if not outside:
         verdict = (
             "Every statistic lies inside its interval: **consistent with the committed runs**."
         )
-    else:
-        its = "its" if len(outside) == 1 else "their"
+    elif len(outside) == 1 and len(rows) > 1:
         verdict = (
-            f"{', '.join(outside).capitalize()} outside {its}"
-            " interval: **something differs** from the committed runs (a parameter, the "
-            "code or the data)."
+            f"{outside[0].capitalize()} lies outside its interval, every other statistic "
+            f"inside: **one statistic apart** from the committed runs; look at what it "
+            "measures before concluding that the run differs."
+        )
+    else:
+        its = "its interval" if len(outside) == 1 else "their intervals"
+        verdict = (
+            f"{', '.join(outside).capitalize()} outside {its}: **something differs** from the "
+            "committed runs (a parameter, the code or the data)."
         )
     return "\n\n".join([text, "\n".join(table), verdict])
 
 
 def _other_setting(
-    problem: str, metrics: Metrics, near: list[Reference], rows: dict[str, list], epochs: int
+    problem: str,
+    metrics: Metrics,
+    near: list[Reference],
+    rows: dict[str, list],
+    at: dict[str, int],
 ) -> str:
-    config = metrics["config"]
+    config, epochs = metrics["config"], len(metrics["epochs"])
     fields = dict.fromkeys(k for r in near for k in r.differs)
     differs = [
         f"`{k}` {config[k]} instead of " + either(dict.fromkeys(r.config[k] for r in near))
@@ -322,14 +363,13 @@ def _other_setting(
         differs.append(f"{epochs} {unit} instead of {either(sorted(longest))}")
     parts = [
         f"Your run's setting is none of the committed ones: {'; '.join(differs)}. Against "
-        "the nearest committed settings, read at the same epoch as your run:"
+        "the nearest committed settings, read after as many training images as your run saw:"
     ]
     for ref in near:
         if not rows[ref.point]:
             continue
-        at = min(epochs, ref.config["epochs"])
         table, _ = _table(rows[ref.point], with_rank=False)
-        parts += [f"**{label(problem, ref.point)}**, epoch {at}:", "\n".join(table)]
+        parts += [f"**{label(problem, ref.point)}**, epoch {at[ref.point]}:", "\n".join(table)]
     parts.append("The settings differ, so these place your run; they do not test it.")
     return "\n\n".join(parts)
 

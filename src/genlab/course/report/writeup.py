@@ -36,8 +36,9 @@ Judge = Callable[[Checker], str]  # makes the checks of a claim's parts; returns
 @dataclass(frozen=True)
 class Claim:
     problem: str
-    says: str  # the write-up's words, in full
+    says: str  # the write-up's words, as written
     judge: Judge
+    about: tuple[str, ...] = ()  # settings it is about beyond those whose numbers it reads
 
 
 def verdict(checks: Sequence[Check]) -> str:
@@ -237,6 +238,7 @@ CLAIMS = (
         "Problem 4 default hyperparameters: batch size 128, epochs 10, no-CUDA False, "
         "seed 1, log interval 10.",
         defaults,
+        about=(f"{MNIST_VAE}/default",),
     ),
     Claim(
         VAE_GRID,
@@ -345,7 +347,8 @@ def judged(problem: str, numbers: Numbers, min_seeds: int = MIN_SEEDS) -> list[J
         except ClaimFailed as e:  # a run missing or not measured: say so, judge nothing
             out.append(Judged(claim, (), f"Not measured yet ({e}).", CANNOT_TELL))
             continue
-        checks, settings = tuple(checker.checks), frozenset(s for s, _ in checker.cited)
+        cited = {s for s, _ in checker.cited}
+        checks, settings = tuple(checker.checks), frozenset(cited | set(claim.about))
         out.append(
             Judged(claim, checks, note, verdict(checks) if checks else CANNOT_TELL, settings)
         )
