@@ -3,13 +3,16 @@
 An answer (``genlab/course/answers/<problem>.md``) is Markdown written by someone who looked at
 the figures. It cites numbers by name (``{{ n("4.3/bs128_ep300", "test_loss") }}``) and puts a
 check beside every sentence that compares or ranks (``{{ lower("test_loss", A, B) }}``). A
-check renders nothing; it records a ``Check`` and, when rendering is strict (every page and
-test), a claim that does not hold on the current numbers raises ``ClaimFailed`` naming the
-claim and its numbers. No sentence is ever reworded by code.
+check renders nothing; it records a ``Check``, claimed in the words of the answer's sentence
+it stands in, and, when rendering is strict (every page and test), a claim that does not hold
+on the current numbers raises ``ClaimFailed`` naming the claim and its numbers. No sentence is
+ever reworded by code.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +33,13 @@ RULE = (
     "false separations are to be expected (about 2 in 20 at 3 seeds each). A statement "
     'about one seed says "seed 1".'
 )
+
+
+# a check leaves MARK<index>MARK where it stands, so that render can claim it in the words of
+# its sentence; a sentence ends at ".", "!" or "?" (and a closing "**") before a space
+MARK = "\x00"
+MARKED = re.compile(f"{MARK}(\\d+){MARK}")
+SENTENCE = re.compile(r"(?<=[.!?])(?:\*\*)?\s+")
 
 
 class ClaimFailed(AssertionError):
@@ -54,6 +64,7 @@ class Checker:
         self.numbers, self.strict, self.where = numbers, strict, where
         self.min_seeds = min_seeds
         self.cited: set[tuple[str, str]] = set()  # (setting, statistic) of every number read
+        self.marks = False  # a check renders nothing; with marks, where it stands (``render``)
         self.checks: list[Check] = []
 
     # numbers, as the answers cite them
@@ -107,7 +118,7 @@ class Checker:
         self.checks.append(check)
         if self.strict and not holds:
             raise ClaimFailed(f'{self.where}: the claim "{claim}" does not hold: {check.numbers}')
-        return ""
+        return f"{MARK}{len(self.checks) - 1}{MARK}" if self.marks else ""
 
     def _seeded(self, *spreads: Spread) -> bool:
         return all(s.seeds >= self.min_seeds for s in spreads)
@@ -239,12 +250,21 @@ def template(problem: str):  # noqa: ANN201 (a jinja2 Template)
 def render(
     problem: str, numbers: Numbers, strict: bool = True, min_seeds: int = MIN_SEEDS
 ) -> tuple[str, list[Check]]:
-    """The answer to ``problem`` from its template, and the checks it made. With ``strict``, a
-    claim that fails raises ``ClaimFailed``; ``min_seeds``: the seeds a side a comparison
-    needs (1 sets a student's one run against the committed ranges)."""
+    """The answer to ``problem`` from its template, and the checks it made, each claimed in
+    the words of the answer's sentence it stands in. With ``strict``, a claim that fails
+    raises ``ClaimFailed``; ``min_seeds``: the seeds a side a comparison needs (1 sets a
+    student's one run against the committed ranges)."""
     checker = Checker(numbers, strict, f"answer {problem}", min_seeds)
-    text = template(problem).render(**checker.context())
-    return text.strip(), checker.checks
+    checker.marks = True
+    marked = template(problem).render(**checker.context()).strip()
+    # a check written after its sentence's full stop belongs to that sentence
+    marked = re.sub(f"([.!?](?:\\*\\*)?)((?:{MARKED.pattern})+)", r"\2\1", marked)
+    checks = list(checker.checks)
+    for sentence in SENTENCE.split(marked):
+        words = MARKED.sub("", sentence).replace("**", "").strip()
+        for i in MARKED.findall(sentence):
+            checks[int(i)] = dataclasses.replace(checks[int(i)], claim=words)
+    return MARKED.sub("", marked), checks
 
 
 def checks_markdown(
