@@ -96,7 +96,7 @@ def test_a_parameters_cell_holds_literal_defaults_that_are_its_configs(problem):
         defaults[node.targets[0].id] = ast.literal_eval(node.value)  # a literal, nothing else
     expected = spec.notebook_defaults()
     fields = set(type(expected).model_fields)
-    assert set(defaults) - fields == {"overrides", "run_dir", "progress"}, problem
+    assert set(defaults) - fields == {"overrides", "config_json", "run_dir", "progress"}, problem
     for name in set(defaults) & fields:
         assert defaults[name] == getattr(expected, name), f"{problem}: {name}"
     for point in spec.points.values():  # every value a grid point sets is a visible parameter
