@@ -7,6 +7,7 @@ import dataclasses
 from pathlib import Path
 
 import pytest
+import torch
 from notebook_utils import clean_notebook, execute, outputs
 
 from genlab.config import GANConfig, VAEConfig
@@ -309,3 +310,22 @@ def test_the_notebook_trains_what_is_missing_then_compares(tmp_path):
     assert compare.measure(sources, 512, "cpu", previous=out / "comparison.json") == measured
     rows = compare.measure(sources, 256, "cpu", previous=out / "comparison.json")
     assert all("no checkpoint" in r.note for r in rows if r.run)  # another sample count
+
+
+def test_a_sample_grid_read_back_is_its_images_as_saved(tmp_path):
+    """``grid_images`` cuts the 64 images out of a grid written by the training loops' own
+    ``save_image``, at the 8 bits the PNG keeps; a labelled class grid is none."""
+    from genlab.course.compare.pixels import as_saved, grid_images, grid_stats, image_stats
+    from genlab.data import load
+    from genlab.images import save_image
+
+    images = load("fashion-mnist", "test").pixels()[:64]
+    save_image(images, tmp_path / "sample_1.png", nrow=8)
+    back = grid_images(tmp_path / "sample_1.png")
+    assert back.shape == (64, 1, 28, 28)
+    assert torch.equal(back, as_saved(images))
+    stats = grid_stats(back)
+    assert (
+        stats["grid_neighbour_difference"] == image_stats(as_saved(images))["neighbour_difference"]
+    )
+    assert grid_images(repo_root() / "results/5.5/improved/sample_40.png") is None  # labelled

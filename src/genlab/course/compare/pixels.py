@@ -1,13 +1,16 @@
 """Problem 5.6's image statistics: the background and sharpness of images (``image_stats``),
 the seeded samples of a run's checkpoint they are measured on (``run_images``), and those 5.6
 recorded before in its ``comparison.json`` (``recorded_stats``), which stand in for runs whose
-checkpoint is gone."""
+checkpoint is gone. The same statistics of the sample grid a run saved after its last epoch
+(``grid_images``: 64 samples as 8-bit PNG, seed 1 only) need no checkpoint: every VAE and GAN
+run has one, so they compare the VAE with the GAN on what both kept."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from genlab.data import load
@@ -15,6 +18,8 @@ from genlab.evaluate import gan_images, load_generator, load_vae, vae_images
 from genlab.runs import load_metrics, read_json, run_checkpoint
 
 STAT_KEYS = ("background_mean", "background_dark", "neighbour_difference")  # image_stats' keys
+GRID_KEYS = ("grid_background_dark", "grid_neighbour_difference")  # the same, of a sample grid
+GRID_SIZE = 64  # images in a sample grid a run saves (8 x 8)
 
 CORNER = 4  # the background is measured on the four CORNER x CORNER corners of an image
 DARK = 0.1  # a pixel below this value counts as black background
@@ -41,6 +46,42 @@ def image_stats(images: torch.Tensor) -> dict[str, float]:
         "background_mean": float(background.mean()),
         "background_dark": float((background < DARK).double().mean()),
         "neighbour_difference": float((dx + dy) / 2),
+    }
+
+
+def grid_images(path: Path) -> torch.Tensor | None:
+    """The 28 x 28 images of a sample grid as a run saves it (``torchvision.utils.save_image``,
+    2 pixels of padding), in [0, 1] at the PNG's 8 bits; None for an image that is no such grid
+    (a cGAN's labelled class grid)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        if image.mode != "L":
+            return None
+        pixels = torch.from_numpy(np.asarray(image, dtype=np.float64) / 255)
+    pad, step = 2, 28 + 2
+    rows, cols = ((size - pad) // step for size in pixels.shape)
+    if any((size - pad) % step for size in pixels.shape) or not rows or not cols:
+        return None
+    tiles = [
+        pixels[pad + r * step : pad + r * step + 28, pad + c * step : pad + c * step + 28]
+        for r in range(rows)
+        for c in range(cols)
+    ]
+    return torch.stack(tiles)[:, None]
+
+
+def as_saved(images: torch.Tensor) -> torch.Tensor:
+    """``images`` in [0, 1] rounded to the 8 bits a PNG keeps, as ``save_image`` rounds them."""
+    return torch.round(images.double().clamp(0, 1) * 255) / 255
+
+
+def grid_stats(images: torch.Tensor) -> dict[str, float]:
+    """``image_stats`` of a sample grid's images, under ``GRID_KEYS``."""
+    stats = image_stats(images)
+    return {
+        "grid_background_dark": stats["background_dark"],
+        "grid_neighbour_difference": stats["neighbour_difference"],
     }
 
 

@@ -15,7 +15,11 @@ from genlab.config import GANConfig
 from genlab.course.compare.pixels import (
     CORNER,
     DARK,
+    GRID_SIZE,
     STAT_KEYS,
+    as_saved,
+    grid_images,
+    grid_stats,
     image_stats,
     recorded_stats,
     run_images,
@@ -62,6 +66,8 @@ class Row:
     background_mean: float | None = None
     background_dark: float | None = None
     neighbour_difference: float | None = None
+    grid_background_dark: float | None = None  # of the last sample grid the run saved
+    grid_neighbour_difference: float | None = None
     note: str = ""
 
     @property
@@ -132,6 +138,10 @@ def source_rows(
         row.note = "; ".join(filter(None, [row.note, f"not evaluated: {type(e).__name__}: {e}"]))
         return rows
     row.add_metrics(evaluation["samples"])
+    grid = grid_images(source.run.path / f"sample_{len(epochs)}.png")
+    if grid is not None:
+        for key, value in grid_stats(grid).items():
+            setattr(row, key, value)
     if stats is None:
         unmeasured = "background and sharpness not measured: no checkpoint (train the run again)"
         row.note = "; ".join(filter(None, [row.note, unmeasured]))
@@ -188,6 +198,8 @@ def reference_rows(dataset: str, n: int, device: str = "auto") -> list[Row]:
     real.classes_covered, real.kl = cov["classes_covered"], cov["kl_from_uniform"]
     real.histogram = cov["class_histogram"]
     real.add_stats(image_stats(real_images))
+    for key, value in grid_stats(as_saved(load(dataset, "test").pixels()[:GRID_SIZE])).items():
+        setattr(real, key, value)  # the first test images, as a run's grid keeps its samples
     noise = Row(
         "uniform noise", setting="pixels uniform in [0, 1]", n=n, frechet=refs["noise_vs_test"]
     )
@@ -259,6 +271,7 @@ COLUMNS = (
     "background near black",
     "background mean",
     "neighbour difference",
+    "sample grid: near black, neighbour difference",
 )
 
 
@@ -286,6 +299,11 @@ def table_markdown(rows: Sequence[Row]) -> str:
             _f(r.background_dark, fmt_share),
             _f(r.background_mean, fmt_pixel),
             _f(r.neighbour_difference, fmt_pixel),
+            (
+                f"{fmt_share(r.grid_background_dark)}, {fmt_pixel(r.grid_neighbour_difference)}"
+                if r.grid_neighbour_difference is not None
+                else "–"
+            ),
         ]
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     n = next((r.n for r in rows if r.n), None)
@@ -299,7 +317,10 @@ def table_markdown(rows: Sequence[Row]) -> str:
         "from uniform is 0 for perfectly balanced classes, ln 10 = 2.30 for a single one. "
         f"Background: the four {CORNER} x {CORNER}-pixel corners of each image, near black "
         f"below {DARK}. Neighbour "
-        "difference: the mean absolute difference between adjacent pixels (pixels in [0, 1]).",
+        "difference: the mean absolute difference between adjacent pixels (pixels in [0, 1]). "
+        "Sample grid: the same two, of the 64 samples of the grid the run saved after its "
+        "last epoch (8-bit PNG; for real images, the first 64 test images rounded the same "
+        "way), which every VAE and GAN run keeps, checkpoint or not.",
     ]
     return "\n".join(lines)
 

@@ -353,6 +353,26 @@ STATISTICS: dict[str, Statistic] = {
             ".3f",
             measured_by_5_6,
         ),
+        Statistic(
+            "grid_neighbour_difference",
+            "grid sharpness",
+            "the sharpness of the 64 samples of the sample grid a run saved "
+            "after its last epoch (8-bit PNG, seed 1), and of the first 64 real test images "
+            "rounded the same way: the one sharpness every VAE and GAN run has, since no "
+            "checkpoint is needed. Below the real images': smoother, blurred; above: harder "
+            "edges or speckle.",
+            "",
+            ".3f",
+            measured_by_5_6,
+        ),
+        Statistic(
+            "grid_background_dark",
+            "grid dark corners",
+            "the dark corners of the same 64 samples of a run's last sample grid.",
+            "",
+            ".1%",
+            measured_by_5_6,
+        ),
     )
 }
 
