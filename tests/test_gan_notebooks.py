@@ -56,9 +56,9 @@ def test_the_gan_notebook_runs_and_shows_grids_curves_and_observations(tmp_path)
     assert "| D(G(z)) |" in text and "| `lr_g` | `0.002` |" in text  # this run's statistics
     # a setting no grid point has: the answer is the committed runs', its claims not re-judged
     assert "is not one of the settings the answer compares" in text
-    # placed against the nearest committed setting, read at its own last epoch
-    assert "`train_limit` 256 instead of 0; 3 epochs instead of 40" in text
-    assert "**generator faster (lr_g 0.002, lr_d 0.0002)**, epoch 3:" in text
+    # 3 epochs of 256 images: fewer images than one epoch of any committed run, not placed
+    assert "Nothing committed is comparable: your run differs from every committed setting" in text
+    assert "it saw 768 training images, fewer than one epoch of theirs" in text
     assert pngs == 3  # the grids of epochs 1, 2, 3 in one figure; loss and quality curves
     written = {p.name for p in (tmp_path / "run").iterdir()}
     assert {f"sample_{e}.png" for e in (1, 2, 3)} | {"quality_curves.png"} <= written
