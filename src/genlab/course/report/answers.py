@@ -17,9 +17,16 @@ from typing import Any
 
 from genlab.course.grids import PROBLEMS, label
 from genlab.course.report.claims import checks_markdown, render
-from genlab.course.report.reference import NOT_SETTING, RUN_ONLY, failure, references
+from genlab.course.report.reference import NOT_SETTING, RUN_ONLY, failure
 from genlab.course.report.stats import STATISTICS
-from genlab.course.report.values import Numbers, Spread, committed, numbers, run_values
+from genlab.course.report.values import (
+    Numbers,
+    Spread,
+    committed,
+    numbers,
+    read_runs,
+    run_values,
+)
 from genlab.course.report.writeup import VERDICTS, judged, writeup_markdown
 from genlab.health import at_epoch
 
@@ -195,12 +202,9 @@ def run_markdown(problem: str, run_dir: str | Path, results: str | Path | None =
         reference = numbers(committed(results)).get(setting, {})
     elif setting:  # a shorter or longer run: the setting's seeds as they stood at its epoch
         point = setting.split("/", 1)[1]
-        ref = next(r for r in references(problem, metrics, committed(results)) if r.point == point)
-        at = min(len(metrics["epochs"]), ref.config["epochs"])
-        theirs = [run_values(at_epoch(m, at)) for m in ref.runs]
-        reference = {
-            k: Spread(tuple(t[k] for t in theirs)) for k in theirs[0] if all(k in t for t in theirs)
-        }
+        at = min(len(metrics["epochs"]), PROBLEMS[problem].config(point).epochs)
+        runs = {k: at_epoch(m, at) for k, m in read_runs(committed(results)).items()}
+        reference = numbers(committed(results), runs).get(setting, {})
         column = f"committed runs of this setting, at epoch {at}"
     values = run_values(metrics)
     head = f"| statistic | this run | {column} | unit |"
