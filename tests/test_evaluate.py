@@ -104,6 +104,20 @@ def test_classifier_reaches_its_accuracy_bar(dataset):
     assert clf.num_features == clf.features(test.pixels()[:2].to(_device(clf))).shape[1]
 
 
+def test_building_the_classifier_draws_nothing_from_the_global_generator(tmp_path, monkeypatch):
+    """Built on the meta device with its saved weights assigned: a GAN that measures its
+    quality during training has the same random stream as one that does not."""
+    monkeypatch.setattr(classifier, "_BUILT", {})  # built anew in this test, not reused
+    monkeypatch.setattr(classifier, "_CLASSIFIERS", {})
+    torch.manual_seed(0)
+    before = torch.random.get_rng_state()
+    clf = ev.load_classifier("fashion-mnist", verbose=False)
+    assert torch.equal(before, torch.random.get_rng_state())
+    assert _device(clf).type == "cpu" and not any(p.is_meta for p in clf.parameters())
+    saved = torch.load(ev.classifier_path("fashion-mnist"), weights_only=True)["state_dict"]
+    assert all(torch.equal(clf.state_dict()[k], v) for k, v in saved.items())
+
+
 def _device(module: torch.nn.Module) -> torch.device:
     return next(module.parameters()).device
 

@@ -268,8 +268,7 @@ def train_classifier(
     return model, record
 
 
-# The classifier of each cache file, built once per process (on the CPU: building it draws its
-# initial weights from the global generator, see ``classifier_drawn``), and its copy per device.
+# The classifier of each cache file, built once per process on the CPU, and its copy per device.
 _BUILT: dict[str, Classifier] = {}
 _CLASSIFIERS: dict[tuple[str, str], Classifier] = {}
 
@@ -294,26 +293,6 @@ def load_classifier(
         model = built if device.type == "cpu" else copy.deepcopy(built).to(device)
         _CLASSIFIERS[key] = model.eval()
     return _CLASSIFIERS[key]
-
-
-def classifier_drawn(dataset: str, drawn: bool, root: str | os.PathLike | None = None) -> None:
-    """Make building the classifier of ``dataset`` a draw that a run's random stream holds
-    (``drawn=True``: built now, by a resumed run before it restores its random state) or is
-    still to make (``drawn=False``: built again at the next ``load_classifier``).
-
-    Building it draws the network's initial weights from the global generator before the
-    saved ones replace them. Runs that measure their quality during training have always
-    made that draw at their first measurement (as the committed runs did, one per process),
-    so a run decides where the draw falls, not the classifiers the process built before it.
-    """
-    path = str(classifier_path(dataset, root).resolve())
-    if drawn:
-        if path not in _BUILT:
-            _BUILT[path] = _build(dataset, Path(path), torch.device("cpu"), root, verbose=False)
-        return
-    _BUILT.pop(path, None)
-    for key in [k for k in _CLASSIFIERS if k[0] == path]:
-        del _CLASSIFIERS[key]
 
 
 def _build(
@@ -344,8 +323,9 @@ def _build(
         saved = torch.load(path, map_location="cpu", weights_only=True)
         recorded = saved["params"]
         params = ClassifierParams(**{**recorded, "channels": tuple(recorded["channels"])})
-        model = Classifier(params.channels, params.features, params.dropout)
-        model.load_state_dict(saved["state_dict"])
+        with torch.device("meta"):  # no initial weights drawn: the saved ones are assigned
+            model = Classifier(params.channels, params.features, params.dropout)
+        model.load_state_dict(saved["state_dict"], assign=True)
         record = saved["record"]
         if not sidecar_path(path).exists():  # just copied from the shipped weights
             update_sidecar(path, lambda side: side.update(classifier=record))

@@ -15,7 +15,6 @@ from genlab.device import resolve_device
 from genlab.health import broken, collapse
 from genlab.memory import check_fits
 from genlab.provenance import StaleCodeError, code_record, stale_reason
-from genlab.rngs import rng_state, set_rng_state
 from genlab.runs import Run, check_checkpoint, check_run_dir, check_writable
 from genlab.train.cuda_graph import use_cuda_graph
 from genlab.train.progress import Progress, epoch_lines
@@ -90,7 +89,7 @@ def finish(run: Run, bar: Progress) -> None:
     reason: ``genlab.health``), else ``complete``; then its images thinned."""
     seconds = sum(run.series("seconds"))
     collapsed = collapse(run.metrics["epochs"])
-    failed = None if collapsed else judged_broken(run)
+    failed = None if collapsed else broken(run.metrics)
     if collapsed:  # trained to the end, and its samples say so: not "complete"
         run.update(status="collapsed", collapsed=collapsed, train_seconds=seconds)
         bar.write(f"{run.path.name}: collapsed ({collapsed['reason']})")
@@ -100,13 +99,3 @@ def finish(run: Run, bar: Progress) -> None:
     else:
         run.update(status="complete", train_seconds=seconds)
     run.compact_images()
-
-
-def judged_broken(run: Run) -> str | None:
-    """``genlab.health.broken`` on the finished run, leaving every random generator as it was
-    (measuring noise may build the classifier, which draws)."""
-    state = rng_state()
-    try:
-        return broken(run.metrics)
-    finally:
-        set_rng_state(state)

@@ -27,7 +27,6 @@ import torch
 from genlab.config import GANConfig
 from genlab.data import load, shuffled_batches
 from genlab.device import seed_everything
-from genlab.evaluate.classifier import classifier_drawn
 from genlab.health import FINAL
 from genlab.images import class_grid, save_image
 from genlab.models.build import architecture, build_models
@@ -71,11 +70,7 @@ def train_gan(
         reopened(run)
     elif run.status not in FINAL:  # a diverged, collapsed or failed run has ended for good
         trainer = GANTrainer(config, device)
-        state = run.load_checkpoint()
-        if config.quality_samples:  # see classifier_drawn: where the run's stream draws it
-            measured = any("quality" in e for e in run.metrics["epochs"])
-            classifier_drawn(config.dataset, measured)
-        start = resume(run, trainer, state)
+        start = resume(run, trainer, run.load_checkpoint())
         bar = progress_bar(run, trainer.batches_per_epoch, start, progress, STATS)
         with recorded_interrupt(run, bar):
             for epoch in range(start, config.epochs + 1):
