@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from genlab import ConfigError, VAEConfig
-from genlab.config import param
+from genlab import ConfigError, VAEConfig, health
+from genlab.config import param, train_images
 from genlab.train.vae import train_vae
 
 
@@ -61,3 +61,15 @@ def test_a_run_saved_before_a_field_existed_opens_with_the_fields_default(tmp_pa
     assert Run.open(run, VAEWithDropout()).config.dropout == 0.0
     with pytest.raises(RunConflictError, match=r"dropout: 0\.0 -> 0\.5"):
         Run.open(run, VAEWithDropout(dropout=0.5))
+
+
+def test_an_epoch_goes_through_the_data_set_or_its_train_limit():
+    """One count of an epoch's images, for a config and for a run's recorded config: a limit
+    above the data set's size is the whole set, in images and in Adam steps alike."""
+    assert train_images("mnist") == 60_000 == VAEConfig().train_images()
+    assert train_images("fashion-mnist", 256) == 256 == VAEConfig(train_limit=256).train_images()
+    assert train_images("mnist", 100_000) == 60_000
+    recorded = {"dataset": "mnist", "train_limit": 100_000, "batch_size": 128}
+    assert health.images_per_epoch(recorded) == 60_000
+    assert health.steps_per_epoch(recorded) == 469  # ceil(60,000 / 128), not of 100,000
+    assert health.steps_per_epoch({"dataset": "mnist", "batch_size": 128}) == 469

@@ -84,6 +84,13 @@ def did_you_mean(unknown: list[str], names: set[str]) -> str:
     return "".join(hints)
 
 
+def train_images(dataset: str, train_limit: int | None = 0) -> int:
+    """How many training images an epoch of a run on ``dataset`` goes through: all of them,
+    or the first ``train_limit`` (0 or None: all)."""
+    size = get_spec(dataset).train_size
+    return min(train_limit, size) if train_limit else size
+
+
 class ConfigError(ValueError):
     """A parameter value that is not accepted; the message names it and what would be."""
 
@@ -129,9 +136,7 @@ class Config(BaseModel):
 
     def train_images(self) -> int:
         """How many training images an epoch goes through (``train_limit`` of the data set)."""
-        size = get_spec(self.dataset).train_size
-        limit = getattr(self, "train_limit", 0)
-        return min(limit, size) if limit else size
+        return train_images(self.dataset, getattr(self, "train_limit", 0))
 
     @classmethod
     def from_dict(cls: type[C], values: dict[str, Any]) -> C:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from genlab.config import train_images
 from genlab.records import Metrics
 
 # the statuses a run ends with and keeps: reopened, never trained again (a diverged run stopped
@@ -97,9 +98,14 @@ GREY_LOSS = 784 * math.log(2)  # a VAE that outputs grey for every pixel: 543.4 
 MIN_STEPS = 100
 
 
+def images_per_epoch(config: dict[str, Any]) -> int:
+    """The training images one epoch of a run with this (recorded) config goes through."""
+    return train_images(config["dataset"], config.get("train_limit"))
+
+
 def steps_per_epoch(config: dict[str, Any]) -> int:
-    """Optimiser steps (batches) in one epoch of a run with this config."""
-    return -(-(config.get("train_limit") or 60_000) // config["batch_size"])
+    """Optimiser steps (batches) in one epoch of a run with this (recorded) config."""
+    return -(-images_per_epoch(config) // config["batch_size"])
 
 
 def adam_steps(m: Metrics) -> float | None:

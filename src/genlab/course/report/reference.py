@@ -35,8 +35,7 @@ from genlab.course.grids import PROBLEMS, label
 from genlab.course.report.measures import Metrics
 from genlab.course.report.stats import STATISTICS
 from genlab.course.report.values import Spread, committed, read_runs, run_values
-from genlab.datasets import get_spec
-from genlab.health import at_epoch, broken
+from genlab.health import at_epoch, broken, images_per_epoch
 
 # the statistics a run is compared on, per model, each with the config field whose sample
 # count measures it (a run measured on other counts is not compared on it: a Fréchet distance
@@ -180,12 +179,6 @@ def compared(
         if same_count and stat in mine and all(stat in t for t in theirs):
             rows.append((stat, mine[stat], Spread(tuple(t[stat] for t in theirs))))
     return rows
-
-
-def images_per_epoch(config: dict[str, Any]) -> int:
-    """The training images one epoch of a run with ``config`` goes through."""
-    size = get_spec(config["dataset"]).train_size
-    return min(config.get("train_limit") or size, size)
 
 
 def epoch_of_images(metrics: Metrics, ref: Reference) -> int:
