@@ -16,6 +16,7 @@ from genlab.course.compare import Row, table_markdown
 from genlab.course.executor import EXTRA_SEED_NOTEBOOK
 from genlab.course.grids import CGAN_CHANGES, GAN_SETTINGS, PROBLEMS, QUICK_OVERRIDES
 from genlab.course.planning import plan
+from genlab.course.report.stats import STATISTICS
 from genlab.runs import read_json, repo_root
 
 NOTEBOOK = "5.6_vae_vs_gan.ipynb"
@@ -165,6 +166,28 @@ def test_a_diverged_run_without_numbers_is_named_not_a_crash():
     table = table_markdown(rows)
     assert "diverged (epoch 1, batch 3); not evaluated: no epoch finished" in table
     compare.histogram_figure(rows)  # the bars of the rows that have a histogram
+
+
+def test_the_table_writes_each_statistic_as_the_answers_and_the_glossary_do():
+    """One format per statistic: the 5.6 table's cells are the declared statistics' own."""
+    numbers = dict(
+        frechet=12.3456,
+        kl=0.12345,
+        conditional_accuracy=0.85123,
+        background_dark=0.94876,
+        neighbour_difference=0.04812,
+    )
+    table = table_markdown(make_rows(cgan=numbers))
+    cgan_row = next(line for line in table.splitlines() if "cGAN" in line and "12.3" in line)
+    for field, name in [
+        ("frechet", "distance"),
+        ("kl", "kl_from_uniform"),
+        ("conditional_accuracy", "conditional_accuracy"),
+        ("background_dark", "background_dark"),
+        ("neighbour_difference", "neighbour_difference"),
+    ]:
+        assert f" {STATISTICS[name].format(numbers[field])} " in cgan_row, (name, cgan_row)
+    assert " 0.123 " in cgan_row and " 0.12 " not in cgan_row  # the class spread to 3 places
 
 
 # --- the runs -----------------------------------------------------------------------------------

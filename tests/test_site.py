@@ -29,7 +29,8 @@ import pytest
 
 from genlab.course.grids import PROBLEMS
 from genlab.course.report.answers import verdict_counts
-from genlab.course.site import write_site
+from genlab.course.report.stats import STATISTICS
+from genlab.course.site import headlines, write_site
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "results"
@@ -310,6 +311,18 @@ def test_every_problem_page_has_a_card_per_grid_point(site):
     five_six = Links((site / "5.6" / "index.html").read_text()).sources
     assert five_six == ["comparison/comparison.png", "comparison/class_histograms.png"]
     assert Links((site / "4.3" / "index.html").read_text()).sources[0] == "summary.png"
+
+
+def test_a_card_names_and_writes_each_statistic_as_the_answers_do():
+    """A card's figures are the declared statistics, by their glossary names and in their one
+    format (a run's classes covered is a count: 10, never 10.0)."""
+    metrics = json.loads((RESULTS / "5.5" / "improved" / "metrics.json").read_text())
+    facts = headlines(metrics)
+    for name in ("generator_loss", "d_fake", "sample_distance", "conditional_accuracy"):
+        stat = STATISTICS[name]
+        assert facts[stat.word].split(" ")[0] == stat.format(stat.of(metrics)), name
+    assert facts["classes covered"] == "10 of 10"
+    assert facts["D(x)"] == f"{metrics['epochs'][-1]['d_real']:.2f}"
 
 
 def test_every_link_and_image_of_the_index_and_problem_pages_is_a_file_of_the_results(site):

@@ -42,29 +42,22 @@ from genlab.course.page_images import (
 from genlab.course.report import capitalize, duration, train_seconds
 from genlab.course.report.answers import answer_markdown, verdict_counts, writeup_table
 from genlab.course.report.glossary import glossary_markdown
+from genlab.course.report.stats import NATS, STATISTICS
 from genlab.images import save_figure
 from genlab.runs import atomic_write, read_json
 
-# headline figures, in the order shown: metrics key of the last epoch -> label, format
-NATS = "{:.2f} nats per image"
-EPOCH_HEADLINES = {
-    "train_loss": ("train loss", NATS),
-    "test_loss": ("test loss", NATS),
-    "generator_loss": ("G loss", NATS),
-    "discriminator_loss": ("D loss", NATS),
-    "d_real": ("D(x)", "{:.2f}"),
-    "d_fake": ("D(G(z))", "{:.2f}"),
-}
-EVALUATION_FORMATS = {
-    "frechet_distance": "{:.1f}",
-    "classes_covered": "{} of 10",
-    "conditional_accuracy": "{:.1%}",
-}
-EVALUATION_HEADLINES = {
-    "frechet_distance": "last-epoch distance",
-    "classes_covered": "classes covered",
-    "conditional_accuracy": "conditional accuracy",
-}
+# a card's figures, in the order shown: the last epoch's losses that no statistic declares,
+# then the run's declared statistics, each named and written as the answers write it
+EPOCH_FIGURES = {"train_loss": ("train loss", NATS), "d_real": ("D(x)", "")}
+CARD_STATISTICS = (
+    "test_loss",
+    "generator_loss",
+    "discriminator_loss",
+    "d_fake",
+    "sample_distance",
+    "classes_covered",
+    "conditional_accuracy",
+)
 
 
 def point_metrics(run_dir: Path) -> dict[str, Any] | None:
@@ -85,17 +78,20 @@ def headlines(metrics: dict[str, Any] | None) -> dict[str, str]:
     if "collapsed" in metrics:
         out["status"] += f" ({metrics['collapsed']['reason']})"
     out["epochs"] = f"{len(epochs)} / {metrics.get('config', {}).get('epochs', '?')}"
+    for key, (name, unit) in EPOCH_FIGURES.items():
+        if epochs and key in epochs[-1]:
+            out[name] = with_unit(f"{epochs[-1][key]:.2f}", unit)
+    for name in CARD_STATISTICS:
+        stat = STATISTICS[name]
+        if (value := stat.of(metrics)) is not None:
+            out[stat.word] = with_unit(stat.format(value), stat.unit)
     if epochs:
-        last = epochs[-1]
-        for key, (name, form) in EPOCH_HEADLINES.items():
-            if key in last:
-                out[name] = form.format(last[key])
         out["training time"] = f"{duration(train_seconds(metrics))} on {metrics.get('device', '?')}"
-    evaluation = _flat_evaluation(metrics.get("evaluation", {}))
-    for key, name in EVALUATION_HEADLINES.items():
-        if key in evaluation:
-            out[name] = EVALUATION_FORMATS[key].format(evaluation[key])
     return out
+
+
+def with_unit(number: str, unit: str) -> str:
+    return f"{number} {unit}" if unit else number
 
 
 def comparison_headlines(run_dir: Path) -> dict[str, str]:
@@ -108,27 +104,14 @@ def comparison_headlines(run_dir: Path) -> dict[str, str]:
         if row.get("frechet") is None:
             facts[f"{row['model']} {row['setting']}"] = row.get("status") or "not evaluated"
             continue
-        text = f"Fréchet distance {row['frechet']:.1f}"
+        text = f"Fréchet distance {STATISTICS['distance'].format(row['frechet'])}"
         if row.get("classes_covered") is not None:
             text += f", {row['classes_covered']} of 10 classes"
         if row.get("conditional_accuracy") is not None:
-            text += f", conditional accuracy {row['conditional_accuracy']:.1%}"
+            accuracy = STATISTICS["conditional_accuracy"].format(row["conditional_accuracy"])
+            text += f", conditional accuracy {accuracy}"
         facts[f"{row['model']} ({row['setting']})"] = text
     return facts
-
-
-def _flat_evaluation(evaluation: dict[str, Any]) -> dict[str, Any]:
-    """The first value found for each headline key, however the evaluation nests them."""
-    found: dict[str, Any] = {}
-    stack = [evaluation]
-    while stack:
-        node = stack.pop(0)
-        for key, value in node.items():
-            if isinstance(value, dict):
-                stack.append(value)
-            elif key in EVALUATION_HEADLINES and key not in found:
-                found[key] = value
-    return found
 
 
 def notebook_html(notebook: Path, out: Path) -> Path | None:

@@ -27,6 +27,7 @@ from genlab.course.compare.pixels import (
 from genlab.course.compare.runs import Source
 from genlab.course.grids import CGAN_CHANGES, GAN_POINT
 from genlab.course.report import duration, train_seconds
+from genlab.course.report.stats import STATISTICS
 from genlab.data import FASHION_CLASSES, load
 from genlab.evaluate import (
     EVAL_SEED,
@@ -226,22 +227,21 @@ def save_rows(rows: Sequence[Row], path: Path) -> None:
     write_json(path, [dataclasses.asdict(r) for r in rows])
 
 
-# --- formatting: the table and the answer quote the same strings -------------------------------
+# --- formatting: each declared statistic in its one format (genlab.course.report.stats) ----
 
 
-def fmt_distance(v: float) -> str:
-    return f"{v:.1f}" if abs(v) < 1000 else f"{v:.0f}"
+def stat(name: str) -> Callable[[float], str]:
+    """The formatter of the declared statistic ``name``."""
+    return STATISTICS[name].format
 
 
-def fmt_share(v: float) -> str:
-    return f"{100 * v:.1f}%"
+def share(v: float) -> str:
+    """The top class's share of the samples (a part of the class spread, no statistic)."""
+    return f"{v:.1%}"
 
 
-def fmt_kl(v: float) -> str:
-    return f"{v:.2f}"
-
-
-def fmt_pixel(v: float) -> str:
+def pixel(v: float) -> str:
+    """The corners' mean pixel value, in [0, 1] (beside the statistic of the dark corners)."""
     return f"{v:.3f}"
 
 
@@ -291,16 +291,17 @@ def table_markdown(rows: Sequence[Row]) -> str:
             epochs,
             time,
             status,
-            _f(r.frechet, fmt_distance),
+            _f(r.frechet, stat("distance")),
             _f(r.classes_covered, str),
-            _f(r.kl, fmt_kl),
-            f"{top[0]} ({fmt_share(top[1])})" if top else "–",
-            _f(r.conditional_accuracy, fmt_share),
-            _f(r.background_dark, fmt_share),
-            _f(r.background_mean, fmt_pixel),
-            _f(r.neighbour_difference, fmt_pixel),
+            _f(r.kl, stat("kl_from_uniform")),
+            f"{top[0]} ({share(top[1])})" if top else "–",
+            _f(r.conditional_accuracy, stat("conditional_accuracy")),
+            _f(r.background_dark, stat("background_dark")),
+            _f(r.background_mean, pixel),
+            _f(r.neighbour_difference, stat("neighbour_difference")),
             (
-                f"{fmt_share(r.grid_background_dark)}, {fmt_pixel(r.grid_neighbour_difference)}"
+                f"{stat('grid_background_dark')(r.grid_background_dark)}, "
+                f"{stat('grid_neighbour_difference')(r.grid_neighbour_difference)}"
                 if r.grid_neighbour_difference is not None
                 else "–"
             ),
