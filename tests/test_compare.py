@@ -338,7 +338,8 @@ def test_the_notebook_trains_what_is_missing_then_compares(tmp_path):
 def test_a_sample_grid_read_back_is_its_images_as_saved(tmp_path):
     """``grid_images`` cuts the 64 images out of a grid written by the training loops' own
     ``save_image``, at the 8 bits the PNG keeps; a labelled class grid is none."""
-    from genlab.course.compare.pixels import as_saved, grid_images, grid_stats, image_stats
+    from genlab.course.compare.pixels import as_saved, grid_images, grid_stats
+    from genlab.course.report.measures import image_stats
     from genlab.data import load
     from genlab.images import save_image
 

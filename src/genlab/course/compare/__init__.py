@@ -24,7 +24,7 @@ The notebook ``5.6_vae_vs_gan.ipynb`` calls, in order:
 """
 
 from genlab.course.compare.figures import comparison_figure, histogram_figure
-from genlab.course.compare.pixels import CORNER, DARK, image_stats, run_images
+from genlab.course.compare.pixels import run_images
 from genlab.course.compare.runs import (
     QUICK_EVAL_SAMPLES,
     Source,
@@ -48,6 +48,7 @@ from genlab.course.compare.table import (
     top_class,
 )
 from genlab.course.grids import CGAN_POINT, GAN_POINT, MODELS, VAE_POINT
+from genlab.course.report.measures import CORNER, DARK, image_stats
 
 __all__ = [
     "CLASSES",

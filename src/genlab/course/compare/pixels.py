@@ -1,9 +1,10 @@
-"""Problem 5.6's image statistics: the background and sharpness of images (``image_stats``),
-the seeded samples of a run's checkpoint they are measured on (``run_images``), and those 5.6
-recorded before in its ``comparison.json`` (``recorded_stats``), which stand in for runs whose
-checkpoint is gone. The same statistics of the sample grid a run saved after its last epoch
-(``grid_images``: 64 samples as 8-bit PNG, seed 1 only) need no checkpoint: every VAE and GAN
-run has one, so they compare the VAE with the GAN on what both kept."""
+"""The images on which problem 5.6 measures its image statistics (background and sharpness:
+``genlab.course.report.measures.image_stats``): the seeded samples of a run's checkpoint
+(``run_images``), and the statistics 5.6 recorded before in its ``comparison.json``
+(``recorded_stats``), which stand in for runs whose checkpoint is gone. The same statistics of
+the sample grid a run saved after its last epoch (``grid_images``: 64 samples as 8-bit PNG,
+seed 1 only) need no checkpoint: every VAE and GAN run has one, so they compare the VAE with
+the GAN on what both kept."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from genlab.course.report.measures import image_stats
 from genlab.data import load
 from genlab.evaluate import gan_images, load_generator, load_vae, vae_images
 from genlab.runs import load_metrics, read_json, run_checkpoint
@@ -20,33 +22,6 @@ from genlab.runs import load_metrics, read_json, run_checkpoint
 STAT_KEYS = ("background_mean", "background_dark", "neighbour_difference")  # image_stats' keys
 GRID_KEYS = ("grid_background_dark", "grid_neighbour_difference")  # the same, of a sample grid
 GRID_SIZE = 64  # images in a sample grid a run saves (8 x 8)
-
-CORNER = 4  # the background is measured on the four CORNER x CORNER corners of an image
-DARK = 0.1  # a pixel below this value counts as black background
-
-
-def image_stats(images: torch.Tensor) -> dict[str, float]:
-    """Background and sharpness of images (N, 1, 28, 28) in [0, 1].
-
-    ``background_mean``: the mean of the pixels of the four ``CORNER`` x ``CORNER`` corners
-    (Fashion-MNIST's background is black, 0, and its clothes seldom reach the corners, while
-    trousers and dresses touch the top and bottom edges); ``background_dark``: the share of
-    those pixels below ``DARK``; ``neighbour_difference``: the mean absolute difference
-    between horizontally and vertically adjacent pixels (lower than real images': smoother,
-    blurred; higher: harder edges or speckle).
-    """
-    x = images.detach().reshape(len(images), 28, 28).double().cpu().nan_to_num(0.5).clamp(0, 1)
-    c = CORNER
-    corners = torch.zeros(28, 28, dtype=torch.bool)
-    corners[:c, :c] = corners[:c, -c:] = corners[-c:, :c] = corners[-c:, -c:] = True
-    background = x[:, corners]
-    dx = (x[:, :, 1:] - x[:, :, :-1]).abs().mean()
-    dy = (x[:, 1:, :] - x[:, :-1, :]).abs().mean()
-    return {
-        "background_mean": float(background.mean()),
-        "background_dark": float((background < DARK).double().mean()),
-        "neighbour_difference": float((dx + dy) / 2),
-    }
 
 
 def grid_images(path: Path) -> torch.Tensor | None:

@@ -13,20 +13,18 @@ import torch
 
 from genlab.config import GANConfig
 from genlab.course.compare.pixels import (
-    CORNER,
-    DARK,
     GRID_SIZE,
     STAT_KEYS,
     as_saved,
     grid_images,
     grid_stats,
-    image_stats,
     recorded_stats,
     run_images,
 )
 from genlab.course.compare.runs import Source
 from genlab.course.grids import CGAN_CHANGES, GAN_POINT
 from genlab.course.report import duration, train_seconds
+from genlab.course.report.measures import CORNER, DARK, image_stats
 from genlab.course.report.stats import STATISTICS
 from genlab.data import FASHION_CLASSES, load
 from genlab.evaluate import (

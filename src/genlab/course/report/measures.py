@@ -150,3 +150,33 @@ def class_share(*classes: str) -> Callable[[Metrics], float | None]:
 
 def lowest_generator_loss(m: Metrics) -> float | None:
     return min((e["generator_loss"] for e in m.get("epochs", [])), default=None)
+
+
+# --- the image statistics of 5.6 (measured on images, not on metrics.json) ---------------------
+
+CORNER = 4  # the background is measured on the four CORNER x CORNER corners of an image
+DARK = 0.1  # a pixel below this value counts as black background
+
+
+def image_stats(images: torch.Tensor) -> dict[str, float]:
+    """Background and sharpness of images (N, 1, 28, 28) in [0, 1].
+
+    ``background_mean``: the mean of the pixels of the four ``CORNER`` x ``CORNER`` corners
+    (Fashion-MNIST's background is black, 0, and its clothes seldom reach the corners, while
+    trousers and dresses touch the top and bottom edges); ``background_dark``: the share of
+    those pixels below ``DARK``; ``neighbour_difference``: the mean absolute difference
+    between horizontally and vertically adjacent pixels (lower than real images': smoother,
+    blurred; higher: harder edges or speckle).
+    """
+    x = images.detach().reshape(len(images), 28, 28).double().cpu().nan_to_num(0.5).clamp(0, 1)
+    c = CORNER
+    corners = torch.zeros(28, 28, dtype=torch.bool)
+    corners[:c, :c] = corners[:c, -c:] = corners[-c:, :c] = corners[-c:, -c:] = True
+    background = x[:, corners]
+    dx = (x[:, :, 1:] - x[:, :, :-1]).abs().mean()
+    dy = (x[:, 1:, :] - x[:, :-1, :]).abs().mean()
+    return {
+        "background_mean": float(background.mean()),
+        "background_dark": float((background < DARK).double().mean()),
+        "neighbour_difference": float((dx + dy) / 2),
+    }

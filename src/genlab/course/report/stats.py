@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from genlab.course.report.measures import (
+    CORNER,
+    DARK,
     LAST_EPOCHS,
     SHOES,
     TOPS,
@@ -332,8 +334,8 @@ STATISTICS: dict[str, Statistic] = {
         Statistic(
             "background_dark",
             "dark corners",
-            "the share of pixels in the four 4 x 4 "
-            "corners of 10,000 samples that are near black (below 0.1).",
+            f"the share of pixels in the four {CORNER} x {CORNER} "
+            f"corners of 10,000 samples that are near black (below {DARK}).",
             "",
             ".1%",
             measured_by_5_6,
@@ -347,8 +349,8 @@ STATISTICS: dict[str, Statistic] = {
             "neighbour_difference",
             "sharpness",
             "the mean absolute difference between "
-            "neighbouring pixels of 10,000 samples (real images: about 0.078); it counts "
-            "detail and speckle alike.",
+            "neighbouring pixels of 10,000 samples (5.6's table gives the real images' own); "
+            "it counts detail and speckle alike.",
             "",
             ".3f",
             measured_by_5_6,
