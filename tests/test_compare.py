@@ -259,6 +259,25 @@ def test_a_diverged_run_is_reused_and_reported_without_evaluation(tmp_path):
     assert (tmp_path / "comparison.png").exists()
 
 
+def test_the_reconstructions_row_has_no_sample_grid_statistics(tmp_path):
+    """The sample grid's statistics are the VAE samples' own: its reconstructions row leaves
+    that column empty rather than repeat them."""
+    from genlab.train.vae import train_vae
+
+    grid = PROBLEMS["4.3"].config("bs128_ep10", quick=True)
+    run_dir = tmp_path / "4.3" / "bs128_ep10"
+    config = grid.replace(epochs=1, train_limit=128, test_limit=128)
+    assert train_vae(config, run_dir=run_dir, progress=False).status == "complete"
+    source = compare.open_point("4.3", "bs128_ep10", run_dir, grid, progress=False)
+    samples, recons = compare.source_rows(source, n=64, device="cpu")
+    assert recons.model == "VAE reconstructions" and samples.grid_neighbour_difference is not None
+    assert recons.grid_neighbour_difference is None and recons.grid_background_dark is None
+    row = next(
+        line for line in table_markdown([samples, recons]).splitlines() if "reconstr" in line
+    )
+    assert row.rstrip().endswith("| – |"), row
+
+
 # --- the notebook -------------------------------------------------------------------------------
 
 

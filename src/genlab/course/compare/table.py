@@ -147,7 +147,13 @@ def source_rows(
     else:
         row.add_stats(stats["samples"])
     if "reconstructions" in evaluation:
-        recon = dataclasses.replace(row, model="VAE reconstructions", histogram=None)
+        recon = dataclasses.replace(  # the sample grid's statistics are the samples' only
+            row,
+            model="VAE reconstructions",
+            histogram=None,
+            grid_background_dark=None,
+            grid_neighbour_difference=None,
+        )
         recon.add_metrics(evaluation["reconstructions"])
         if stats is not None:
             recon.add_stats(stats["reconstructions"])
