@@ -180,7 +180,7 @@ def test_the_table_writes_each_statistic_as_the_answers_and_the_glossary_do():
     table = table_markdown(make_rows(cgan=numbers))
     cgan_row = next(line for line in table.splitlines() if "cGAN" in line and "12.3" in line)
     for field, name in [
-        ("frechet", "distance"),
+        ("frechet", "sample_distance"),
         ("kl", "kl_from_uniform"),
         ("conditional_accuracy", "conditional_accuracy"),
         ("background_dark", "background_dark"),

@@ -104,7 +104,7 @@ def comparison_headlines(run_dir: Path) -> dict[str, str]:
         if row.get("frechet") is None:
             facts[f"{row['model']} {row['setting']}"] = row.get("status") or "not evaluated"
             continue
-        text = f"Fréchet distance {STATISTICS['distance'].format(row['frechet'])}"
+        text = f"Fréchet distance {STATISTICS['sample_distance'].format(row['frechet'])}"
         if row.get("classes_covered") is not None:
             text += f", {row['classes_covered']} of 10 classes"
         if row.get("conditional_accuracy") is not None:
