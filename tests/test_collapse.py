@@ -78,7 +78,8 @@ COMMITTED = sorted(
 def test_the_committed_gan_runs_stay_complete_with_a_margin():
     """Every committed 5.3 and 5.5 run, every seed: no rule holds, and the margins are wide
     (largest class share 0.50 or less, variety 0.35 or more, over the last 3 epochs; 3
-    generator steps, seed 2, comes nearest: 0.48 and 0.39)."""
+    generator steps comes nearest: 0.28 at seed 2 and 0.60 at seed 3;
+    scripts/cited_figures.py prints them)."""
     assert len(COMMITTED) >= 18
     for path in COMMITTED:
         metrics = json.loads(path.read_text())

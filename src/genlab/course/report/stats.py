@@ -213,7 +213,7 @@ STATISTICS: dict[str, Statistic] = {
             "the same for real images of that class, averaged over classes (1: as varied as "
             "the data).",
             "",
-            ".2f",
+            ".3f",  # settings' seed ranges can lie under 0.01 apart (5.5's two cGANs)
             evaluated("samples", "within_class_variety"),
             {
                 "low": Threshold("less varied than the data", 0.6, "below"),
