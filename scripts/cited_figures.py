@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from genlab.health import noise_distance
+
 LAST = 3  # genlab.health.COLLAPSE_EPOCHS: the measurements the collapse rules judge
 
 
@@ -51,6 +53,10 @@ def main(results: Path) -> None:
     losses = ("generator_loss", "discriminator_loss")
     loss = max((max(e[k] for k in losses), name) for name, m in runs.items() for e in m["epochs"])
     print(f"largest epoch mean loss, generator or discriminator: {loss[0]:.2f} ({loss[1]})")
+    ratio = max(
+        (qualities(m)[-1]["frechet_distance"] / noise_distance(m), name) for name, m in runs.items()
+    )
+    print(f"last measured distance over uniform noise's: at most {ratio[0]:.2f} ({ratio[1]})")
 
     for name, m in runs.items():
         if "improved" in name:

@@ -275,9 +275,10 @@ def test_no_committed_run_is_broken_and_the_stated_margins_hold():
     loss = max(
         e[k] for m in gans for e in m["epochs"] for k in ("generator_loss", "discriminator_loss")
     )
-    farther, ran_away = (rule.text for rule in HEALTH)
-    assert f"at most at {ratio:.2f} of the noise's distance" in farther
-    assert f"never exceed {loss:.2f}" in ran_away
+    # the margins health.py's comments state (scripts/cited_figures.py prints them)
+    source = Path(health.__file__).read_text()
+    assert f"at most at {ratio:.2f} of the noise's distance" in source and ratio < 0.5
+    assert f"generator or discriminator) is {loss:.2f}" in source
     assert health.RUNAWAY_LOSS > 5 * loss
 
 
