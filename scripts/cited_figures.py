@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from genlab.health import COLLAPSE_EPOCHS as LAST  # the measurements the rules judge
 from genlab.health import noise_distance
-
-LAST = 3  # genlab.health.COLLAPSE_EPOCHS: the measurements the collapse rules judge
 
 
 def gan_runs(results: Path) -> dict[str, dict[str, Any]]:
